@@ -82,7 +82,7 @@ apt_install "${PACKAGES[@]}"
 # 2. BIRD 2, unpacked next to BIRD 1.6.
 if [ ! -x "$BIRD2_DIR/usr/sbin/bird" ] || [ ! -x "$BIRD2_DIR/usr/sbin/birdc" ]; then
 	tmp="$(mktemp -d)"
-	chmod 0755 "$tmp" # apt downloads as user _apt
+	chown _apt "$tmp" 2>/dev/null || true # apt downloads as user _apt
 	(
 		cd "$tmp"
 		if ! apt-get download -qq bird2 >/dev/null; then
