@@ -1,0 +1,41 @@
+# peerlab — `make help` lists the targets.
+GO        ?= go
+BIN       ?= bin/peerlab
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+TOPOLOGY  ?= topologies/quickstart.yaml
+# Packages whose tests need root (network namespaces, real daemons) run
+# serially after the others to keep a 2-core machine responsive.
+TESTFLAGS ?= -count=1 -timeout 20m
+
+.PHONY: help build run test test-short bench bench-establish lint fmt daemons clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+build: ## build bin/peerlab
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/peerlab
+
+run: build ## run the quickstart lab (no root needed); TOPOLOGY=file to pick another
+	./$(BIN) run $(TOPOLOGY)
+
+daemons: ## install the real daemons the tests use (BIRD 1.6, BIRD 2, nginx, tshark, nftables); needs root
+	bash .ci/install-daemons.sh
+
+test: ## run every test (installs the daemons first when run as root)
+	@if [ "$$(id -u)" = 0 ]; then bash .ci/install-daemons.sh; else echo "not root: privileged tests will be skipped"; fi
+	$(GO) vet ./...
+	$(GO) test $(TESTFLAGS) -p 1 ./...
+
+test-short: ## run the unit tests only (no root, no daemons)
+	$(GO) test -count=1 -short ./...
+
+bench: ## run the benchmarks (see docs/benchmarks.md for what each measures)
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./speaker/ ./lab/...
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean: ## remove build output
+	rm -rf bin

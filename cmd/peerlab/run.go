@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/peerlab/peerlab/lab"
+	"github.com/peerlab/peerlab/lab/topology"
+)
+
+// newRunCommand plays a topology: up, check expectations, report, down.
+func newRunCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run FILE",
+		Short: "Bring a topology up, check its expectations, report and tear it down",
+		Long: `run brings the topology up, waits until every expectation is decided (each
+within its own "within" window, counted from the start of the lab), prints a
+report of every session and expectation, and tears the lab down.
+
+Exit status: 0 when every expectation holds, 1 when one fails, 2 on bad input.
+Ctrl-C tears the lab down cleanly.`,
+		Example: `  peerlab run topologies/quickstart.yaml
+  peerlab run topologies/calico-rr.yaml --output json
+  PEERLAB_PORT=17900 peerlab run topologies/calico-mesh.yaml --keep`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.run(cmd, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringP("output", "o", "table", "report format: table or json")
+	f.Duration("timeout", 2*time.Minute, "give up on expectations after this long")
+	f.Bool("keep", false, "keep the lab running after the report until interrupted")
+	f.Int("port", lab.DefaultPort, "BGP port every loopback node listens on")
+	f.String("state-dir", "", "folder for lab lock and state files (default /run/peerlab as root, else per user)")
+	return cmd
+}
+
+// run carries out `peerlab run`.
+func (a *app) run(cmd *cobra.Command, file string) error {
+	output := a.v.GetString("output")
+	if output != "table" && output != "json" {
+		return usageErrorf("peerlab run: --output: %q is not table or json", output)
+	}
+	topo, err := topology.Load(file)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	ctx := cmd.Context()
+	l, err := lab.Up(ctx, topo, lab.Options{
+		Logger:   a.log,
+		Port:     a.v.GetInt("port"),
+		StateDir: a.v.GetString("state-dir"),
+	})
+	if err != nil {
+		return fmt.Errorf("bring lab %s up: %w", topo.Name, err)
+	}
+	defer func() {
+		if derr := l.Down(); derr != nil {
+			a.log.Warn("tear down", zap.Error(derr))
+		}
+	}()
+
+	checkCtx, cancel := context.WithTimeout(ctx, a.v.GetDuration("timeout"))
+	results := l.Check(checkCtx)
+	cancel()
+	report := l.Report(context.WithoutCancel(ctx), results)
+	if output == "json" {
+		err = report.WriteJSON(cmd.OutOrStdout())
+	} else {
+		err = report.WriteTable(cmd.OutOrStdout())
+	}
+	if err != nil {
+		return err
+	}
+	if a.v.GetBool("keep") && ctx.Err() == nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "lab %s kept running; press Ctrl-C to tear it down\n", topo.Name)
+		<-ctx.Done()
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		a.log.Info("interrupted; tearing the lab down")
+	}
+	if !report.OK {
+		return &exitError{code: exitFailed}
+	}
+	return nil
+}

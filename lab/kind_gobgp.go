@@ -1,0 +1,200 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	"github.com/peerlab/peerlab/lab/topology"
+	"github.com/peerlab/peerlab/speaker"
+)
+
+// gobgpNode is a node played by an embedded GoBGP speaker.
+type gobgpNode struct {
+	spec  NodeSpec
+	sp    *speaker.Speaker
+	peers []speaker.PeerConfig
+	names map[netip.Addr]string // bind address -> peer node name
+}
+
+// newGoBGPNode builds the speaker and its peer list from the topology.
+func newGoBGPNode(spec NodeSpec) (Node, error) {
+	n := spec.Node
+	sp, err := speaker.New(speaker.Config{
+		Name:          n.Name,
+		ASN:           n.ASN,
+		RouterID:      n.RouterID,
+		ListenAddress: spec.Bind(n.Name),
+		ListenPort:    spec.Port,
+		ClusterID:     n.ClusterID,
+		Logger:        spec.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("configure speaker %s: %w", n.Name, err)
+	}
+	g := &gobgpNode{spec: spec, sp: sp, names: map[netip.Addr]string{}}
+	for _, s := range spec.Sessions {
+		pc, err := gobgpPeer(spec, s)
+		if err != nil {
+			return nil, err
+		}
+		g.peers = append(g.peers, pc)
+		g.names[pc.Address] = pc.Name
+	}
+	return g, nil
+}
+
+// gobgpPeer turns one topology session into the speaker's view of its peer.
+func gobgpPeer(spec NodeSpec, s *topology.Session) (speaker.PeerConfig, error) {
+	self := spec.Node
+	otherName := s.Other(self.Name)
+	other := spec.Topology.Node(otherName)
+	if other == nil {
+		return speaker.PeerConfig{}, fmt.Errorf("session %s-%s: node %s not in topology", s.A, s.B, otherName)
+	}
+	asn := other.ASN
+	if v, ok := s.PeerASN[otherName]; ok {
+		asn = v
+	}
+	timers := self.Timers
+	if s.Timers != nil {
+		timers = *s.Timers
+	}
+	pc := speaker.PeerConfig{
+		Name:                 otherName,
+		Address:              spec.Bind(otherName),
+		Port:                 spec.Port,
+		LocalAddress:         spec.Bind(self.Name),
+		ASN:                  asn,
+		RouteReflectorClient: s.Reflector == self.Name,
+		Passive:              s.Passive == self.Name,
+		Password:             s.Password,
+		Multihop:             s.Multihop,
+		TTLSecurity:          s.TTLSecurity,
+		Timers: speaker.Timers{
+			Hold:         timers.Hold,
+			Keepalive:    timers.Keepalive,
+			ConnectRetry: timers.ConnectRetry,
+		},
+	}
+	for _, f := range s.Families {
+		pc.Families = append(pc.Families, speaker.Family(f))
+	}
+	return pc, nil
+}
+
+// Start starts the speaker, configures its peers and announces its prefixes.
+func (g *gobgpNode) Start(ctx context.Context) error {
+	if err := g.sp.Start(ctx); err != nil {
+		return fmt.Errorf("start speaker %s: %w", g.spec.Node.Name, err)
+	}
+	for _, p := range g.peers {
+		if err := g.sp.AddPeer(ctx, p); err != nil {
+			return fmt.Errorf("add peer %s to %s: %w", p.Name, g.spec.Node.Name, err)
+		}
+	}
+	if len(g.spec.Node.Prefixes) == 0 {
+		return nil
+	}
+	routes := make([]speaker.Route, 0, len(g.spec.Node.Prefixes))
+	for _, p := range g.spec.Node.Prefixes {
+		r := speaker.Route{Prefix: p.Prefix, NextHop: p.NextHop, Communities: p.Communities, Prepend: p.Prepend}
+		// The lab address is the meaningful next hop for the user; IPv6
+		// prefixes keep the speaker's own default.
+		if !r.NextHop.IsValid() && p.Prefix.Addr().Is4() && g.spec.Node.Address.Is4() {
+			r.NextHop = g.spec.Node.Address
+		}
+		routes = append(routes, r)
+	}
+	if err := g.sp.Announce(ctx, routes); err != nil {
+		return fmt.Errorf("announce prefixes of %s: %w", g.spec.Node.Name, err)
+	}
+	return nil
+}
+
+// Stop closes the speaker.
+func (g *gobgpNode) Stop() error { return g.sp.Close() }
+
+// Speaker exposes the embedded speaker for callers that drive it directly.
+func (g *gobgpNode) Speaker() *speaker.Speaker { return g.sp }
+
+// Sessions reports the speaker's peers.
+func (g *gobgpNode) Sessions(ctx context.Context) ([]SessionStatus, error) {
+	peers, err := g.sp.Peers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list peers of %s: %w", g.spec.Node.Name, err)
+	}
+	out := make([]SessionStatus, 0, len(peers))
+	for _, p := range peers {
+		out = append(out, SessionStatus{
+			Local:        g.spec.Node.Name,
+			Remote:       g.peerName(p.Address, p.Peer),
+			State:        string(p.State),
+			LastError:    p.LastError,
+			Notification: notificationText(p.Notification),
+		})
+	}
+	return out, nil
+}
+
+// HasRoute looks prefix up among the speaker's best paths.
+func (g *gobgpNode) HasRoute(ctx context.Context, prefix netip.Prefix) (bool, error) {
+	fam := speaker.IPv4Unicast
+	if prefix.Addr().Is6() {
+		fam = speaker.IPv6Unicast
+	}
+	paths, err := g.sp.RIB(ctx, speaker.TableBest, netip.Addr{}, fam)
+	if err != nil {
+		return false, fmt.Errorf("read RIB of %s: %w", g.spec.Node.Name, err)
+	}
+	for _, p := range paths {
+		if p.Prefix == prefix {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Subscribe forwards the speaker's state changes as lab events.
+func (g *gobgpNode) Subscribe(fn func(SessionEvent)) func() {
+	return g.sp.Subscribe(func(e speaker.Event) {
+		fn(SessionEvent{
+			Time:         e.Time,
+			Local:        g.spec.Node.Name,
+			Remote:       g.peerName(e.Address, e.Peer),
+			From:         string(e.From),
+			To:           string(e.To),
+			Reason:       e.Reason,
+			Notification: notificationText(e.Notification),
+		})
+	})
+}
+
+// peerName prefers the lab's own name for a peer address.
+func (g *gobgpNode) peerName(addr netip.Addr, fallback string) string {
+	if n, ok := g.names[addr]; ok {
+		return n
+	}
+	if fallback != "" {
+		return fallback
+	}
+	return addr.String()
+}
+
+// notificationText renders a NOTIFICATION for reports ("" for none).
+func notificationText(n *speaker.Notification) string {
+	if n == nil {
+		return ""
+	}
+	dir := "received"
+	if n.Sent {
+		dir = "sent"
+	}
+	return fmt.Sprintf("%d/%d %s (%s)", n.Code, n.Subcode, n.Name, dir)
+}
+
+// SpeakerNode is implemented by nodes played by an embedded speaker, for
+// callers (tests, the gRPC API) that drive the speaker directly.
+type SpeakerNode interface {
+	Speaker() *speaker.Speaker
+}

@@ -1,0 +1,221 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/peerlab/peerlab/lab/topology"
+)
+
+// DefaultPort is the BGP port loopback labs listen on: high, so no root is needed.
+const DefaultPort = 1790
+
+// Options tune how a lab is brought up.
+type Options struct {
+	// Logger receives structured logs; nil means none.
+	Logger *zap.Logger
+	// Registry provides the node kinds; nil means NewDefaultRegistry().
+	Registry *Registry
+	// StateDir holds lock and state files; "" means DefaultStateDir().
+	StateDir string
+	// Port is the BGP port of every node; 0 means DefaultPort.
+	Port int
+}
+
+// Lab is a running topology.
+type Lab struct {
+	topo    *topology.Topology
+	log     *zap.Logger
+	started time.Time
+	plan    *addressPlan
+	nameLck *fileLock
+	nodes   map[string]Node
+	order   []string // start order, for a reverse teardown
+	unsubs  []func()
+
+	mu     sync.Mutex
+	events []SessionEvent
+
+	downOnce sync.Once
+	downErr  error
+}
+
+// Up brings topo up: it claims the lab name and an address block, builds and
+// starts every node, and returns once all daemons run (sessions come up on
+// their own afterwards). When anything fails, everything already made is torn
+// down before Up returns the error.
+func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err error) {
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.Registry == nil {
+		opts.Registry = NewDefaultRegistry()
+	}
+	if opts.StateDir == "" {
+		opts.StateDir = DefaultStateDir()
+	}
+	if opts.Port == 0 {
+		opts.Port = DefaultPort
+	}
+	l := &Lab{
+		topo:    topo,
+		log:     opts.Logger.With(zap.String("lab", topo.Name)),
+		started: time.Now(),
+		nodes:   make(map[string]Node, len(topo.Nodes)),
+	}
+	defer func() {
+		if err != nil {
+			if derr := l.Down(); derr != nil {
+				l.log.Warn("tear down after failed bring-up", zap.Error(derr))
+			}
+		}
+	}()
+
+	if l.nameLck, err = tryLock(filepath.Join(opts.StateDir, "labs", topo.Name+".lock")); err != nil {
+		return nil, fmt.Errorf("claim lab name %s: %w", topo.Name, err)
+	}
+	if l.nameLck == nil {
+		return nil, fmt.Errorf("lab %s: %w", topo.Name, ErrLabExists)
+	}
+	if l.plan, err = planLoopback(opts.StateDir, topo); err != nil {
+		return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
+	}
+	for _, n := range topo.Nodes {
+		if !n.Address.Is4() {
+			return nil, fmt.Errorf("lab %s: node %s: loopback mode needs an IPv4 address, got %s", topo.Name, n.Name, n.Address)
+		}
+	}
+
+	for _, n := range topo.Nodes {
+		kind, ok := opts.Registry.Lookup(n.Kind)
+		if !ok {
+			return nil, fmt.Errorf("lab %s: node %s: kind %q is not available (have %v)", topo.Name, n.Name, n.Kind, opts.Registry.Names())
+		}
+		node, err := kind.New(NodeSpec{
+			Node:     n,
+			Topology: topo,
+			Sessions: sessionsOf(topo, n.Name),
+			Bind:     l.plan.bindAddress,
+			Port:     opts.Port,
+			Logger:   l.log.With(zap.String("node", n.Name)),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("lab %s: build node %s: %w", topo.Name, n.Name, err)
+		}
+		l.nodes[n.Name] = node
+		l.order = append(l.order, n.Name)
+		if src, ok := node.(EventSource); ok {
+			l.unsubs = append(l.unsubs, src.Subscribe(l.record))
+		}
+	}
+	for _, name := range l.order {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("lab %s: bring-up interrupted: %w", topo.Name, err)
+		}
+		if err := l.nodes[name].Start(ctx); err != nil {
+			return nil, fmt.Errorf("lab %s: start node %s: %w", topo.Name, name, err)
+		}
+	}
+	l.log.Info("lab up", zap.Int("nodes", len(l.nodes)), zap.Int("sessions", len(topo.Sessions)),
+		zap.Uint8("loopback_block", l.plan.block), zap.Int("port", opts.Port))
+	return l, nil
+}
+
+// sessionsOf lists the sessions node is an end of.
+func sessionsOf(topo *topology.Topology, node string) []*topology.Session {
+	var out []*topology.Session
+	for _, s := range topo.Sessions {
+		if s.Has(node) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// record keeps one state change for the report's timeline.
+func (l *Lab) record(e SessionEvent) {
+	l.mu.Lock()
+	l.events = append(l.events, e)
+	l.mu.Unlock()
+	l.log.Debug("session state", zap.String("node", e.Local), zap.String("peer", e.Remote),
+		zap.String("from", e.From), zap.String("to", e.To), zap.String("reason", e.Reason))
+}
+
+// Events returns the state changes seen so far, oldest first.
+func (l *Lab) Events() []SessionEvent {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := append([]SessionEvent(nil), l.events...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	return out
+}
+
+// Topology returns the topology the lab plays.
+func (l *Lab) Topology() *topology.Topology { return l.topo }
+
+// Started is when Up began.
+func (l *Lab) Started() time.Time { return l.started }
+
+// Node returns the running node called name, or nil.
+func (l *Lab) Node(name string) Node { return l.nodes[name] }
+
+// BindAddress is the address node really binds.
+func (l *Lab) BindAddress(node string) (addr string) {
+	if l.plan == nil {
+		return ""
+	}
+	return l.plan.bindAddress(node).String()
+}
+
+// Sessions collects every node's view of its sessions, ordered by local then
+// remote node name. A node that cannot answer contributes an error, not a panic.
+func (l *Lab) Sessions(ctx context.Context) ([]SessionStatus, error) {
+	var all []SessionStatus
+	var errs []error
+	for _, name := range l.order {
+		ss, err := l.nodes[name].Sessions(ctx)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		all = append(all, ss...)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Local != all[j].Local {
+			return all[i].Local < all[j].Local
+		}
+		return all[i].Remote < all[j].Remote
+	})
+	return all, errors.Join(errs...)
+}
+
+// Down stops every node in reverse start order and frees the lab's name and
+// addresses. It is safe to call more than once and on a half-built lab.
+func (l *Lab) Down() error {
+	l.downOnce.Do(func() {
+		for _, u := range l.unsubs {
+			u()
+		}
+		var errs []error
+		for i := len(l.order) - 1; i >= 0; i-- {
+			name := l.order[i]
+			if err := l.nodes[name].Stop(); err != nil {
+				errs = append(errs, fmt.Errorf("stop node %s: %w", name, err))
+			}
+		}
+		if l.plan != nil {
+			l.plan.release()
+		}
+		l.nameLck.release()
+		l.downErr = errors.Join(errs...)
+		l.log.Info("lab down", zap.Error(l.downErr))
+	})
+	return l.downErr
+}

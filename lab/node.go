@@ -1,0 +1,72 @@
+package lab
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/peerlab/peerlab/lab/topology"
+)
+
+// Node is one running lab node, whatever its kind.
+type Node interface {
+	// Start brings the node up with its sessions configured and its
+	// prefixes announced. It returns once the daemon accepts work.
+	Start(ctx context.Context) error
+	// Stop tears the node down; it is safe to call more than once.
+	Stop() error
+	// Sessions reports the node's view of each of its sessions.
+	Sessions(ctx context.Context) ([]SessionStatus, error)
+	// HasRoute reports whether prefix is among the node's best paths.
+	HasRoute(ctx context.Context, prefix netip.Prefix) (bool, error)
+}
+
+// EventSource is implemented by nodes that push session state changes as
+// they happen, rather than only answering Sessions.
+type EventSource interface {
+	// Subscribe calls fn for every state change until the returned
+	// function is called.
+	Subscribe(fn func(SessionEvent)) (unsubscribe func())
+}
+
+// SessionStatus is one end's view of a session.
+type SessionStatus struct {
+	// Local and Remote are node names.
+	Local, Remote string
+	// State is the BGP FSM state as the daemon names it (Established, Active …).
+	State string
+	// LastError is why the session last went down or failed to come up.
+	LastError string
+	// Notification is the last NOTIFICATION, as "2/2 OPEN Message Error / Bad Peer AS (sent)".
+	Notification string
+}
+
+// Established reports whether the status is the Established state.
+func (s SessionStatus) Established() bool { return s.State == "Established" }
+
+// SessionEvent is a state change seen by one end of a session.
+type SessionEvent struct {
+	Time          time.Time
+	Local, Remote string
+	From, To      string
+	Reason        string
+	Notification  string
+}
+
+// NodeSpec is everything a kind needs to build one node.
+type NodeSpec struct {
+	Node *topology.Node
+	// Topology is the whole lab, for peers' attributes.
+	Topology *topology.Topology
+	// Sessions are the sessions the node is an end of.
+	Sessions []*topology.Session
+	// Bind maps a node name to the address it really binds (its lab
+	// address in namespace mode, a 127.x.y.z address in loopback mode).
+	Bind func(node string) netip.Addr
+	// Port is the BGP port every node of the lab listens on.
+	Port int
+	// Logger is already scoped to the node.
+	Logger *zap.Logger
+}

@@ -1,0 +1,135 @@
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is the outcome of a lab run, as `peerlab run` prints it.
+type Report struct {
+	Lab          string              `json:"lab"`
+	OK           bool                `json:"ok"`
+	ElapsedMS    int64               `json:"elapsed_ms"`
+	Sessions     []SessionReport     `json:"sessions"`
+	Expectations []ExpectationResult `json:"expectations"`
+	// Timeline holds every session state change seen, oldest first.
+	Timeline []TimelineEntry `json:"timeline"`
+}
+
+// SessionReport is one end's view of a session.
+type SessionReport struct {
+	Local         string `json:"local"`
+	Remote        string `json:"remote"`
+	LocalAddress  string `json:"local_address"`
+	RemoteAddress string `json:"remote_address"`
+	State         string `json:"state"`
+	LastError     string `json:"last_error"`
+	Notification  string `json:"notification,omitempty"`
+}
+
+// TimelineEntry is one state change, timed from lab start.
+type TimelineEntry struct {
+	AtMS         int64  `json:"at_ms"`
+	Local        string `json:"local"`
+	Remote       string `json:"remote"`
+	From         string `json:"from"`
+	To           string `json:"to"`
+	Reason       string `json:"reason,omitempty"`
+	Notification string `json:"notification,omitempty"`
+}
+
+// Report builds the run report from the expectation results and the lab's
+// current sessions.
+func (l *Lab) Report(ctx context.Context, results []ExpectationResult) Report {
+	r := Report{
+		Lab:          l.topo.Name,
+		OK:           true,
+		ElapsedMS:    time.Since(l.started).Milliseconds(),
+		Expectations: results,
+		Sessions:     []SessionReport{},
+		Timeline:     []TimelineEntry{},
+	}
+	for _, e := range results {
+		r.OK = r.OK && e.OK
+	}
+	ss, err := l.Sessions(ctx)
+	if err != nil {
+		l.log.Warn("some nodes did not report their sessions")
+	}
+	for _, s := range ss {
+		r.Sessions = append(r.Sessions, SessionReport{
+			Local:         s.Local,
+			Remote:        s.Remote,
+			LocalAddress:  l.labAddress(s.Local),
+			RemoteAddress: l.labAddress(s.Remote),
+			State:         s.State,
+			LastError:     s.LastError,
+			Notification:  s.Notification,
+		})
+	}
+	for _, e := range l.Events() {
+		r.Timeline = append(r.Timeline, TimelineEntry{
+			AtMS:  e.Time.Sub(l.started).Milliseconds(),
+			Local: e.Local, Remote: e.Remote, From: e.From, To: e.To,
+			Reason: e.Reason, Notification: e.Notification,
+		})
+	}
+	return r
+}
+
+// labAddress is a node's address inside the lab, or "" for an unknown name.
+func (l *Lab) labAddress(node string) string {
+	if n := l.topo.Node(node); n != nil {
+		return n.Address.String()
+	}
+	return ""
+}
+
+// WriteJSON writes the report as one indented JSON object.
+func (r Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("write JSON report: %w", err)
+	}
+	return nil
+}
+
+// WriteTable writes the report for people: sessions, then expectations.
+func (r Report) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "lab %s  (%d ms)\n\n", r.Lab, r.ElapsedMS)
+	fmt.Fprintln(tw, "LOCAL\tREMOTE\tSTATE\tLAST ERROR")
+	for _, s := range r.Sessions {
+		why := s.LastError
+		if s.Notification != "" {
+			why = "NOTIFICATION " + s.Notification
+		}
+		if why == "" {
+			why = "-"
+		}
+		fmt.Fprintf(tw, "%s (%s)\t%s (%s)\t%s\t%s\n", s.Local, s.LocalAddress, s.Remote, s.RemoteAddress, s.State, why)
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "RESULT\tEXPECTATION\tDETAIL")
+	for _, e := range r.Expectations {
+		mark := "PASS"
+		if !e.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", mark, e.Description, e.Detail)
+	}
+	verdict := "all expectations hold"
+	if !r.OK {
+		verdict = "some expectations failed"
+	}
+	fmt.Fprintf(tw, "\n%s\n", verdict)
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,172 @@
+// Package topology loads, validates and describes peerlab lab topologies.
+//
+// A topology is a YAML file (see docs/topology.md) naming nodes, the BGP
+// peerings between them, the prefixes they announce and the expectations a
+// run must meet. Load decodes the file strictly and converts it into the
+// validated types below; every later stage (the lab harness, the CLI, the gRPC
+// API) works only on these types, never on raw YAML.
+package topology
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Node kinds known to the loader. The lab harness decides which kinds it can
+// actually run; the loader only checks the name is one of these.
+const (
+	KindGoBGP = "gobgp"
+	KindBIRD  = "bird"
+	KindBIRD2 = "bird2"
+)
+
+// Role is what a node does in the BGP topology besides plain peering.
+type Role string
+
+// Roles a node may take.
+const (
+	RoleNone           Role = ""
+	RoleRouteReflector Role = "route-reflector"
+)
+
+// SessionKind tells which peering statement produced a session.
+type SessionKind string
+
+// Session kinds, one per peering statement form.
+const (
+	SessionMesh           SessionKind = "mesh"
+	SessionRouteReflector SessionKind = "route-reflector"
+	SessionBetween        SessionKind = "between"
+)
+
+// ExpectKind is the kind of condition an expectation checks.
+type ExpectKind string
+
+// Expectation kinds.
+const (
+	ExpectEstablished    ExpectKind = "established"
+	ExpectNotEstablished ExpectKind = "not-established"
+	ExpectRoute          ExpectKind = "route"
+	ExpectNoRoute        ExpectKind = "no-route"
+)
+
+// Topology is a validated lab description.
+type Topology struct {
+	// Name is the lab name: [a-z0-9-], at most 20 characters.
+	Name string
+	// Source is the file the topology was read from ("" when parsed from text).
+	Source string
+	// Nodes in name order.
+	Nodes []*Node
+	// Sessions expanded from the peerings, one per unordered node pair, in
+	// file order. A pair named twice is an error.
+	Sessions []*Session
+	// Expectations in file order.
+	Expectations []*Expectation
+}
+
+// Timers are the BGP timers of a node or a session.
+type Timers struct {
+	Hold         time.Duration
+	Keepalive    time.Duration
+	ConnectRetry time.Duration
+}
+
+// Node is one BGP speaker of the lab.
+type Node struct {
+	Name string
+	// Kind is one of the Kind* constants; default from `defaults.kind`, else gobgp.
+	Kind string
+	// ASN is the node's own AS number.
+	ASN uint32
+	// Address is the node's address inside the lab (the peering address).
+	Address netip.Addr
+	// RouterID defaults to Address when that is IPv4.
+	RouterID netip.Addr
+	Role     Role
+	// ClusterID is set for route reflectors; defaults to RouterID.
+	ClusterID netip.Addr
+	Timers    Timers
+	// Prefixes the node announces once its sessions are up (announced at start).
+	Prefixes []Prefix
+	// Line is the line of the node's key in the source file, for reports.
+	Line int
+}
+
+// Prefix is one route a node announces.
+type Prefix struct {
+	Prefix netip.Prefix
+	// NextHop is optional; zero means "the node's own address".
+	NextHop netip.Addr
+	// Communities in "ASN:VALUE" form, already validated.
+	Communities []string
+	// Prepend is how many extra times the node's AS is put in the AS path.
+	Prepend int
+}
+
+// Session is one BGP session between two nodes, both ends configured.
+type Session struct {
+	Kind SessionKind
+	// A and B are node names; for route-reflector sessions A is the reflector.
+	A, B string
+	// Reflector names the route-reflector end ("" when none).
+	Reflector string
+	// Password is the TCP MD5 password, "" for none.
+	Password string
+	// Passive names the end that never connects ("" when both connect).
+	Passive string
+	// Multihop is the eBGP multihop TTL (0 means default behaviour).
+	Multihop uint8
+	// TTLSecurity is the GTSM minimum TTL (0 means off).
+	TTLSecurity uint8
+	// Timers overrides the nodes' timers for this session when non-nil.
+	Timers *Timers
+	// PeerASN maps a node name to the AS number the *other* end configures
+	// for it. Absent entries mean the node's real AS. A value that differs
+	// from the node's AS reproduces an AS mismatch.
+	PeerASN map[string]uint32
+	// Families are address families: "ipv4-unicast", "ipv6-unicast".
+	// Default: ipv4-unicast, plus ipv6-unicast when either end announces IPv6.
+	Families []string
+	// Line is the line of the peering statement in the source file.
+	Line int
+}
+
+// Other returns the name of the end of s that is not name.
+func (s *Session) Other(name string) string {
+	if s.A == name {
+		return s.B
+	}
+	return s.A
+}
+
+// Has reports whether name is one end of s.
+func (s *Session) Has(name string) bool { return s.A == name || s.B == name }
+
+// Expectation is a condition a lab run must meet within a time limit.
+type Expectation struct {
+	Kind ExpectKind
+	// Nodes for (not-)established: the two ends of one session. Empty with
+	// All set means every session of the lab.
+	Nodes []string
+	// All is set by `established: all`.
+	All bool
+	// Route and At for route / no-route: the prefix and the node whose
+	// best paths must (not) hold it.
+	Route netip.Prefix
+	At    string
+	// Within is how long the condition may take to hold (default 30s).
+	Within time.Duration
+	// Line is the line of the expectation in the source file.
+	Line int
+}
+
+// Node returns the node called name, or nil.
+func (t *Topology) Node(name string) *Node {
+	for _, n := range t.Nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
