@@ -1,0 +1,261 @@
+package topology
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+)
+
+// keyDelim replaces viper's "." key delimiter so that a key containing a dot
+// stays one key (and is then reported as invalid instead of being split).
+const keyDelim = "\x00"
+
+// readSettings loads data with a private viper instance and returns its
+// settings: the YAML mapping with every key lower-cased.
+func readSettings(data []byte) (map[string]any, error) {
+	v := viper.NewWithOptions(viper.KeyDelimiter(keyDelim))
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
+		return nil, fmt.Errorf("read yaml: %w", err)
+	}
+	settings := map[string]any{}
+	for _, k := range v.AllKeys() {
+		top, _, _ := strings.Cut(k, keyDelim)
+		if _, done := settings[top]; !done {
+			settings[top] = v.Get(top)
+		}
+	}
+	return settings, nil
+}
+
+// decodeRaw decodes viper's settings strictly into a rawTopology: unknown
+// keys and type mismatches are errors, nothing is converted weakly.
+func decodeRaw(settings map[string]any, c *collector, skip map[string]bool) *rawTopology {
+	raw := &rawTopology{}
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		ErrorUnused:      true,
+		WeaklyTypedInput: false,
+		DecodeHook:       prefixHook,
+		Result:           raw,
+	})
+	if err != nil {
+		c.add("", fmt.Sprintf("internal error: %v", err))
+		return raw
+	}
+	if err := dec.Decode(settings); err != nil {
+		reportDecodeError(err, c, skip)
+	}
+	return raw
+}
+
+var rawPrefixType = reflect.TypeFor[rawPrefix]()
+
+// prefixHook turns the short prefix form `- 192.168.0.0/24` into
+// `- {prefix: 192.168.0.0/24}`.
+func prefixHook(from, to reflect.Type, data any) (any, error) {
+	if to == rawPrefixType && from.Kind() == reflect.String {
+		return map[string]any{"prefix": data}, nil
+	}
+	return data, nil
+}
+
+var invalidKeysRE = regexp.MustCompile(`^has invalid keys: (.*)$`)
+
+// reportDecodeError flattens mapstructure's joined errors into collector
+// entries with paths in the topology's notation. Paths in skip already have
+// an error from the YAML walk and are not reported twice.
+func reportDecodeError(err error, c *collector, skip map[string]bool) {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			reportDecodeError(e, c, skip)
+		}
+		return
+	}
+	var de *mapstructure.DecodeError
+	if !errors.As(err, &de) {
+		c.add("", err.Error())
+		return
+	}
+	path := decoderPath(de.Name())
+	inner := de.Unwrap()
+	if m := invalidKeysRE.FindStringSubmatch(inner.Error()); m != nil {
+		known := knownKeys(path)
+		for _, key := range strings.Split(m[1], ", ") {
+			p := joinKey(path, key)
+			if skip[p] {
+				continue
+			}
+			msg := fmt.Sprintf("unknown key %q", key)
+			if len(known) > 0 {
+				msg += " (expected one of: " + strings.Join(known, ", ") + ")"
+			}
+			c.add(p, msg)
+		}
+		return
+	}
+	if skip[path] {
+		return
+	}
+	c.add(path, decodeMessage(inner))
+}
+
+// decodeMessage rewords mapstructure's type errors for YAML users.
+func decodeMessage(err error) string {
+	var ut *mapstructure.UnconvertibleTypeError
+	if errors.As(err, &ut) {
+		return fmt.Sprintf("expected %s, got %s", typeWord(ut.Expected.Type()), describe(ut.Value))
+	}
+	var pe *mapstructure.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("expected %s, got %s", typeWord(pe.Expected.Type()), describe(pe.Value))
+	}
+	msg := err.Error()
+	if rest, ok := strings.CutPrefix(msg, "expected a map or struct, got "); ok {
+		return "expected a mapping, got a " + strings.Trim(rest, `"`)
+	}
+	return msg
+}
+
+// typeWord names a raw field type the way the format documentation does.
+func typeWord(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "a mapping"
+	case reflect.Int, reflect.Int64, reflect.Uint32, reflect.Uint8, reflect.Uint64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	default:
+		return t.String()
+	}
+}
+
+var rawTopologyType = reflect.TypeFor[rawTopology]()
+
+// decoderPath converts a mapstructure field name (`nodes[tor].prefixes[1]`)
+// into a topology path (`nodes.tor.prefixes[1]`): map keys become dotted,
+// list indexes stay bracketed. The root struct is reported by mapstructure
+// under its Go type name, which becomes "".
+func decoderPath(name string) string {
+	if name == rawTopologyType.String() || name == "" {
+		return ""
+	}
+	var b strings.Builder
+	for name != "" {
+		i := strings.IndexByte(name, '[')
+		if i < 0 {
+			b.WriteString(name)
+			break
+		}
+		j := strings.IndexByte(name[i:], ']')
+		if j < 0 {
+			b.WriteString(name)
+			break
+		}
+		key := name[i+1 : i+j]
+		b.WriteString(name[:i])
+		if _, err := strconv.Atoi(key); err == nil && !isMapField(b.String()) {
+			b.WriteString("[" + key + "]")
+		} else {
+			b.WriteString("." + key)
+		}
+		name = name[i+j+1:]
+	}
+	return b.String()
+}
+
+// isMapField reports whether the field at path is a YAML mapping keyed by
+// node names (nodes, peer-asn) rather than a list.
+func isMapField(path string) bool {
+	t := typeAt(path)
+	return t != nil && t.Kind() == reflect.Map
+}
+
+// typeAt walks the raw types along a topology path and returns the Go type
+// found there, or nil when the path leaves the format.
+func typeAt(path string) reflect.Type {
+	t := rawTopologyType
+	for _, seg := range splitPath(path) {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		switch {
+		case strings.HasPrefix(seg, "["):
+			if t.Kind() != reflect.Slice {
+				return nil
+			}
+			t = t.Elem()
+		case t.Kind() == reflect.Map:
+			t = t.Elem()
+		case t.Kind() == reflect.Struct:
+			f, ok := fieldByTag(t, seg)
+			if !ok {
+				return nil
+			}
+			t = f.Type
+		default:
+			return nil
+		}
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+// splitPath splits `a.b[2].c` into "a", "b", "[2]", "c".
+func splitPath(path string) []string {
+	var segs []string
+	for _, dotted := range strings.Split(path, ".") {
+		for dotted != "" {
+			i := strings.IndexByte(dotted[1:], '[')
+			if i < 0 {
+				segs = append(segs, dotted)
+				break
+			}
+			segs = append(segs, dotted[:i+1])
+			dotted = dotted[i+1:]
+		}
+	}
+	return segs
+}
+
+func fieldByTag(t reflect.Type, tag string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Tag.Get("mapstructure") == tag {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// knownKeys lists the keys allowed in the mapping at path, for "unknown key"
+// messages.
+func knownKeys(path string) []string {
+	t := typeAt(path)
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	var keys []string
+	for i := range t.NumField() {
+		if tag := t.Field(i).Tag.Get("mapstructure"); tag != "" {
+			keys = append(keys, tag)
+		}
+	}
+	return keys
+}

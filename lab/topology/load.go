@@ -1,0 +1,130 @@
+package topology
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Load reads and validates the topology file at path. Errors in the file are
+// returned as *Error or ErrorList naming the file's base name; the returned
+// Topology has Source set to path.
+func Load(path string) (*Topology, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load topology: %w", err)
+	}
+	t, err := Parse(filepath.Base(path), data)
+	if err != nil {
+		return nil, err
+	}
+	t.Source = path
+	return t, nil
+}
+
+// Parse validates the topology in data. name identifies the text in error
+// messages (usually a file name). It returns nil and an *Error when there is
+// one problem, or an ErrorList holding every problem found.
+func Parse(name string, data []byte) (t *Topology, err error) {
+	defer func() {
+		// The YAML and decoding libraries must not take the caller down
+		// on hostile input; report it as an error instead.
+		if r := recover(); r != nil {
+			t, err = nil, &Error{File: name, Msg: fmt.Sprintf("internal error (please report): panic: %v", r)}
+		}
+	}()
+	root, synErr := parseTree(name, data)
+	if synErr != nil {
+		return nil, synErr
+	}
+	idx, issues := indexTree(root)
+	c := newCollector(name, idx)
+	skip := map[string]bool{}
+	for _, is := range issues {
+		c.addLine(is.line, is.path, is.msg)
+		skip[is.at] = true
+	}
+	settings, err := readSettings(data)
+	if err != nil {
+		if len(c.errs) == 0 {
+			for _, e := range yamlErrors(name, err) {
+				c.addLine(e.Line, e.Path, e.Msg)
+			}
+		}
+		return nil, c.err()
+	}
+	raw := decodeRaw(settings, c, skip)
+	t = build(raw, c)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// parseTree parses data into a yaml.Node tree and returns the top-level
+// mapping, or an error for an empty file, a syntax error, several
+// documents, or a top level that is not a mapping.
+func parseTree(name string, data []byte) (*yaml.Node, error) {
+	empty := &Error{File: name, Msg: "file is empty: a topology needs at least name and nodes"}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, empty
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, empty
+		}
+		return nil, yamlErrors(name, err)[0]
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		return nil, &Error{File: name, Line: extra.Line, Msg: "only one YAML document is allowed per file"}
+	case !errors.Is(err, io.EOF):
+		return nil, yamlErrors(name, err)[0]
+	}
+	if len(doc.Content) == 0 {
+		return nil, empty
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return nil, empty
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, &Error{File: name, Line: root.Line,
+			Msg: "the top level must be a mapping with keys name, defaults, nodes, peerings, expect"}
+	}
+	return root, nil
+}
+
+var yamlLineRE = regexp.MustCompile(`line (\d+): (.*)`)
+
+// yamlErrors turns a YAML library error ("yaml: line 3: did not find
+// expected key", possibly several lines of unmarshal errors) into Errors
+// carrying the line yaml reported. It always returns at least one.
+func yamlErrors(name string, err error) []*Error {
+	var out []*Error
+	for _, ln := range strings.Split(err.Error(), "\n") {
+		if m := yamlLineRE.FindStringSubmatch(ln); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			out = append(out, &Error{File: name, Line: line, Msg: "invalid YAML: " + m[2]})
+		}
+	}
+	if len(out) == 0 {
+		msg := err.Error()
+		if i := strings.LastIndex(msg, "yaml: "); i >= 0 {
+			msg = msg[i+len("yaml: "):]
+		}
+		out = append(out, &Error{File: name, Msg: "invalid YAML: " + msg})
+	}
+	return out
+}
