@@ -1,0 +1,242 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/reassembly"
+	"go.uber.org/zap"
+)
+
+// ErrUnknownFormat is returned by Decode for input that is neither pcap nor pcapng.
+var ErrUnknownFormat = errors.New("unknown capture format")
+
+// DefaultPort is the BGP port.
+const DefaultPort = 179
+
+// DefaultHoldTime is the hold time assumed for gap detection when no OPEN was seen.
+const DefaultHoldTime = 90 * time.Second
+
+// DecodeOptions tune Decode. The zero value decodes BGP on port 179.
+type DecodeOptions struct {
+	// Ports are the TCP ports carrying BGP; default {179}.
+	Ports []int
+	// DefaultHoldTime is used for gap detection before OPENs are seen;
+	// default 90 s.
+	DefaultHoldTime time.Duration
+	// GoBGPUpdates parses every UPDATE with GoBGP's full parser instead of
+	// the allocation-light scanner (slower; for cross-checking).
+	GoBGPUpdates bool
+	// Logger receives debug notes; nil means no logging.
+	Logger *zap.Logger
+}
+
+// Flush cadence for the reassembler, in packets and capture time.
+const (
+	flushEveryPackets = 1 << 16
+	flushGapAfter     = 30 * time.Second
+	closeIdleAfter    = 10 * time.Minute
+)
+
+// Decode reads a pcap or pcapng capture from r (detected by magic),
+// reassembles the TCP streams on the BGP ports, splits and decodes the BGP
+// messages and returns one timeline per session. It streams the input and
+// never panics on hostile bytes: undecodable messages become "malformed"
+// events. A capture cut inside a record (a writer killed mid-write) is
+// decoded up to that point and flagged Truncated.
+func Decode(r io.Reader, opts DecodeOptions) (*Timeline, error) {
+	src, err := openPacketSource(r)
+	if err != nil {
+		return nil, err
+	}
+	d := newDecoder(opts)
+	d.log.Debug("decoding capture", zap.Stringer("link_type", src.LinkType()))
+	link := src.LinkType()
+	for {
+		data, ci, err := src.ZeroCopyReadPacketData()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				d.tl.Truncated = true
+				break
+			}
+			return nil, fmt.Errorf("capture: reading packet %d: %w", d.tl.Packets+1, err)
+		}
+		d.packet(link, data, ci.Timestamp)
+	}
+	return d.finish(), nil
+}
+
+// decoder holds the state of one Decode call.
+type decoder struct {
+	opts     DecodeOptions
+	log      *zap.Logger
+	ports    [1024]uint64 // bit set of BGP ports
+	hold     time.Duration
+	parser   *packetParser
+	msgs     messageDecoder
+	pool     *reassembly.StreamPool
+	asm      *reassembly.Assembler
+	sessions map[sessionKey]*sessionState
+	order    []*sessionState
+	tl       Timeline
+	now      time.Time
+	ctx      assemblerContext
+}
+
+func newDecoder(opts DecodeOptions) *decoder {
+	d := &decoder{
+		opts:     opts,
+		log:      opts.Logger,
+		hold:     opts.DefaultHoldTime,
+		parser:   newPacketParser(),
+		msgs:     messageDecoder{updates: newUpdateScanner(), gobgpUpdates: opts.GoBGPUpdates},
+		sessions: map[sessionKey]*sessionState{},
+	}
+	if d.log == nil {
+		d.log = zap.NewNop()
+	}
+	if d.hold <= 0 {
+		d.hold = DefaultHoldTime
+	}
+	ports := opts.Ports
+	if len(ports) == 0 {
+		ports = []int{DefaultPort}
+	}
+	for _, p := range ports {
+		if p > 0 && p < 65536 {
+			d.ports[p>>6] |= 1 << (p & 63)
+		}
+	}
+	d.pool = reassembly.NewStreamPool(&streamFactory{d: d})
+	d.asm = reassembly.NewAssembler(d.pool)
+	return d
+}
+
+func (d *decoder) isBGPPort(p layers.TCPPort) bool {
+	return d.ports[p>>6]&(1<<(p&63)) != 0
+}
+
+// packet handles one captured packet.
+func (d *decoder) packet(link layers.LinkType, data []byte, ts time.Time) {
+	d.tl.Packets++
+	if d.tl.Start.IsZero() || ts.Before(d.tl.Start) {
+		d.tl.Start = ts
+	}
+	if ts.After(d.tl.End) {
+		d.tl.End = ts
+	}
+	d.now = ts
+	pk, ok := d.parser.parse(link, data)
+	if !ok {
+		return
+	}
+	switch {
+	case pk.tcp:
+		d.tcpSegment(pk, ts)
+	case pk.icmp4 && d.parser.icmp4.TypeCode.Type() == layers.ICMPv4TypeDestinationUnreachable:
+		d.icmpUnreachable(pk, false, d.parser.icmp4.TypeCode.Code(), d.parser.icmp4.Payload, ts)
+	case pk.icmp6 && d.parser.icmp6.TypeCode.Type() == layers.ICMPv6TypeDestinationUnreachable:
+		if p := d.parser.icmp6.Payload; len(p) >= 4 {
+			d.icmpUnreachable(pk, true, d.parser.icmp6.TypeCode.Code(), p[4:], ts)
+		}
+	}
+	if d.tl.Packets%flushEveryPackets == 0 {
+		d.asm.FlushWithOptions(reassembly.FlushOptions{T: ts.Add(-flushGapAfter), TC: ts.Add(-closeIdleAfter)})
+	}
+}
+
+// tcpSegment records control events and feeds the reassembler.
+func (d *decoder) tcpSegment(pk decodedPacket, ts time.Time) {
+	t := &d.parser.tcp
+	if !d.isBGPPort(t.SrcPort) && !d.isBGPPort(t.DstPort) {
+		return
+	}
+	srcIP, dstIP := d.parser.addrs(pk)
+	from := netip.AddrPortFrom(srcIP, uint16(t.SrcPort))
+	to := netip.AddrPortFrom(dstIP, uint16(t.DstPort))
+	md5 := len(t.Options) > 0 && d.parser.hasMD5()
+	var s *sessionState
+	if t.SYN || t.FIN || t.RST || md5 {
+		s = d.session(srcIP, dstIP)
+	}
+	if t.SYN {
+		s.syn(from, to, t.Seq, t.ACK, md5, ts)
+	}
+	if md5 {
+		s.md5(from, to, t.Seq, ts)
+	}
+	d.ctx.ts = ts
+	d.asm.AssembleWithContext(d.parser.netFlow(pk), t, &d.ctx)
+	if t.FIN || t.RST {
+		s.finOrRST(from, to, t.Seq, t.RST, ts)
+	}
+}
+
+// icmpUnreachable maps an ICMP error quoting a BGP segment to its session.
+func (d *decoder) icmpUnreachable(pk decodedPacket, v6 bool, code uint8, quoted []byte, ts time.Time) {
+	q, ok := quotedSegment(quoted)
+	if !ok || (!d.isBGPPort(layers.TCPPort(q.src.Port())) && !d.isBGPPort(layers.TCPPort(q.dst.Port()))) {
+		return
+	}
+	reporter, _ := d.parser.addrs(pk)
+	typ := uint8(3)
+	if v6 {
+		typ = 1
+	}
+	s := d.session(q.src.Addr(), q.dst.Addr())
+	s.add(Event{Time: ts, From: q.dst, To: q.src, Kind: KindICMPUnreachable,
+		ICMP: &ICMPInfo{Reporter: reporter, V6: v6, Type: typ, Code: code, Reason: ICMPUnreachableName(v6, code)}})
+}
+
+// session returns the state for the unordered address pair, creating it.
+func (d *decoder) session(a, b netip.Addr) *sessionState {
+	if b.Less(a) {
+		a, b = b, a
+	}
+	k := sessionKey{a, b}
+	s, ok := d.sessions[k]
+	if !ok {
+		s = newSessionState(a, b, d.hold)
+		d.sessions[k] = s
+		d.order = append(d.order, s)
+	}
+	return s
+}
+
+// finish flushes the reassembler, closes gap tracking and orders the output.
+func (d *decoder) finish() *Timeline {
+	d.asm.FlushAll()
+	for _, s := range d.order {
+		s.closeConn(d.tl.End)
+		if len(s.out.Events) == 0 {
+			continue
+		}
+		slices.SortStableFunc(s.out.Events, func(x, y Event) int { return x.Time.Compare(y.Time) })
+		d.tl.Messages += s.out.Counts.Total()
+		d.tl.Sessions = append(d.tl.Sessions, &s.out)
+	}
+	slices.SortStableFunc(d.tl.Sessions, func(x, y *Session) int {
+		return x.Events[0].Time.Compare(y.Events[0].Time)
+	})
+	if d.tl.Sessions == nil {
+		d.tl.Sessions = []*Session{}
+	}
+	return &d.tl
+}
+
+// assemblerContext carries the packet timestamp into the reassembler.
+type assemblerContext struct{ ts time.Time }
+
+// GetCaptureInfo implements reassembly.AssemblerContext.
+func (c *assemblerContext) GetCaptureInfo() gopacket.CaptureInfo {
+	return gopacket.CaptureInfo{Timestamp: c.ts}
+}

@@ -1,0 +1,187 @@
+package capture
+
+import (
+	"net/netip"
+	"time"
+)
+
+// sessionKey is an unordered address pair, stored ordered (a < b).
+type sessionKey struct{ a, b netip.Addr }
+
+// sessionState builds one Session and tracks what gap detection and the
+// UPDATE scanner need to know about the current connection.
+type sessionState struct {
+	out         Session
+	defaultHold time.Duration
+	synSeq      map[flowKey]uint32
+	md5Seen     map[flowKey]bool
+	// Per direction, indexed by dir(): the speaker's last endpoint, the
+	// time of its last BGP message, its OPEN in the current connection.
+	ep          [2]netip.AddrPort
+	last        [2]time.Time
+	open        [2]*OpenInfo
+	established bool
+	negotiated  time.Duration // -1 until a pair of OPENs was seen
+	as4         int
+}
+
+// flowKey is a directed TCP 4-tuple.
+type flowKey struct{ from, to netip.AddrPort }
+
+func newSessionState(a, b netip.Addr, hold time.Duration) *sessionState {
+	return &sessionState{
+		out:         Session{A: a, B: b, Events: []Event{}},
+		defaultHold: hold,
+		negotiated:  -1,
+	}
+}
+
+// dir is 0 for messages sent by A, 1 for those sent by B.
+func (s *sessionState) dir(from netip.Addr) int {
+	if from == s.out.A {
+		return 0
+	}
+	return 1
+}
+
+func (s *sessionState) add(ev Event) { s.out.Events = append(s.out.Events, ev) }
+
+// syn records a SYN or SYN-ACK, spotting retransmitted SYNs by sequence number.
+func (s *sessionState) syn(from, to netip.AddrPort, seq uint32, ack, md5 bool, ts time.Time) {
+	kind := KindSYNACK
+	if !ack {
+		kind = KindSYN
+		if s.synSeq == nil {
+			s.synSeq = map[flowKey]uint32{}
+		}
+		k := flowKey{from, to}
+		if prev, ok := s.synSeq[k]; ok && prev == seq {
+			kind = KindSYNRetransmit
+		}
+		s.synSeq[k] = seq
+	}
+	s.add(Event{Time: ts, From: from, To: to, Kind: kind, TCP: &TCPInfo{Seq: seq, MD5: md5}})
+}
+
+// md5 records the first segment of a flow carrying a TCP MD5 signature.
+func (s *sessionState) md5(from, to netip.AddrPort, seq uint32, ts time.Time) {
+	if s.md5Seen == nil {
+		s.md5Seen = map[flowKey]bool{}
+	}
+	k := flowKey{from, to}
+	if s.md5Seen[k] {
+		return
+	}
+	s.md5Seen[k] = true
+	s.add(Event{Time: ts, From: from, To: to, Kind: KindTCPMD5, TCP: &TCPInfo{Seq: seq, MD5: true}})
+}
+
+// finOrRST records a FIN or RST, which ends the connection for gap tracking.
+func (s *sessionState) finOrRST(from, to netip.AddrPort, seq uint32, rst bool, ts time.Time) {
+	kind := KindFIN
+	if rst {
+		kind = KindRST
+	}
+	s.add(Event{Time: ts, From: from, To: to, Kind: kind, TCP: &TCPInfo{Seq: seq}})
+	s.closeConn(ts)
+}
+
+// holdTime is the hold time gap detection uses now; 0 disables it.
+func (s *sessionState) holdTime() time.Duration {
+	if s.negotiated >= 0 {
+		return s.negotiated
+	}
+	return s.defaultHold
+}
+
+// message records a decoded BGP message (or a malformed one).
+func (s *sessionState) message(ev Event) {
+	i := s.dir(ev.From.Addr())
+	s.ep[i] = ev.From
+	if s.established && !s.last[i].IsZero() {
+		if hold := s.holdTime(); hold > 0 && ev.Time.Sub(s.last[i]) >= hold {
+			s.addGap(i, ev.Time)
+		}
+	}
+	s.last[i] = ev.Time
+	c := &s.out.Counts
+	switch ev.Kind {
+	case KindOpen:
+		c.Open++
+		if s.established {
+			s.closeConn(ev.Time)
+			s.last[i] = ev.Time
+		}
+		s.open[i] = ev.Open
+		if o := s.open[1-i]; o != nil {
+			s.negotiate(ev.Open, o)
+		}
+	case KindKeepalive:
+		c.Keepalive++
+		s.established = true
+	case KindUpdate:
+		c.Update++
+		s.established = true
+	case KindRouteRefresh:
+		c.RouteRefresh++
+		s.established = true
+	case KindNotification:
+		c.Notification++
+		s.add(ev)
+		s.closeConn(ev.Time)
+		return
+	case KindMalformed:
+		c.Malformed++
+	}
+	s.add(ev)
+}
+
+// negotiate applies a pair of OPENs: hold time and 4-octet AS use.
+func (s *sessionState) negotiate(x, y *OpenInfo) {
+	h := min(x.HoldTime, y.HoldTime)
+	s.negotiated = time.Duration(h) * time.Second
+	s.out.HoldTime = h
+	s.as4 = -1
+	if x.AS4 != 0 && y.AS4 != 0 {
+		s.as4 = 1
+	}
+}
+
+// closeConn ends the current connection at tc: a direction silent for at
+// least the hold time until then gets a gap event.
+func (s *sessionState) closeConn(tc time.Time) {
+	if s.established {
+		if hold := s.holdTime(); hold > 0 {
+			for i := range 2 {
+				if !s.last[i].IsZero() && tc.Sub(s.last[i]) >= hold {
+					s.addGap(i, tc)
+				}
+			}
+		}
+	}
+	s.established = false
+	s.last = [2]time.Time{}
+	s.open = [2]*OpenInfo{}
+}
+
+// addGap records that direction i was silent from its last message until until.
+func (s *sessionState) addGap(i int, until time.Time) {
+	hold := s.holdTime()
+	last := s.last[i]
+	to := s.ep[1-i]
+	if !to.IsValid() {
+		to = netip.AddrPortFrom(s.peerAddr(i), 0)
+	}
+	s.add(Event{
+		Time: last.Add(hold), From: s.ep[i], To: to, Kind: KindGap,
+		Gap: &GapInfo{LastSeen: last, Silence: until.Sub(last), HoldTime: uint16(hold / time.Second), Until: until},
+	})
+}
+
+// peerAddr is the address of the other side of direction i.
+func (s *sessionState) peerAddr(i int) netip.Addr {
+	if i == 0 {
+		return s.out.B
+	}
+	return s.out.A
+}
