@@ -39,7 +39,9 @@ func build(raw *rawTopology, c *collector) *Topology {
 	t := &Topology{}
 	switch {
 	case raw.Name == nil:
-		c.add("name", "name is required")
+		if !c.failedUnder("name") {
+			c.add("name", "name is required")
+		}
 	case !labNameRE.MatchString(*raw.Name):
 		c.add("name", fmt.Sprintf("lab name %q is invalid: use 1 to 20 lower-case letters, digits and '-', starting with a letter", *raw.Name))
 	default:

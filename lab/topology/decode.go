@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -36,23 +38,42 @@ func readSettings(data []byte) (map[string]any, error) {
 }
 
 // decodeRaw decodes viper's settings strictly into a rawTopology: unknown
-// keys and type mismatches are errors, nothing is converted weakly.
+// keys and type mismatches are errors, nothing is converted weakly. Nodes
+// are decoded one by one so that a node with a bad field is still known to
+// the peerings that name it (mapstructure drops failed map entries).
 func decodeRaw(settings map[string]any, c *collector, skip map[string]bool) *rawTopology {
 	raw := &rawTopology{}
+	nodes, ok := settings["nodes"].(map[string]any)
+	if ok {
+		settings = maps.Clone(settings)
+		delete(settings, "nodes")
+		raw.Nodes = map[string]*rawNode{}
+		for _, name := range slices.Sorted(maps.Keys(nodes)) {
+			rn := &rawNode{}
+			decodeInto(nodes[name], rn, joinKey("nodes", name), c, skip)
+			raw.Nodes[name] = rn
+		}
+	}
+	decodeInto(settings, raw, "", c, skip)
+	return raw
+}
+
+// decodeInto decodes input into result, the raw type found at path base.
+func decodeInto(input, result any, base string, c *collector, skip map[string]bool) {
 	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
 		ErrorUnused:      true,
 		WeaklyTypedInput: false,
 		DecodeHook:       prefixHook,
-		Result:           raw,
+		Result:           result,
 	})
 	if err != nil {
-		c.add("", fmt.Sprintf("internal error: %v", err))
-		return raw
+		c.add(base, fmt.Sprintf("internal error: %v", err))
+		return
 	}
-	if err := dec.Decode(settings); err != nil {
-		reportDecodeError(err, c, skip)
+	if err := dec.Decode(input); err != nil {
+		d := decodeReport{c: c, skip: skip, base: base, root: reflect.TypeOf(result).Elem().String()}
+		d.report(err)
 	}
-	return raw
 }
 
 var rawPrefixType = reflect.TypeFor[rawPrefix]()
@@ -68,42 +89,65 @@ func prefixHook(from, to reflect.Type, data any) (any, error) {
 
 var invalidKeysRE = regexp.MustCompile(`^has invalid keys: (.*)$`)
 
-// reportDecodeError flattens mapstructure's joined errors into collector
-// entries with paths in the topology's notation. Paths in skip already have
-// an error from the YAML walk and are not reported twice.
-func reportDecodeError(err error, c *collector, skip map[string]bool) {
+// decodeReport turns mapstructure's errors for one decode call into
+// collector entries.
+type decodeReport struct {
+	c    *collector
+	skip map[string]bool // paths the YAML walk already reported
+	base string          // topology path of the decoded value
+	root string          // Go type name mapstructure uses for the root
+}
+
+// report flattens mapstructure's joined errors into collector entries with
+// paths in the topology's notation.
+func (d *decodeReport) report(err error) {
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
 		for _, e := range joined.Unwrap() {
-			reportDecodeError(e, c, skip)
+			d.report(e)
 		}
 		return
 	}
-	var de *mapstructure.DecodeError
-	if !errors.As(err, &de) {
-		c.add("", err.Error())
+	de, ok := err.(*mapstructure.DecodeError)
+	if !ok {
+		// Decode wraps the joined errors in "decoding failed due to…".
+		if inner := errors.Unwrap(err); inner != nil {
+			d.report(inner)
+			return
+		}
+		d.c.add(d.base, err.Error())
 		return
 	}
-	path := decoderPath(de.Name())
+	name := de.Name()
+	if name == d.root {
+		name = ""
+	}
+	path := decoderPath(d.base, name)
+	d.c.decoded = append(d.c.decoded, path)
 	inner := de.Unwrap()
 	if m := invalidKeysRE.FindStringSubmatch(inner.Error()); m != nil {
 		known := knownKeys(path)
 		for _, key := range strings.Split(m[1], ", ") {
 			p := joinKey(path, key)
-			if skip[p] {
+			if d.skip[p] {
 				continue
 			}
 			msg := fmt.Sprintf("unknown key %q", key)
 			if len(known) > 0 {
 				msg += " (expected one of: " + strings.Join(known, ", ") + ")"
 			}
-			c.add(p, msg)
+			d.c.add(p, msg)
 		}
 		return
 	}
-	if skip[path] {
+	var item *itemError
+	if errors.As(inner, &item) {
+		d.c.add(joinIndex(path, item.index), item.msg)
 		return
 	}
-	c.add(path, decodeMessage(inner))
+	if d.skip[path] {
+		return
+	}
+	d.c.add(path, decodeMessage(inner))
 }
 
 // decodeMessage rewords mapstructure's type errors for YAML users.
@@ -118,7 +162,10 @@ func decodeMessage(err error) string {
 	}
 	msg := err.Error()
 	if rest, ok := strings.CutPrefix(msg, "expected a map or struct, got "); ok {
-		return "expected a mapping, got a " + strings.Trim(rest, `"`)
+		return "expected a mapping, got " + kindWord(strings.Trim(rest, `"`))
+	}
+	if rest, ok := strings.CutPrefix(msg, "source data must be an array or slice, got "); ok {
+		return "expected a list, got " + kindWord(rest)
 	}
 	return msg
 }
@@ -144,38 +191,64 @@ func typeWord(t reflect.Type) string {
 	}
 }
 
+// kindWord names a Go reflect.Kind as the YAML value it came from.
+func kindWord(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "map":
+		return "a mapping"
+	case "slice", "array":
+		return "a list"
+	case "bool":
+		return "true or false"
+	case "int", "int64", "uint64", "float64", "float32":
+		return "a number"
+	default:
+		return kind
+	}
+}
+
 var rawTopologyType = reflect.TypeFor[rawTopology]()
 
-// decoderPath converts a mapstructure field name (`nodes[tor].prefixes[1]`)
-// into a topology path (`nodes.tor.prefixes[1]`): map keys become dotted,
-// list indexes stay bracketed. The root struct is reported by mapstructure
-// under its Go type name, which becomes "".
-func decoderPath(name string) string {
-	if name == rawTopologyType.String() || name == "" {
-		return ""
-	}
+// decoderPath converts a mapstructure field name (`[tor].prefixes[1]`)
+// relative to base into a topology path (`nodes.tor.prefixes[1]`): map keys
+// become dotted, list indexes stay bracketed.
+func decoderPath(base, name string) string {
 	var b strings.Builder
+	b.WriteString(base)
 	for name != "" {
 		i := strings.IndexByte(name, '[')
 		if i < 0 {
-			b.WriteString(name)
+			b.WriteString(joinSep(b.Len(), name))
 			break
 		}
 		j := strings.IndexByte(name[i:], ']')
 		if j < 0 {
-			b.WriteString(name)
+			b.WriteString(joinSep(b.Len(), name))
 			break
 		}
 		key := name[i+1 : i+j]
-		b.WriteString(name[:i])
+		if i > 0 {
+			b.WriteString(joinSep(b.Len(), name[:i]))
+		}
 		if _, err := strconv.Atoi(key); err == nil && !isMapField(b.String()) {
 			b.WriteString("[" + key + "]")
 		} else {
-			b.WriteString("." + key)
+			b.WriteString(joinSep(b.Len(), key))
 		}
 		name = name[i+j+1:]
 	}
 	return b.String()
+}
+
+// joinSep prefixes seg with "." unless it starts the path or already
+// starts with one.
+func joinSep(n int, seg string) string {
+	if n == 0 || strings.HasPrefix(seg, ".") {
+		return seg
+	}
+	return "." + seg
 }
 
 // isMapField reports whether the field at path is a YAML mapping keyed by

@@ -83,6 +83,9 @@ type collector struct {
 	index *lineIndex
 	errs  ErrorList
 	seen  map[string]bool
+	// decoded lists the paths where decoding failed, so that later checks
+	// do not add "is required" noise about the same values.
+	decoded []string
 }
 
 func newCollector(file string, index *lineIndex) *collector {
@@ -105,10 +108,10 @@ func (c *collector) addLine(line int, path, msg string) {
 	c.errs = append(c.errs, &Error{File: c.file, Line: line, Path: path, Msg: msg})
 }
 
-// has reports whether an error was already recorded at path.
-func (c *collector) has(path string) bool {
-	for _, e := range c.errs {
-		if e.Path == path {
+// failedUnder reports whether decoding failed at path or below it.
+func (c *collector) failedUnder(path string) bool {
+	for _, p := range c.decoded {
+		if p == path || strings.HasPrefix(p, path+".") || strings.HasPrefix(p, path+"[") {
 			return true
 		}
 	}

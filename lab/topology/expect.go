@@ -7,15 +7,15 @@ import (
 
 // buildExpectations converts the expect list, checking that every node and
 // session it names exists.
-func (b *builder) buildExpectations(raw []*rawExpect, sessions []*Session) []*Expectation {
+func (b *builder) buildExpectations(raw []rawExpect, sessions []*Session) []*Expectation {
 	have := map[pairKey]bool{}
 	for _, s := range sessions {
 		have[keyOf(s.A, s.B)] = true
 	}
 	var out []*Expectation
-	for i, re := range raw {
+	for i := range raw {
 		path := joinIndex("expect", i)
-		if e := b.expectation(re, path, have, len(sessions)); e != nil {
+		if e := b.expectation(&raw[i], path, have, len(sessions)); e != nil {
 			out = append(out, e)
 		}
 	}
@@ -23,10 +23,6 @@ func (b *builder) buildExpectations(raw []*rawExpect, sessions []*Session) []*Ex
 }
 
 func (b *builder) expectation(re *rawExpect, path string, have map[pairKey]bool, nSessions int) *Expectation {
-	if re == nil {
-		b.c.add(path, "empty expectation: use one of established, not-established, route, no-route")
-		return nil
-	}
 	var kinds []string
 	if re.Established != nil {
 		kinds = append(kinds, string(ExpectEstablished))
@@ -42,7 +38,9 @@ func (b *builder) expectation(re *rawExpect, path string, have map[pairKey]bool,
 	}
 	switch len(kinds) {
 	case 0:
-		b.c.add(path, "expectation needs one of established, not-established, route, no-route")
+		if !b.c.failedUnder(path) {
+			b.c.add(path, "expectation needs one of established, not-established, route, no-route")
+		}
 		return nil
 	case 1:
 	default:
@@ -73,6 +71,7 @@ func (b *builder) expectation(re *rawExpect, path string, have map[pairKey]bool,
 		}
 		e.Route = b.parsePrefix(*prefix, path+"."+key)
 		switch {
+		case re.At == nil && b.c.failedUnder(path+".at"):
 		case re.At == nil:
 			b.c.add(path+".at", fmt.Sprintf("at is required: name the node whose routes %s checks", key))
 		case b.nodes[*re.At] == nil:

@@ -116,7 +116,7 @@ func yamlErrors(name string, err error) []*Error {
 	for _, ln := range strings.Split(err.Error(), "\n") {
 		if m := yamlLineRE.FindStringSubmatch(ln); m != nil {
 			line, _ := strconv.Atoi(m[1])
-			out = append(out, &Error{File: name, Line: line, Msg: "invalid YAML: " + m[2]})
+			out = append(out, &Error{File: name, Line: fixParserLine(line, m[2]), Msg: "invalid YAML: " + m[2]})
 		}
 	}
 	if len(out) == 0 {
@@ -124,7 +124,17 @@ func yamlErrors(name string, err error) []*Error {
 		if i := strings.LastIndex(msg, "yaml: "); i >= 0 {
 			msg = msg[i+len("yaml: "):]
 		}
-		out = append(out, &Error{File: name, Msg: "invalid YAML: " + msg})
+		out = append(out, &Error{File: name, Line: fixParserLine(0, msg), Msg: "invalid YAML: " + msg})
 	}
 	return out
+}
+
+// fixParserLine corrects yaml/v3's line for parser (not scanner) errors,
+// which it reports 0-based: "did not find expected ',' or '}'" then names
+// the line where the unclosed collection starts, as the user counts lines.
+func fixParserLine(line int, msg string) int {
+	if strings.HasPrefix(msg, "did not find expected") {
+		return line + 1
+	}
+	return line
 }

@@ -12,7 +12,9 @@ import (
 // buildNodes converts the nodes mapping; the result is sorted by name.
 func (b *builder) buildNodes(raw map[string]*rawNode) []*Node {
 	if len(raw) == 0 {
-		b.c.add("nodes", "at least one node is required")
+		if !b.c.failedUnder("nodes") {
+			b.c.add("nodes", "at least one node is required")
+		}
 		return nil
 	}
 	names := make([]string, 0, len(raw))
@@ -46,7 +48,9 @@ func (b *builder) buildNode(name string, rn *rawNode) *Node {
 		n.ASN = b.checkASN(rn.ASN, path+".asn")
 	}
 	if rn.Address == nil {
-		b.c.add(path+".address", "address is required")
+		if !b.c.failedUnder(path + ".address") {
+			b.c.add(path+".address", "address is required")
+		}
 	} else {
 		n.Address = b.parseAddr(*rn.Address, path+".address")
 	}
@@ -150,13 +154,15 @@ func (b *builder) parsePrefix(s, path string) netip.Prefix {
 }
 
 // buildPrefixes converts a node's announced prefixes.
-func (b *builder) buildPrefixes(raw []*rawPrefix, path string) []Prefix {
+func (b *builder) buildPrefixes(raw []rawPrefix, path string) []Prefix {
 	var out []Prefix
 	seen := map[netip.Prefix]int{}
-	for i, rp := range raw {
-		p := joinIndex(path, i)
-		if rp == nil || rp.Prefix == nil {
-			b.c.add(p, "prefix is required")
+	for i := range raw {
+		rp, p := &raw[i], joinIndex(path, i)
+		if rp.Prefix == nil {
+			if !b.c.failedUnder(p) {
+				b.c.add(p, "prefix is required")
+			}
 			continue
 		}
 		pfx := Prefix{Prefix: b.parsePrefix(*rp.Prefix, p+".prefix")}

@@ -8,14 +8,16 @@ import (
 
 // The raw* types mirror the YAML format one to one. They are filled by
 // mapstructure from viper's settings and hold values exactly as written;
-// build.go converts and validates them into the exported types.
+// build.go converts and validates them into the exported types. Lists hold
+// values, not pointers: mapstructure drops a pointer whose target failed to
+// decode, and a half-decoded item still lets the other checks run.
 
 type rawTopology struct {
 	Name     *string             `mapstructure:"name"`
 	Defaults *rawDefaults        `mapstructure:"defaults"`
 	Nodes    map[string]*rawNode `mapstructure:"nodes"`
-	Peerings []*rawPeering       `mapstructure:"peerings"`
-	Expect   []*rawExpect        `mapstructure:"expect"`
+	Peerings []rawPeering        `mapstructure:"peerings"`
+	Expect   []rawExpect         `mapstructure:"expect"`
 }
 
 type rawDefaults struct {
@@ -25,14 +27,14 @@ type rawDefaults struct {
 }
 
 type rawNode struct {
-	Address   *string      `mapstructure:"address"`
-	ASN       rawNumber    `mapstructure:"asn"`
-	Kind      *string      `mapstructure:"kind"`
-	RouterID  *string      `mapstructure:"router-id"`
-	Role      *string      `mapstructure:"role"`
-	ClusterID *string      `mapstructure:"cluster-id"`
-	Timers    *rawTimers   `mapstructure:"timers"`
-	Prefixes  []*rawPrefix `mapstructure:"prefixes"`
+	Address   *string     `mapstructure:"address"`
+	ASN       rawNumber   `mapstructure:"asn"`
+	Kind      *string     `mapstructure:"kind"`
+	RouterID  *string     `mapstructure:"router-id"`
+	Role      *string     `mapstructure:"role"`
+	ClusterID *string     `mapstructure:"cluster-id"`
+	Timers    *rawTimers  `mapstructure:"timers"`
+	Prefixes  []rawPrefix `mapstructure:"prefixes"`
 }
 
 type rawTimers struct {
@@ -86,7 +88,6 @@ type rawNumber struct {
 // UnmarshalMapstructure accepts YAML integers and floats; anything else is
 // a type error.
 func (n *rawNumber) UnmarshalMapstructure(v any) error {
-	n.Set = true
 	switch x := v.(type) {
 	case int:
 		n.Text, n.Value, n.Whole = strconv.Itoa(x), int64(x), true
@@ -104,6 +105,7 @@ func (n *rawNumber) UnmarshalMapstructure(v any) error {
 	default:
 		return fmt.Errorf("expected a number, got %s", describe(v))
 	}
+	n.Set = true
 	return nil
 }
 
@@ -121,7 +123,6 @@ type rawDuration struct {
 // UnmarshalMapstructure accepts strings and numbers; numbers are kept as
 // text so that "hold: 9" is reported as a duration without a unit.
 func (d *rawDuration) UnmarshalMapstructure(v any) error {
-	d.Set = true
 	switch x := v.(type) {
 	case string:
 		d.Text = x
@@ -130,6 +131,7 @@ func (d *rawDuration) UnmarshalMapstructure(v any) error {
 	default:
 		return fmt.Errorf("expected a duration such as \"9s\", got %s", describe(v))
 	}
+	d.Set = true
 	return nil
 }
 
@@ -152,7 +154,7 @@ func (s *rawNodeSet) UnmarshalMapstructure(v any) error {
 		for i, item := range x {
 			name, ok := item.(string)
 			if !ok {
-				return fmt.Errorf("item %d: expected a node name, got %s", i, describe(item))
+				return &itemError{index: i, msg: "expected a node name, got " + describe(item)}
 			}
 			s.Names = append(s.Names, name)
 		}
@@ -161,6 +163,15 @@ func (s *rawNodeSet) UnmarshalMapstructure(v any) error {
 	}
 	return nil
 }
+
+// itemError is a decoding error about one item of a list, reported at the
+// item's own path.
+type itemError struct {
+	index int
+	msg   string
+}
+
+func (e *itemError) Error() string { return fmt.Sprintf("item %d: %s", e.index, e.msg) }
 
 // describe names a decoded YAML value for error messages.
 func describe(v any) string {

@@ -33,10 +33,10 @@ type sessionBuilder struct {
 
 // buildSessions expands every peering statement into sessions, in file
 // order.
-func (b *builder) buildSessions(raw []*rawPeering) []*Session {
+func (b *builder) buildSessions(raw []rawPeering) []*Session {
 	sb := &sessionBuilder{builder: b, pairs: map[pairKey]string{}}
-	for i, rp := range raw {
-		sb.peering(rp, joinIndex("peerings", i))
+	for i := range raw {
+		sb.peering(&raw[i], joinIndex("peerings", i))
 	}
 	return sb.sessions
 }
@@ -49,10 +49,6 @@ type pair struct {
 }
 
 func (sb *sessionBuilder) peering(rp *rawPeering, path string) {
-	if rp == nil {
-		sb.c.add(path, "empty peering: use one of mesh, route-reflector, between")
-		return
-	}
 	var forms []string
 	if rp.Mesh != nil {
 		forms = append(forms, "mesh")
@@ -74,7 +70,9 @@ func (sb *sessionBuilder) peering(rp *rawPeering, path string) {
 	)
 	switch {
 	case len(forms) == 0:
-		sb.c.add(path, "peering needs one of mesh, route-reflector, between")
+		if !sb.c.failedUnder(path) {
+			sb.c.add(path, "peering needs one of mesh, route-reflector, between")
+		}
 		return
 	case len(forms) > 1:
 		sb.c.add(path, fmt.Sprintf("a peering uses exactly one of mesh, route-reflector, between; got %s", strings.Join(forms, " and ")))
@@ -98,7 +96,9 @@ func (sb *sessionBuilder) peering(rp *rawPeering, path string) {
 		kind, reflector = SessionRouteReflector, *rp.RouteReflector
 		ok := sb.checkReflector(reflector, path+".route-reflector")
 		if rp.Clients == nil || len(*rp.Clients) == 0 {
-			sb.c.add(path+".clients", "a route reflector needs at least one client")
+			if !sb.c.failedUnder(path + ".clients") {
+				sb.c.add(path+".clients", "a route reflector needs at least one client")
+			}
 			return
 		}
 		clients := *rp.Clients
