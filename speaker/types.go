@@ -87,6 +87,8 @@ const (
 
 // Notification is a BGP NOTIFICATION seen on a session.
 type Notification struct {
+	// Code 0 means a NOTIFICATION was received whose code GoBGP did not
+	// report (one received before Established; see Known).
 	Code    uint8
 	Subcode uint8
 	// Name is the RFC name, e.g. "OPEN Message Error / Bad Peer AS".

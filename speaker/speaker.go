@@ -1,0 +1,188 @@
+package speaker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
+	"github.com/osrg/gobgp/v4/pkg/server"
+	"go.uber.org/zap"
+)
+
+// Sentinel errors callers can test with errors.Is.
+var (
+	// ErrPeerNotFound means no neighbor is configured at the address.
+	ErrPeerNotFound = errors.New("peer not found")
+	// ErrNotStarted means the call needs a started speaker.
+	ErrNotStarted = errors.New("speaker not started")
+	// ErrClosed means the speaker has been closed.
+	ErrClosed = errors.New("speaker closed")
+)
+
+// defaultBGPPort is used when Config.ListenPort or PeerConfig.Port is 0.
+const defaultBGPPort = 179
+
+// Speaker is one embedded BGP speaker backed by its own GoBGP server.
+// Its methods are safe for concurrent use.
+type Speaker struct {
+	cfg   Config
+	log   *zap.Logger
+	bgp   *server.BgpServer
+	names notificationNames
+
+	// lifeMu guards the lifecycle fields below.
+	lifeMu      sync.Mutex
+	started     bool
+	closed      bool
+	watchCancel context.CancelFunc
+
+	// peers tracks what GoBGP's events told us about each neighbor.
+	peers *peerTracker
+	// events fans state changes out to subscribers.
+	events *dispatcher
+}
+
+// New validates cfg and creates the speaker's GoBGP server without
+// starting it. The caller must Close the speaker.
+func New(cfg Config) (*Speaker, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("speaker %q: %w", cfg.Name, err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	log = log.With(zap.String("speaker", cfg.Name))
+	slogger, lvl := newGoBGPLogger(log)
+	s := &Speaker{
+		cfg:    cfg,
+		log:    log,
+		bgp:    server.NewBgpServer(server.LoggerOption(slogger, lvl)),
+		names:  newNotificationNames(),
+		peers:  newPeerTracker(),
+		events: newDispatcher(log),
+	}
+	return s, nil
+}
+
+// validate checks a Config for values GoBGP would reject or misread.
+func (c Config) validate() error {
+	if c.ASN == 0 {
+		return errors.New("asn: must not be 0")
+	}
+	if !c.RouterID.Is4() {
+		return fmt.Errorf("router-id: %v is not an IPv4 address", c.RouterID)
+	}
+	if c.ListenPort > 65535 {
+		return fmt.Errorf("listen-port: %d is out of range", c.ListenPort)
+	}
+	if c.ListenPort >= 0 && !c.ListenAddress.IsValid() {
+		return errors.New("listen-address: required unless listen-port is negative")
+	}
+	if c.ClusterID.IsValid() && !c.ClusterID.Is4() {
+		return fmt.Errorf("cluster-id: %v is not an IPv4 address", c.ClusterID)
+	}
+	return nil
+}
+
+// Name returns the speaker's configured name.
+func (s *Speaker) Name() string { return s.cfg.Name }
+
+// Start serves the GoBGP server, starts BGP with the speaker's AS, router
+// id and listener, and begins tracking peer state. It may be called once.
+func (s *Speaker) Start(ctx context.Context) error {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	switch {
+	case s.closed:
+		return fmt.Errorf("start speaker %q: %w", s.cfg.Name, ErrClosed)
+	case s.started:
+		return fmt.Errorf("start speaker %q: already started", s.cfg.Name)
+	}
+	s.started = true
+	go s.bgp.Serve()
+	s.events.start()
+
+	g := &api.Global{
+		Asn:        s.cfg.ASN,
+		RouterId:   s.cfg.RouterID.String(),
+		ListenPort: s.listenPort(),
+		Families:   []uint32{uint32(bgp.RF_IPv4_UC), uint32(bgp.RF_IPv6_UC)},
+	}
+	if s.cfg.ListenAddress.IsValid() {
+		g.ListenAddresses = []string{s.cfg.ListenAddress.String()}
+	}
+	if err := s.bgp.StartBgp(ctx, &api.StartBgpRequest{Global: g}); err != nil {
+		return fmt.Errorf("start speaker %q: start bgp on %v port %d: %w", s.cfg.Name, s.cfg.ListenAddress, g.ListenPort, err)
+	}
+
+	watchCtx, cancel := context.WithCancel(context.Background())
+	s.watchCancel = cancel
+	err := s.bgp.WatchEvent(watchCtx, server.WatchEventMessageCallbacks{
+		OnPeerUpdate: s.onPeerUpdate,
+	}, server.WatchPeer())
+	if err != nil {
+		return fmt.Errorf("start speaker %q: watch peer events: %w", s.cfg.Name, err)
+	}
+	s.log.Debug("speaker started",
+		zap.Uint32("asn", s.cfg.ASN),
+		zap.Stringer("router-id", s.cfg.RouterID),
+		zap.Int32("listen-port", g.ListenPort))
+	return nil
+}
+
+// listenPort maps Config.ListenPort onto GoBGP's convention: 179 for 0,
+// -1 for "do not listen".
+func (s *Speaker) listenPort() int32 {
+	switch {
+	case s.cfg.ListenPort < 0:
+		return -1
+	case s.cfg.ListenPort == 0:
+		return defaultBGPPort
+	default:
+		return int32(s.cfg.ListenPort)
+	}
+}
+
+// Close stops the GoBGP server, its sessions and listener, the event
+// watcher and the subscriber goroutine. It is idempotent; only the first
+// call does work. Close waits for a subscriber callback in progress.
+func (s *Speaker) Close() error {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.watchCancel != nil {
+		s.watchCancel()
+	}
+	if !s.started {
+		// GoBGP's Stop needs a serving server; serve it just long enough
+		// to stop it, which also ends the goroutine NewBgpServer started.
+		go s.bgp.Serve()
+		if _, err := s.bgp.GetBgp(context.Background(), &api.GetBgpRequest{}); err != nil {
+			return fmt.Errorf("close speaker %q: %w", s.cfg.Name, err)
+		}
+	}
+	s.bgp.Stop()
+	s.events.stop()
+	s.log.Debug("speaker closed")
+	return nil
+}
+
+// ready returns nil when the speaker is started and not closed.
+func (s *Speaker) ready() error {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	switch {
+	case s.closed:
+		return ErrClosed
+	case !s.started:
+		return ErrNotStarted
+	}
+	return nil
+}
