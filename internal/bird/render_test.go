@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -181,7 +182,18 @@ func TestGoldenConfigsAcceptedByBird(t *testing.T) {
 		t.Run(v.String(), func(t *testing.T) {
 			birdBin, _ := requireBinaries(t, v)
 			for _, f := range goldenFiles(t, "render/*."+v.String()+".cfg") {
-				out, err := exec.Command(birdBin, "-p", "-c", f).CombinedOutput()
+				// bird -p opens log files: point them into a temp dir.
+				src, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				logLine := regexp.MustCompile(`(?m)^log "[^"]*"`)
+				src = logLine.ReplaceAll(src, []byte(`log "`+filepath.Join(t.TempDir(), "bird.log")+`"`))
+				cfg := filepath.Join(t.TempDir(), filepath.Base(f))
+				if err := os.WriteFile(cfg, src, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				out, err := exec.Command(birdBin, "-p", "-c", cfg).CombinedOutput()
 				if err != nil {
 					t.Errorf("%s -p -c %s: %v\n%s", birdBin, f, err, out)
 				}
