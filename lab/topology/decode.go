@@ -30,12 +30,19 @@ func readSettings(data []byte) (map[string]any, error) {
 	settings := map[string]any{}
 	for _, k := range v.AllKeys() {
 		top, _, _ := strings.Cut(k, keyDelim)
+		if isExtension(top) {
+			continue
+		}
 		if _, done := settings[top]; !done {
 			settings[top] = v.Get(top)
 		}
 	}
 	return settings, nil
 }
+
+// isExtension reports whether a top-level key is an `x-` extension key:
+// ignored by the loader, it is where YAML anchors for reuse can live.
+func isExtension(key string) bool { return strings.HasPrefix(key, "x-") }
 
 // decodeRaw decodes viper's settings strictly into a rawTopology: unknown
 // keys and type mismatches are errors, nothing is converted weakly. Nodes

@@ -122,6 +122,9 @@ func (in *indexer) walkMapping(n *yaml.Node, path string) {
 		}
 		first[lower] = k
 		in.idx.lines[child] = k.Line
+		if path == "" && isExtension(lower) {
+			continue
+		}
 		switch {
 		case path == "nodes":
 			if !nodeNameRE.MatchString(k.Value) {
