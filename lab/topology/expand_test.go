@@ -221,3 +221,16 @@ func TestEstablishedAll(t *testing.T) {
 		t.Errorf("established: all = %+v", e)
 	}
 }
+
+func TestExtensionKeysAndMergeKeys(t *testing.T) {
+	topo, err := Load(filepath.Join("testdata", "good", "anchors.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"w1", "w2"} {
+		n := topo.Node(name)
+		if n == nil || n.Timers.Hold != 30*time.Second || n.Timers.Keepalive != 10*time.Second {
+			t.Errorf("node %s = %+v, want the merged x-worker timers", name, n)
+		}
+	}
+}
