@@ -128,6 +128,9 @@ func (d *decoder) isBGPPort(p layers.TCPPort) bool {
 // packet handles one captured packet.
 func (d *decoder) packet(link layers.LinkType, data []byte, ts time.Time) {
 	d.tl.Packets++
+	if y := ts.Year(); y < 1970 || y > 9999 {
+		ts = time.Unix(0, 0).UTC() // hostile or broken timestamp: keep output encodable
+	}
 	if d.tl.Start.IsZero() || ts.Before(d.tl.Start) {
 		d.tl.Start = ts
 	}

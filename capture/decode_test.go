@@ -228,7 +228,18 @@ func FuzzDecodePcap(f *testing.F) {
 		f.Add(b.bytes())
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tl, err := Decode(bytes.NewReader(data), DecodeOptions{})
+		done := make(chan struct{})
+		var tl *Timeline
+		var err error
+		go func() {
+			defer close(done)
+			tl, err = Decode(bytes.NewReader(data), DecodeOptions{})
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Decode hangs on %d bytes", len(data))
+		}
 		if err != nil {
 			return
 		}
