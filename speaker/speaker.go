@@ -7,7 +7,7 @@ import (
 	"sync"
 
 	"github.com/osrg/gobgp/v4/api"
-	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
+	"github.com/osrg/gobgp/v4/pkg/config/oc"
 	"github.com/osrg/gobgp/v4/pkg/server"
 	"go.uber.org/zap"
 )
@@ -110,7 +110,10 @@ func (s *Speaker) Start(ctx context.Context) error {
 		Asn:        s.cfg.ASN,
 		RouterId:   s.cfg.RouterID.String(),
 		ListenPort: s.listenPort(),
-		Families:   []uint32{uint32(bgp.RF_IPv4_UC), uint32(bgp.RF_IPv6_UC)},
+		Families: []uint32{
+			uint32(oc.AfiSafiTypeToIntMap[oc.AFI_SAFI_TYPE_IPV4_UNICAST]),
+			uint32(oc.AfiSafiTypeToIntMap[oc.AFI_SAFI_TYPE_IPV6_UNICAST]),
+		},
 	}
 	if s.cfg.ListenAddress.IsValid() {
 		g.ListenAddresses = []string{s.cfg.ListenAddress.String()}
@@ -150,6 +153,10 @@ func (s *Speaker) listenPort() int32 {
 // Close stops the GoBGP server, its sessions and listener, the event
 // watcher and the subscriber goroutine. It is idempotent; only the first
 // call does work. Close waits for a subscriber callback in progress.
+//
+// GoBGP v4.8.0 itself leaves one goroutine behind for each session that
+// still had UPDATEs queued when it stopped (it drains the queue without
+// waiting for it); Close cannot reach that goroutine.
 func (s *Speaker) Close() error {
 	s.lifeMu.Lock()
 	defer s.lifeMu.Unlock()
