@@ -220,10 +220,14 @@ func (d *decoder) finish() *Timeline {
 	d.asm.FlushAll()
 	for _, s := range d.order {
 		s.closeConn(d.tl.End)
+		s.out.Events = s.events()
 		if len(s.out.Events) == 0 {
 			continue
 		}
-		slices.SortStableFunc(s.out.Events, func(x, y Event) int { return x.Time.Compare(y.Time) })
+		byTime := func(x, y Event) int { return x.Time.Compare(y.Time) }
+		if !slices.IsSortedFunc(s.out.Events, byTime) {
+			slices.SortStableFunc(s.out.Events, byTime)
+		}
 		d.tl.Messages += s.out.Counts.Total()
 		d.tl.Sessions = append(d.tl.Sessions, &s.out)
 	}

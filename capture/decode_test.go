@@ -120,7 +120,9 @@ func TestPortFilter(t *testing.T) {
 		{"other port", nil, func(b *pcapBuilder) { b.conn(peerA+":40000", peerB+":80").seg(true, segFlags{syn: true}, nil) }, false},
 		{"custom port", []int{1179}, func(b *pcapBuilder) { b.conn(peerA+":40000", peerB+":1179").seg(true, segFlags{syn: true}, nil) }, true},
 		{"179 not in custom set", []int{1179}, func(b *pcapBuilder) { b.conn(peerA+":40000", peerB+":179").seg(true, segFlags{syn: true}, nil) }, false},
-		{"ipv6", nil, func(b *pcapBuilder) { b.conn("[2001:db8::1]:40000", "[2001:db8::2]:179").seg(true, segFlags{syn: true}, nil) }, true},
+		{"ipv6", nil, func(b *pcapBuilder) {
+			b.conn("[2001:db8::1]:40000", "[2001:db8::2]:179").seg(true, segFlags{syn: true}, nil)
+		}, true},
 		{"icmp unreachable", nil, func(b *pcapBuilder) { b.conn(peerA+":40000", peerB+":80").icmpUnreachable("10.0.0.254", 13) }, true},
 	}
 	for _, tt := range tests {

@@ -21,6 +21,8 @@ type sessionState struct {
 	last        [2]time.Time
 	open        [2]*OpenInfo
 	established bool
+	chunks      [][]Event
+	count       int
 	negotiated  time.Duration // -1 until a pair of OPENs was seen
 	as4         int
 }
@@ -30,7 +32,7 @@ type flowKey struct{ from, to netip.AddrPort }
 
 func newSessionState(a, b netip.Addr, hold time.Duration) *sessionState {
 	return &sessionState{
-		out:         Session{A: a, B: b, Events: []Event{}},
+		out:         Session{A: a, B: b},
 		defaultHold: hold,
 		negotiated:  -1,
 	}
@@ -44,7 +46,40 @@ func (s *sessionState) dir(from netip.Addr) int {
 	return 1
 }
 
-func (s *sessionState) add(ev Event) { s.out.Events = append(s.out.Events, ev) }
+// eventChunk is the most events stored in one chunk. Chunks avoid
+// re-copying a large slice of events as it grows; events() joins them once.
+const eventChunk = 4096
+
+func (s *sessionState) add(ev Event) {
+	s.count++
+	if n := len(s.chunks); n > 0 {
+		last := &s.chunks[n-1]
+		if len(*last) < cap(*last) || cap(*last) < eventChunk {
+			*last = append(*last, ev) // a small first chunk grows by append
+			return
+		}
+	}
+	size := eventChunk
+	if len(s.chunks) == 0 {
+		size = 16
+	}
+	s.chunks = append(s.chunks, append(make([]Event, 0, size), ev))
+}
+
+// events joins the stored chunks into one slice.
+func (s *sessionState) events() []Event {
+	if len(s.chunks) == 1 {
+		return s.chunks[0]
+	}
+	if len(s.chunks) == 0 {
+		return []Event{}
+	}
+	out := make([]Event, 0, s.count)
+	for _, c := range s.chunks {
+		out = append(out, c...)
+	}
+	return out
+}
 
 // syn records a SYN or SYN-ACK, spotting retransmitted SYNs by sequence number.
 func (s *sessionState) syn(from, to netip.AddrPort, seq uint32, ack, md5 bool, ts time.Time) {
