@@ -80,9 +80,14 @@ func (b *builder) buildNode(i int) (n *labNode, err error) {
 		}
 	}()
 	veth := &netlink.Veth{LinkAttrs: netlink.NewLinkAttrs(), PeerName: NodeIfName, PeerNamespace: netlink.NsFd(ns.fd)}
-	veth.Name, veth.Flags, veth.MasterIndex, veth.Alias = pn.hubIf, net.FlagUp, b.bridgeIndex, pn.spec.Name
+	veth.Name, veth.Flags, veth.MasterIndex = pn.hubIf, net.FlagUp, b.bridgeIndex
 	if err := b.lab.hub.nl.LinkAdd(veth); err != nil {
 		return nil, fmt.Errorf("add veth %s(hub)-%s: %w", pn.hubIf, NodeIfName, err)
+	}
+	// The alias names the node in `ip -n plab-<lab> link`; the kernel
+	// ignores an alias given at creation.
+	if err := b.lab.hub.nl.LinkSetAlias(veth, pn.spec.Name); err != nil {
+		return nil, fmt.Errorf("set alias of %s: %w", pn.hubIf, err)
 	}
 	eth, err := ns.nl.LinkByName(NodeIfName)
 	if err != nil {

@@ -92,14 +92,14 @@ func createNamed(name string) (ns namedNS, err error) {
 }
 
 // close releases the handle and the file descriptor (not the namespace).
+// The zero namedNS holds nothing: its fd 0 is not ours to close.
 func (ns *namedNS) close() {
-	if ns.nl != nil {
-		ns.nl.Close()
-		ns.nl = nil
+	if ns.nl == nil {
+		return
 	}
-	if ns.fd.IsOpen() {
-		ns.fd.Close()
-	}
+	ns.nl.Close()
+	ns.nl = nil
+	ns.fd.Close() // sets fd to -1
 }
 
 // unmountNamed removes the named namespace's mount and mount point; the
