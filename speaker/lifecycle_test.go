@@ -65,7 +65,8 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 			t.Fatalf("Start: %v", err)
 		}
 	}
-	unsub := a.Subscribe(func(Event) {})
+	// The subscriber calls back into the speaker, also while it closes.
+	unsub := a.Subscribe(func(Event) { _, _ = a.Peers(context.Background()) })
 	defer unsub()
 	addPeer(t, a, peerOf(n, b, 2))
 	addPeer(t, b, peerOf(n, a, 1))

@@ -38,6 +38,7 @@ type Speaker struct {
 	started     bool
 	closed      bool
 	watchCancel context.CancelFunc
+	closeDone   chan struct{} // closed when the first Close has finished
 
 	// peers tracks what GoBGP's events told us about each neighbor.
 	peers *peerTracker
@@ -58,12 +59,13 @@ func New(cfg Config) (*Speaker, error) {
 	log = log.With(zap.String("speaker", cfg.Name))
 	slogger, lvl := newGoBGPLogger(log)
 	s := &Speaker{
-		cfg:    cfg,
-		log:    log,
-		bgp:    server.NewBgpServer(server.LoggerOption(slogger, lvl)),
-		names:  newNotificationNames(),
-		peers:  newPeerTracker(),
-		events: newDispatcher(log),
+		cfg:       cfg,
+		log:       log,
+		bgp:       server.NewBgpServer(server.LoggerOption(slogger, lvl)),
+		names:     newNotificationNames(),
+		peers:     newPeerTracker(),
+		events:    newDispatcher(log),
+		closeDone: make(chan struct{}),
 	}
 	return s, nil
 }
@@ -151,34 +153,43 @@ func (s *Speaker) listenPort() int32 {
 }
 
 // Close stops the GoBGP server, its sessions and listener, the event
-// watcher and the subscriber goroutine. It is idempotent; only the first
-// call does work. Close waits for a subscriber callback in progress.
+// watcher and the subscriber goroutine. It is idempotent: later calls wait
+// for the first to finish. Close waits for a subscriber callback in
+// progress, so a subscriber must not call Close itself.
 //
 // GoBGP v4.8.0 itself leaves one goroutine behind for each session that
 // still had UPDATEs queued when it stopped (it drains the queue without
 // waiting for it); Close cannot reach that goroutine.
 func (s *Speaker) Close() error {
 	s.lifeMu.Lock()
-	defer s.lifeMu.Unlock()
 	if s.closed {
+		s.lifeMu.Unlock()
+		<-s.closeDone
 		return nil
 	}
 	s.closed = true
-	if s.watchCancel != nil {
-		s.watchCancel()
+	started, cancel := s.started, s.watchCancel
+	s.lifeMu.Unlock()
+	// Not holding lifeMu from here on: a subscriber still running may call
+	// the speaker's methods, which now fail fast with ErrClosed.
+	defer close(s.closeDone)
+
+	if cancel != nil {
+		cancel()
 	}
-	if !s.started {
+	var err error
+	if !started {
 		// GoBGP's Stop needs a serving server; serve it just long enough
 		// to stop it, which also ends the goroutine NewBgpServer started.
 		go s.bgp.Serve()
-		if _, err := s.bgp.GetBgp(context.Background(), &api.GetBgpRequest{}); err != nil {
-			return fmt.Errorf("close speaker %q: %w", s.cfg.Name, err)
+		if _, gerr := s.bgp.GetBgp(context.Background(), &api.GetBgpRequest{}); gerr != nil {
+			err = fmt.Errorf("close speaker %q: %w", s.cfg.Name, gerr)
 		}
 	}
 	s.bgp.Stop()
 	s.events.stop()
 	s.log.Debug("speaker closed")
-	return nil
+	return err
 }
 
 // ready returns nil when the speaker is started and not closed.
