@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 
 	"go.uber.org/zap/zaptest"
@@ -203,6 +204,26 @@ func TestFailedCreateLeavesNothing(t *testing.T) {
 	}
 }
 
+func TestCancelledCreateLeavesNothing(t *testing.T) {
+	requireRoot(t)
+	t.Parallel()
+	name := labName(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hook := func(stage string, i int) error {
+		if stage == "node" && i == 2 {
+			cancel()
+		}
+		return nil
+	}
+	if _, err := create(ctx, starSpec(name, 12, 5), zaptest.NewLogger(t), hook); !errors.Is(err, context.Canceled) {
+		t.Fatalf("create: %v, want context.Canceled", err)
+	}
+	if left := namespacesOf(t, name); len(left) != 0 {
+		t.Fatalf("cancelled create left %v", left)
+	}
+}
+
 func TestCreateRefusesExistingLab(t *testing.T) {
 	requireRoot(t)
 	t.Parallel()
@@ -270,5 +291,43 @@ func TestTwoLabsDoNotTouchEachOther(t *testing.T) {
 	}
 	if hasPrefix(namespacesOf(t, ""), HubNamespace(name1)+nodeSep) {
 		t.Fatal("a node namespace of lab 1 survived")
+	}
+}
+
+func TestOpenExistingLab(t *testing.T) {
+	requireRoot(t)
+	t.Parallel()
+	name := labName(t)
+	spec := threeNodes(name)
+	if _, err := Open(spec, nil); !errors.Is(err, ErrLabNotFound) {
+		t.Fatalf("open before create: %v, want ErrLabNotFound", err)
+	}
+	created := mustCreate(t, spec)
+	opened, err := Open(spec, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The opened lab reaches the same namespaces: a listener made through
+	// one is reachable through the other.
+	ln, err := created.ListenIn("a", "tcp", "10.1.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conn, err := opened.DialIn(context.Background(), "b", "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatalf("dial through the opened lab: %v", err)
+	}
+	conn.Close()
+	bigger := spec
+	bigger.Nodes = append(bigger.Nodes[:3:3], NodeSpec{Name: "d"})
+	if _, err := Open(bigger, nil); !errors.Is(err, ErrLabNotFound) || !strings.Contains(err.Error(), "node d") {
+		t.Fatalf("open with a node that does not exist: %v, want ErrLabNotFound naming node d", err)
+	}
+	if err := opened.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	if left := namespacesOf(t, name); len(left) != 0 {
+		t.Fatalf("destroy through the opened lab left %v", left)
 	}
 }

@@ -11,4 +11,6 @@ var (
 	ErrNodeNotFound = errors.New("node not found")
 	// ErrDestroyed means the lab was destroyed already.
 	ErrDestroyed = errors.New("lab destroyed")
+	// ErrLabNotFound means a namespace of the lab is missing from the host.
+	ErrLabNotFound = errors.New("lab not found")
 )
