@@ -21,8 +21,9 @@
 // exists in the host namespace, not even for a moment: a process killed at
 // any point can leak nothing there. The lab name is part of every
 // namespace name, so [Clean] finds everything a lab made from the names in
-// /run/netns alone, after a SIGKILL at any moment, and [List] reports the
-// labs present on the host. The two dashes between lab and node keep lab
+// /run/netns alone, after a SIGKILL at any moment, [List] reports the
+// labs present on the host, and [Open] reattaches to a lab that another
+// process made. The two dashes between lab and node keep lab
 // "calico" from matching the namespaces of lab "calico-mesh": lab names may
 // not contain "--" nor end with "-".
 //
