@@ -35,6 +35,26 @@ type DecodeOptions struct {
 	GoBGPUpdates bool
 	// Logger receives debug notes; nil means no logging.
 	Logger *zap.Logger
+
+	// Sample bounds the memory of a timeline: of each run of UPDATE and
+	// KEEPALIVE messages one speaker sends between two other events of its
+	// session, the first and the last Sample are stored and the ones in
+	// between are replaced by one KindElided event with their counts.
+	// Every message is still counted in Session.Counts. End-of-RIB
+	// UPDATEs and all other events are always stored. 0 means
+	// DefaultSample.
+	Sample int
+	// AllEvents stores every message as an event; memory then grows with
+	// the capture (about 200 bytes per UPDATE).
+	AllEvents bool
+	// OnEvent, when set, is called with every event as it is decoded, in
+	// decode order: per session, messages in capture order, a gap event
+	// when the silence ends. The event and its detail are the callee's to
+	// keep but must not be modified. With OnEvent the timeline keeps no
+	// UPDATE or KEEPALIVE (unless AllEvents): each run becomes one elided
+	// event, so memory stays bounded however long the capture. Elided
+	// events are not passed to OnEvent.
+	OnEvent func(Event)
 }
 
 // Flush cadence for the reassembler, in packets and capture time.
@@ -90,6 +110,7 @@ type decoder struct {
 	tl       Timeline
 	now      time.Time
 	ctx      assemblerContext
+	policy   *keepPolicy
 }
 
 func newDecoder(opts DecodeOptions) *decoder {
@@ -100,6 +121,7 @@ func newDecoder(opts DecodeOptions) *decoder {
 		parser:   newPacketParser(),
 		msgs:     messageDecoder{updates: newUpdateScanner(), gobgpUpdates: opts.GoBGPUpdates},
 		sessions: map[sessionKey]*sessionState{},
+		policy:   newKeepPolicy(opts),
 	}
 	if d.log == nil {
 		d.log = zap.NewNop()
@@ -208,7 +230,7 @@ func (d *decoder) session(a, b netip.Addr) *sessionState {
 	k := sessionKey{a, b}
 	s, ok := d.sessions[k]
 	if !ok {
-		s = newSessionState(a, b, d.hold)
+		s = newSessionState(a, b, d.hold, d.policy)
 		d.sessions[k] = s
 		d.order = append(d.order, s)
 	}
@@ -221,6 +243,7 @@ func (d *decoder) finish() *Timeline {
 	for _, s := range d.order {
 		s.closeConn(d.tl.End)
 		s.out.Events = s.events()
+		d.tl.Elided += s.elided
 		if len(s.out.Events) == 0 {
 			continue
 		}

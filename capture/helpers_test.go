@@ -147,6 +147,17 @@ func (c *tcpConn) send(fromClient bool, msgs ...[]byte) {
 	c.seg(!fromClient, segFlags{ack: true}, nil)
 }
 
+// stream writes data from one side cut into segments of at most mss
+// bytes, as TCP cuts a large write, each ACKed by the peer.
+func (c *tcpConn) stream(fromClient bool, mss int, data []byte) {
+	for len(data) > 0 {
+		n := min(len(data), mss)
+		c.seg(fromClient, segFlags{ack: true, psh: n < mss}, data[:n])
+		c.seg(!fromClient, segFlags{ack: true}, nil)
+		data = data[n:]
+	}
+}
+
 // icmpUnreachable writes an ICMPv4 type 3 error from reporter to the
 // client, quoting the client's last SYN.
 func (c *tcpConn) icmpUnreachable(reporter string, code uint8) {

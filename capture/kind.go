@@ -21,6 +21,9 @@ const (
 	KindRouteRefresh
 	KindGap
 	KindMalformed
+	// KindElided stands for a run of UPDATE and KEEPALIVE messages that
+	// the timeline counts but does not store (see DecodeOptions.Sample).
+	KindElided
 )
 
 var kindNames = [...]string{
@@ -38,6 +41,7 @@ var kindNames = [...]string{
 	KindRouteRefresh:    "route-refresh",
 	KindGap:             "gap",
 	KindMalformed:       "malformed",
+	KindElided:          "elided",
 }
 
 // String returns the stable name of the kind, e.g. "syn-ack".

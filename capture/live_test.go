@@ -34,7 +34,7 @@ func requireRoot(t *testing.T) {
 }
 
 // requireTool skips when a binary is missing, unless CI=true, where it fails.
-func requireTool(t *testing.T, name string) string {
+func requireTool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err == nil {

@@ -22,7 +22,7 @@ type htmlRow struct {
 	Time, Label      string
 	Summary          string
 	Kind             string
-	Gap              bool
+	NoHead           bool // gap or elided run: a line without arrowhead
 }
 
 // htmlSession is one session's SVG ladder.
@@ -46,9 +46,10 @@ text{font-family:ui-monospace,monospace;font-size:12px}
 .kind-notification .arrow,.kind-rst .arrow,.kind-malformed .arrow,.kind-icmp-unreachable .arrow{stroke:#c0392b}
 .kind-gap .arrow{stroke:#e67e22;stroke-dasharray:4 3}
 .kind-keepalive .arrow{stroke:#999}
+.kind-elided .arrow{stroke:#999;stroke-dasharray:1 4}
 </style></head><body>
 <h1>BGP capture timeline</h1>
-<p>{{.Packets}} packets, {{.Messages}} BGP messages, {{len .Sessions}} sessions{{if .Truncated}} (capture truncated){{end}}.</p>
+<p>{{.Packets}} packets, {{.Messages}} BGP messages, {{len .Sessions}} sessions{{if .Elided}}, {{.Elided}} UPDATE/KEEPALIVE not stored{{end}}{{if .Truncated}} (capture truncated){{end}}.</p>
 {{range .Sessions}}
 <h2>{{.Title}}</h2>
 <p>OPEN {{.Counts.Open}} · UPDATE {{.Counts.Update}} · KEEPALIVE {{.Counts.Keepalive}} · NOTIFICATION {{.Counts.Notification}} · ROUTE-REFRESH {{.Counts.RouteRefresh}} · malformed {{.Counts.Malformed}}</p>
@@ -60,7 +61,7 @@ text{font-family:ui-monospace,monospace;font-size:12px}
 <line x1="610" y1="30" x2="610" y2="{{.LineBottom}}" stroke="#444"/>
 {{range .Rows}}<g class="kind-{{.Kind}}"><title>{{.Summary}}</title>
 <text class="time" x="4" y="{{.Y}}">{{.Time}}</text>
-<line class="arrow" x1="{{.X1}}" y1="{{.Y}}" x2="{{.X2}}" y2="{{.Y}}"{{if not .Gap}} marker-end="url(#head)"{{end}}/>
+<line class="arrow" x1="{{.X1}}" y1="{{.Y}}" x2="{{.X2}}" y2="{{.Y}}"{{if not .NoHead}} marker-end="url(#head)"{{end}}/>
 <text x="{{.TextX}}" y="{{.Y}}" dy="-4" text-anchor="middle">{{.Label}}</text>
 </g>
 {{end}}</svg>
@@ -72,10 +73,10 @@ text{font-family:ui-monospace,monospace;font-size:12px}
 // session. All text goes through html/template, so it is escaped.
 func renderHTML(w io.Writer, tl *Timeline) error {
 	page := struct {
-		Packets, Messages int64
-		Truncated         bool
-		Sessions          []htmlSession
-	}{Packets: tl.Packets, Messages: tl.Messages, Truncated: tl.Truncated}
+		Packets, Messages, Elided int64
+		Truncated                 bool
+		Sessions                  []htmlSession
+	}{Packets: tl.Packets, Messages: tl.Messages, Elided: tl.Elided, Truncated: tl.Truncated}
 	for _, s := range tl.Sessions {
 		hs := htmlSession{
 			Title: s.A.String() + " ↔ " + s.B.String(), Left: s.A.String(), Right: s.B.String(), Counts: s.Counts,
@@ -91,7 +92,7 @@ func renderHTML(w io.Writer, tl *Timeline) error {
 				Y: y, X1: x1, X2: x2, TextX: (svgLeftX + svgRightX) / 2,
 				Time:  "+" + e.Time.Sub(tl.Start).Round(time.Microsecond).String(),
 				Label: truncateRunes(e.Summary(), 72), Summary: e.Summary(),
-				Kind: e.Kind.String(), Gap: e.Kind == KindGap,
+				Kind: e.Kind.String(), NoHead: e.Kind == KindGap || e.Kind == KindElided,
 			})
 		}
 		hs.LineBottom = svgTopY + len(s.Events)*svgRowH

@@ -19,6 +19,9 @@ func renderText(w io.Writer, tl *Timeline) error {
 	if !tl.Start.IsZero() {
 		fmt.Fprintf(bw, ", start %s", tl.Start.UTC().Format(time.RFC3339Nano))
 	}
+	if tl.Elided > 0 {
+		fmt.Fprintf(bw, ", %d UPDATE/KEEPALIVE not stored", tl.Elided)
+	}
 	if tl.Truncated {
 		bw.WriteString(" (truncated)")
 	}
@@ -43,7 +46,7 @@ func writeSessionText(bw *bufio.Writer, start time.Time, s *Session) {
 }
 
 // arrow draws "|---- LABEL --->|" or "|<--- LABEL ----|"; a gap is drawn
-// as a wavy line on the silent side.
+// as a wavy line, elided messages as a dotted one.
 func arrow(e *Event, s *Session) string {
 	label := " " + e.Label() + " "
 	fromA := e.From.Addr() == s.A
@@ -52,8 +55,11 @@ func arrow(e *Event, s *Session) string {
 		label = label[:inner-2]
 	}
 	fill := "-"
-	if e.Kind == KindGap {
+	switch e.Kind {
+	case KindGap:
 		fill = "~"
+	case KindElided:
+		fill = "."
 	}
 	pad := inner - len(label)
 	l, r := pad/2, pad-pad/2

@@ -1,7 +1,9 @@
 package capture
 
 import (
+	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
@@ -135,6 +137,31 @@ var scenarios = []scenario{
 			c.send(false, mustSerialize(b.tb, bgp.NewBGPRouteRefreshMessage(bgp.AFI_IP6, 0, bgp.SAFI_UNICAST)))
 		},
 		kinds: []Kind{KindSYN, KindSYNACK, KindOpen, KindOpen, KindKeepalive, KindKeepalive, KindUpdate, KindRouteRefresh},
+	},
+	{
+		file: "table-transfer.pcap",
+		build: func(b *pcapBuilder) {
+			c := b.conn(peerA+":40012", peerB+":179")
+			c.handshake()
+			c.send(true, openMsg(b.tb, 65001, 90, "1.1.1.1"))
+			c.send(false, openMsg(b.tb, 65002, 90, "2.2.2.2"))
+			c.send(true, keepaliveMsg(b.tb))
+			c.send(false, keepaliveMsg(b.tb))
+			var table []byte
+			for i := range 30 {
+				table = append(table, updateMsg(b.tb, peerB, []uint32{65002, 65100 + uint32(i%3)}, nil, fmt.Sprintf("10.2.%d.0/24", i))...)
+			}
+			table = append(table, mustSerialize(b.tb, bgp.NewBGPUpdateMessage(nil, nil, nil))...)
+			c.stream(false, 200, table)
+			b.wait(time.Second)
+			c.send(true, keepaliveMsg(b.tb))
+		},
+		// The server's run of one KEEPALIVE and 30 UPDATEs keeps its first
+		// and last DefaultSample messages around one elided event.
+		kinds: slices.Concat(
+			[]Kind{KindSYN, KindSYNACK, KindOpen, KindOpen, KindKeepalive, KindKeepalive},
+			slices.Repeat([]Kind{KindUpdate}, 9), []Kind{KindElided}, slices.Repeat([]Kind{KindUpdate}, 10),
+			[]Kind{KindUpdate, KindKeepalive}),
 	},
 }
 

@@ -25,16 +25,22 @@ type sessionState struct {
 	count       int
 	negotiated  time.Duration // -1 until a pair of OPENs was seen
 	as4         int
+	// policy decides what is stored; runs sample the UPDATEs and
+	// KEEPALIVEs of each direction; elided counts what runs dropped.
+	policy *keepPolicy
+	runs   [2]bulkRun
+	elided int64
 }
 
 // flowKey is a directed TCP 4-tuple.
 type flowKey struct{ from, to netip.AddrPort }
 
-func newSessionState(a, b netip.Addr, hold time.Duration) *sessionState {
+func newSessionState(a, b netip.Addr, hold time.Duration, policy *keepPolicy) *sessionState {
 	return &sessionState{
 		out:         Session{A: a, B: b},
 		defaultHold: hold,
 		negotiated:  -1,
+		policy:      policy,
 	}
 }
 
@@ -50,7 +56,39 @@ func (s *sessionState) dir(from netip.Addr) int {
 // re-copying a large slice of events as it grows; events() joins them once.
 const eventChunk = 4096
 
+// add records an event that is always kept: it hands it to OnEvent, ends
+// the runs of sampled messages before it and stores it.
 func (s *sessionState) add(ev Event) {
+	ev = detached(ev)
+	if s.policy.onEvent != nil {
+		s.policy.onEvent(ev)
+	}
+	s.endRuns()
+	s.store(ev)
+}
+
+// addBulk records an UPDATE or KEEPALIVE sent by direction i: every one
+// reaches OnEvent, and the timeline keeps all or a sample of them.
+func (s *sessionState) addBulk(i int, ev *Event) {
+	if s.policy.onEvent != nil {
+		s.policy.onEvent(detached(*ev))
+	}
+	if s.policy.all {
+		s.store(detached(*ev))
+		return
+	}
+	s.runs[i].push(ev, s.policy.sample, s.store)
+}
+
+// endRuns closes the sampled runs of both directions.
+func (s *sessionState) endRuns() {
+	for i := range s.runs {
+		s.elided += s.runs[i].end(s.store)
+	}
+}
+
+// store appends an event to the session's chunked event list.
+func (s *sessionState) store(ev Event) {
 	s.count++
 	if n := len(s.chunks); n > 0 {
 		last := &s.chunks[n-1]
@@ -66,8 +104,9 @@ func (s *sessionState) add(ev Event) {
 	s.chunks = append(s.chunks, append(make([]Event, 0, size), ev))
 }
 
-// events joins the stored chunks into one slice.
+// events ends the sampled runs and joins the stored chunks into one slice.
 func (s *sessionState) events() []Event {
+	s.endRuns()
 	if len(s.chunks) == 1 {
 		return s.chunks[0]
 	}
@@ -167,6 +206,10 @@ func (s *sessionState) message(ev Event) {
 		return
 	case KindMalformed:
 		c.Malformed++
+	}
+	if isBulk(&ev) {
+		s.addBulk(i, &ev)
+		return
 	}
 	s.add(ev)
 }

@@ -21,10 +21,17 @@ const (
 	envChildPort = "PEERLAB_CAPTURE_CHILD_PORT"
 )
 
-// TestMain lets the test binary act as a capturing child process.
+// TestMain lets the test binary act as a capturing child process, as
+// the decoding child of BenchmarkDecodeVsTshark, or as a capture generator.
 func TestMain(m *testing.M) {
 	if path := os.Getenv(envChildPath); path != "" {
 		os.Exit(runCaptureChild(path, os.Getenv(envChildPort)))
+	}
+	if path := os.Getenv(envDecodeChild); path != "" {
+		os.Exit(runDecodeChild(path, os.Getenv(envDecodeChildPort)))
+	}
+	if path := os.Getenv(envGenPath); path != "" {
+		os.Exit(runGenerator(path))
 	}
 	os.Exit(m.Run())
 }

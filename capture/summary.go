@@ -27,6 +27,10 @@ func (e *Event) Label() string {
 		if e.Update != nil && e.Update.EndOfRIB {
 			return "UPDATE (EoR)"
 		}
+	case KindElided:
+		if e.Elided != nil {
+			return fmt.Sprintf("%d ELIDED", e.Elided.Messages)
+		}
 	}
 	return strings.ToUpper(e.Kind.String())
 }
@@ -92,6 +96,11 @@ func (e *Event) Summary() string {
 	case KindGap:
 		if g := e.Gap; g != nil {
 			fmt.Fprintf(&b, "%s silent for %s (hold time %ds expired)", e.From.Addr(), g.Silence.Round(time.Millisecond), g.HoldTime)
+		}
+	case KindElided:
+		if x := e.Elided; x != nil {
+			fmt.Fprintf(&b, "%d messages not stored (%d UPDATE +%d -%d, %d KEEPALIVE) over %s",
+				x.Messages, x.Updates, x.Announced, x.Withdrawn, x.Keepalives, x.Last.Sub(x.First).Round(time.Microsecond))
 		}
 	case KindMalformed:
 		if m := e.Malformed; m != nil {

@@ -18,6 +18,9 @@ type Timeline struct {
 	// Truncated is true when the capture ended inside a record (for example
 	// a file still being written, or one whose writer was killed).
 	Truncated bool `json:"truncated,omitempty"`
+	// Elided is the number of UPDATE and KEEPALIVE messages counted but
+	// not stored as events (see DecodeOptions.Sample and AllEvents).
+	Elided int64 `json:"elided,omitempty"`
 	// Start and End are the timestamps of the first and last packet.
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
@@ -54,6 +57,8 @@ func (c MessageCounts) Total() int64 {
 
 // Event is one thing that happened in a session. Exactly the detail
 // pointer that matches Kind is set (none for keepalive, FIN and RST).
+// An elided event is not a message: it stands for the messages of a run
+// that were counted but not kept, and carries their counts in Elided.
 type Event struct {
 	Time time.Time      `json:"time"`
 	From netip.AddrPort `json:"from"`
@@ -68,6 +73,7 @@ type Event struct {
 	RouteRefresh *RouteRefreshInfo `json:"route_refresh,omitempty"`
 	Gap          *GapInfo          `json:"gap,omitempty"`
 	Malformed    *MalformedInfo    `json:"malformed,omitempty"`
+	Elided       *ElidedInfo       `json:"elided,omitempty"`
 }
 
 // TCPInfo describes a TCP control segment.
@@ -178,4 +184,22 @@ type MalformedInfo struct {
 	Error  string `json:"error"`
 	// Bytes is a hex dump of the first bytes.
 	Bytes string `json:"bytes"`
+}
+
+// ElidedInfo summarises the UPDATE and KEEPALIVE messages of one run that
+// the timeline counted but did not store. A run is the sequence of such
+// messages sent by one speaker between two other events of its session;
+// its first and last DecodeOptions.Sample messages are kept around the
+// elided event, which is placed at the time of the first elided message.
+type ElidedInfo struct {
+	// Messages is Updates + Keepalives.
+	Messages   int64 `json:"messages"`
+	Updates    int64 `json:"updates"`
+	Keepalives int64 `json:"keepalives"`
+	// Announced and Withdrawn sum the prefix counts of the elided UPDATEs.
+	Announced int64 `json:"announced"`
+	Withdrawn int64 `json:"withdrawn"`
+	// First and Last are the times of the first and last elided message.
+	First time.Time `json:"first"`
+	Last  time.Time `json:"last"`
 }

@@ -44,10 +44,14 @@ type updateInfoBlock struct {
 
 // updateScanner decodes UPDATE bodies into UpdateInfo without allocating
 // per prefix. Repeated AS paths and community lists are interned, so a
-// table dump shares their slices. It is not safe for concurrent use.
+// table dump shares their slices. The UpdateInfo it returns lives in the
+// scanner's scratch block and is valid until the next scan: a caller that
+// keeps it copies it (see detached). It is not safe for concurrent use.
 type updateScanner struct {
-	paths map[string]internedPath
-	comms map[string][]string
+	paths      map[string]internedPath
+	comms      map[string][]string // COMMUNITIES by raw bytes
+	largeComms map[string][]string // LARGE_COMMUNITY by raw bytes
+	scratch    updateInfoBlock
 }
 
 type internedPath struct {
@@ -59,13 +63,14 @@ type internedPath struct {
 const internLimit = 1 << 14
 
 func newUpdateScanner() *updateScanner {
-	return &updateScanner{paths: map[string]internedPath{}, comms: map[string][]string{}}
+	return &updateScanner{paths: map[string]internedPath{}, comms: map[string][]string{}, largeComms: map[string][]string{}}
 }
 
 // scan decodes the body of an UPDATE (header excluded). as4 is +1 when
 // 4-octet AS numbers were negotiated, -1 when not, 0 when unknown.
 func (u *updateScanner) scan(body []byte, as4 int) (*UpdateInfo, error) {
-	blk := &updateInfoBlock{}
+	blk := &u.scratch
+	*blk = updateInfoBlock{}
 	info := &blk.info
 	if len(body) < 4 {
 		return nil, errors.New("bgp: UPDATE shorter than its length fields")
@@ -258,11 +263,11 @@ func (u *updateScanner) communities(v []byte, size int, info *UpdateInfo) error 
 	if len(v)%size != 0 {
 		return fmt.Errorf("bgp: community attribute length %d is not a multiple of %d", len(v), size)
 	}
-	key := string(v)
+	table := u.comms
 	if size == 12 {
-		key = "L" + key
+		table = u.largeComms
 	}
-	c, ok := u.comms[key]
+	c, ok := table[string(v)] // no allocation for the lookup
 	if !ok {
 		c = make([]string, 0, len(v)/size)
 		for i := 0; i < len(v); i += size {
@@ -273,8 +278,8 @@ func (u *updateScanner) communities(v []byte, size int, info *UpdateInfo) error 
 			c = append(c, fmt.Sprintf("%d:%d:%d", binary.BigEndian.Uint32(v[i:]),
 				binary.BigEndian.Uint32(v[i+4:]), binary.BigEndian.Uint32(v[i+8:])))
 		}
-		if len(u.comms) < internLimit {
-			u.comms[key] = c
+		if len(table) < internLimit {
+			table[string(v)] = c
 		}
 	}
 	if len(info.Communities) == 0 {
