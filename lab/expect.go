@@ -173,8 +173,8 @@ func endView(local, remote string, s SessionStatus) string {
 	}
 	out := fmt.Sprintf("%s->%s %s", local, remote, state)
 	switch {
-	case s.Notification != "":
-		out += " (NOTIFICATION " + s.Notification + ")"
+	case s.Notification != nil:
+		out += " (NOTIFICATION " + s.Notification.String() + ")"
 	case s.LastError != "":
 		out += " (last error: " + s.LastError + ")"
 	}

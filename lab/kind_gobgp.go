@@ -22,6 +22,7 @@ func newGoBGPNode(spec NodeSpec) (Node, error) {
 	n := spec.Node
 	sp, err := speaker.New(speaker.Config{
 		Name:          n.Name,
+		Families:      speakerFamilies(spec.Sessions),
 		ASN:           n.ASN,
 		RouterID:      n.RouterID,
 		ListenAddress: spec.Bind(n.Name),
@@ -131,7 +132,7 @@ func (g *gobgpNode) Sessions(ctx context.Context) ([]SessionStatus, error) {
 			Remote:       g.peerName(p.Address, p.Peer),
 			State:        string(p.State),
 			LastError:    p.LastError,
-			Notification: notificationText(p.Notification),
+			Notification: fromSpeaker(p.Notification),
 		})
 	}
 	return out, nil
@@ -165,7 +166,7 @@ func (g *gobgpNode) Subscribe(fn func(SessionEvent)) func() {
 			From:         string(e.From),
 			To:           string(e.To),
 			Reason:       e.Reason,
-			Notification: notificationText(e.Notification),
+			Notification: fromSpeaker(e.Notification),
 		})
 	})
 }
@@ -181,20 +182,32 @@ func (g *gobgpNode) peerName(addr netip.Addr, fallback string) string {
 	return addr.String()
 }
 
-// notificationText renders a NOTIFICATION for reports ("" for none).
-func notificationText(n *speaker.Notification) string {
+// fromSpeaker converts the speaker's NOTIFICATION into the lab's.
+func fromSpeaker(n *speaker.Notification) *Notification {
 	if n == nil {
-		return ""
+		return nil
 	}
-	dir := "received"
-	if n.Sent {
-		dir = "sent"
-	}
-	return fmt.Sprintf("%d/%d %s (%s)", n.Code, n.Subcode, n.Name, dir)
+	return &Notification{Code: n.Code, Subcode: n.Subcode, Name: n.Name, Sent: n.Sent}
 }
 
 // SpeakerNode is implemented by nodes played by an embedded speaker, for
 // callers (tests, the gRPC API) that drive the speaker directly.
 type SpeakerNode interface {
 	Speaker() *speaker.Speaker
+}
+
+// speakerFamilies is the union of the families of a node's sessions: the
+// speaker keeps RIB tables only for those.
+func speakerFamilies(sessions []*topology.Session) []speaker.Family {
+	seen := map[string]bool{}
+	var out []speaker.Family
+	for _, s := range sessions {
+		for _, f := range s.Families {
+			if !seen[f] {
+				seen[f] = true
+				out = append(out, speaker.Family(f))
+			}
+		}
+	}
+	return out
 }

@@ -193,6 +193,7 @@ func (l *Lab) Sessions(ctx context.Context) ([]SessionStatus, error) {
 		}
 		return all[i].Remote < all[j].Remote
 	})
+	fillReceivedFromSender(all)
 	return all, errors.Join(errs...)
 }
 

@@ -159,10 +159,31 @@ func TestRouteReflectionSetsOriginatorAndClusterList(t *testing.T) {
 	if err := client1.Withdraw(ctx, []netip.Prefix{prefix}); err != nil {
 		t.Fatal(err)
 	}
+	defer func() {
+		if t.Failed() {
+			dumpPaths(t, l, prefix)
+		}
+	}()
 	waitFor(t, "the withdraw at node2", 10*time.Second, func() (bool, error) {
 		has, err := l.Node("node2").HasRoute(ctx, prefix)
 		return !has, err
 	})
+}
+
+// dumpPaths logs every node's paths for prefix, to explain a failure.
+func dumpPaths(t *testing.T, l *Lab, prefix netip.Prefix) {
+	for _, n := range l.Topology().Nodes {
+		paths, err := speakerOf(t, l, n.Name).RIB(context.Background(), speaker.TableBest, netip.Addr{}, speaker.IPv4Unicast)
+		if err != nil {
+			t.Logf("%s: %v", n.Name, err)
+			continue
+		}
+		for _, p := range paths {
+			if p.Prefix == prefix {
+				t.Logf("%s holds %+v", n.Name, p)
+			}
+		}
+	}
 }
 
 func containsString(list []string, s string) bool {
@@ -223,9 +244,7 @@ type failingNode struct{ stopped *int }
 
 func (f failingNode) Start(context.Context) error { return fmt.Errorf("refusing to start") }
 func (f failingNode) Stop() error                 { *f.stopped++; return nil }
-func (f failingNode) Sessions(context.Context) ([]SessionStatus, error) {
-	return nil, nil
-}
+func (f failingNode) Sessions(context.Context) ([]SessionStatus, error) { return nil, nil }
 func (f failingNode) HasRoute(context.Context, netip.Prefix) (bool, error) { return false, nil }
 
 func TestFailedUpTearsDownWhatItMade(t *testing.T) {

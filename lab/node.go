@@ -39,8 +39,8 @@ type SessionStatus struct {
 	State string
 	// LastError is why the session last went down or failed to come up.
 	LastError string
-	// Notification is the last NOTIFICATION, as "2/2 OPEN Message Error / Bad Peer AS (sent)".
-	Notification string
+	// Notification is the last NOTIFICATION sent or received, nil for none.
+	Notification *Notification
 }
 
 // Established reports whether the status is the Established state.
@@ -52,7 +52,7 @@ type SessionEvent struct {
 	Local, Remote string
 	From, To      string
 	Reason        string
-	Notification  string
+	Notification  *Notification
 }
 
 // NodeSpec is everything a kind needs to build one node.

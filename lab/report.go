@@ -68,14 +68,14 @@ func (l *Lab) Report(ctx context.Context, results []ExpectationResult) Report {
 			RemoteAddress: l.labAddress(s.Remote),
 			State:         s.State,
 			LastError:     s.LastError,
-			Notification:  s.Notification,
+			Notification:  s.Notification.String(),
 		})
 	}
 	for _, e := range l.Events() {
 		r.Timeline = append(r.Timeline, TimelineEntry{
 			AtMS:  e.Time.Sub(l.started).Milliseconds(),
 			Local: e.Local, Remote: e.Remote, From: e.From, To: e.To,
-			Reason: e.Reason, Notification: e.Notification,
+			Reason: e.Reason, Notification: e.Notification.String(),
 		})
 	}
 	return r

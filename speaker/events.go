@@ -158,3 +158,18 @@ func (s *Speaker) onPeerUpdate(ev *apiutil.WatchEventMessage_PeerEvent, at time.
 func (s *Speaker) Subscribe(fn func(Event)) (unsubscribe func()) {
 	return s.events.subscribe(fn)
 }
+
+// onSentNotification is called by the log tap for every NOTIFICATION GoBGP
+// sends. It keeps the NOTIFICATION as the peer's last one and tells
+// subscribers, so a refusal GoBGP sends without a state change (a bad peer
+// AS seen on a connection it dialled itself) is still reported.
+func (s *Speaker) onSentNotification(addr netip.Addr, code, sub uint8) {
+	n := Notification{Code: code, Subcode: sub, Name: NotificationName(code, sub), Sent: true}
+	ev, ok := s.peers.noteSent(addr, n, sentMessage(code, sub), time.Now())
+	if !ok {
+		return
+	}
+	ev.Speaker = s.cfg.Name
+	s.log.Info("notification sent", zap.Stringer("peer", addr), zap.Uint8("code", code), zap.Uint8("subcode", sub))
+	s.events.publish(ev)
+}

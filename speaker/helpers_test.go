@@ -72,7 +72,7 @@ func testLogger(t testing.TB) *zap.Logger {
 
 // startSpeaker creates and starts a speaker on the i-th address of n and
 // closes it when the test ends.
-func startSpeaker(t *testing.T, n testNet, i int, name string, asn uint32) *Speaker {
+func startSpeaker(t *testing.T, n testNet, i int, name string, asn uint32, families ...Family) *Speaker {
 	t.Helper()
 	s, err := New(Config{
 		Name:          name,
@@ -80,6 +80,7 @@ func startSpeaker(t *testing.T, n testNet, i int, name string, asn uint32) *Spea
 		RouterID:      n.addr(i),
 		ListenAddress: n.addr(i),
 		ListenPort:    n.port,
+		Families:      families,
 		Logger:        testLogger(t),
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package speaker
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/exp/zapslog"
@@ -13,14 +14,21 @@ import (
 // GoBGP is chatty at Info (every FSM step), so its records are cut at Warn
 // unless the zap logger itself is at Debug, in which case all of them pass.
 // The returned LevelVar is the one GoBGP's SetLogLevel API changes.
-func newGoBGPLogger(l *zap.Logger) (*slog.Logger, *slog.LevelVar) {
+//
+// onSent, when not nil, is told of every NOTIFICATION GoBGP sends (see
+// notificationTap).
+func newGoBGPLogger(l *zap.Logger, onSent func(peer netip.Addr, code, subcode uint8)) (*slog.Logger, *slog.LevelVar) {
 	lvl := new(slog.LevelVar)
 	lvl.Set(slog.LevelWarn)
 	if l.Core().Enabled(zapcore.DebugLevel) {
 		lvl.Set(slog.LevelDebug)
 	}
 	h := zapslog.NewHandler(l.Named("gobgp").Core())
-	return slog.New(&levelHandler{Handler: h, level: lvl}), lvl
+	var handler slog.Handler = &levelHandler{Handler: h, level: lvl}
+	if onSent != nil {
+		handler = &notificationTap{next: handler, onSent: onSent}
+	}
+	return slog.New(handler), lvl
 }
 
 // levelHandler drops records below a level before they reach the wrapped

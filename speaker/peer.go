@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/osrg/gobgp/v4/api"
@@ -54,6 +55,9 @@ func (s *Speaker) apiPeer(p PeerConfig) (*api.Peer, error) {
 	}
 	afiSafis, err := apiAfiSafis(p.Families)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkFamilies(p.Families); err != nil {
 		return nil, err
 	}
 	port := uint32(p.Port)
@@ -197,6 +201,20 @@ func (s *Speaker) ResetPeer(ctx context.Context, addr netip.Addr) error {
 	}
 	if err := s.bgp.ResetPeer(ctx, &api.ResetPeerRequest{Address: addr.String()}); err != nil {
 		return fmt.Errorf("reset peer %v on %q: %w", addr, s.cfg.Name, err)
+	}
+	return nil
+}
+
+// checkFamilies refuses peer families the speaker keeps no RIB for.
+func (s *Speaker) checkFamilies(fams []Family) error {
+	have := s.cfg.Families
+	if len(have) == 0 {
+		have = []Family{IPv4Unicast}
+	}
+	for _, f := range fams {
+		if !slices.Contains(have, f) {
+			return fmt.Errorf("families: %q is not among the speaker's families %v", f, have)
+		}
 	}
 	return nil
 }

@@ -131,9 +131,9 @@ func TestBulkAnnounce(t *testing.T) {
 func TestIPv6OverIPv4Session(t *testing.T) {
 	t.Parallel()
 	n := newTestNet(t)
-	a := startSpeaker(t, n, 1, "a", 64512)
-	b := startSpeaker(t, n, 2, "b", 64513)
 	both := []Family{IPv4Unicast, IPv6Unicast}
+	a := startSpeaker(t, n, 1, "a", 64512, both...)
+	b := startSpeaker(t, n, 2, "b", 64513, both...)
 	pa, pb := peerOf(n, b, 2), peerOf(n, a, 1)
 	pa.Families, pb.Families = both, both
 	addPeer(t, a, pa)

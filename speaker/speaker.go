@@ -57,16 +57,16 @@ func New(cfg Config) (*Speaker, error) {
 		log = zap.NewNop()
 	}
 	log = log.With(zap.String("speaker", cfg.Name))
-	slogger, lvl := newGoBGPLogger(log)
 	s := &Speaker{
 		cfg:       cfg,
 		log:       log,
-		bgp:       server.NewBgpServer(server.LoggerOption(slogger, lvl)),
 		names:     newNotificationNames(),
 		peers:     newPeerTracker(),
 		events:    newDispatcher(log),
 		closeDone: make(chan struct{}),
 	}
+	slogger, lvl := newGoBGPLogger(log, s.onSentNotification)
+	s.bgp = server.NewBgpServer(server.LoggerOption(slogger, lvl))
 	return s, nil
 }
 
@@ -83,6 +83,11 @@ func (c Config) validate() error {
 	}
 	if c.ListenPort >= 0 && !c.ListenAddress.IsValid() {
 		return errors.New("listen-address: required unless listen-port is negative")
+	}
+	for _, f := range c.Families {
+		if _, err := apiFamily(f); err != nil {
+			return err
+		}
 	}
 	if c.ClusterID.IsValid() && !c.ClusterID.Is4() {
 		return fmt.Errorf("cluster-id: %v is not an IPv4 address", c.ClusterID)
@@ -112,10 +117,7 @@ func (s *Speaker) Start(ctx context.Context) error {
 		Asn:        s.cfg.ASN,
 		RouterId:   s.cfg.RouterID.String(),
 		ListenPort: s.listenPort(),
-		Families: []uint32{
-			uint32(oc.AfiSafiTypeToIntMap[oc.AFI_SAFI_TYPE_IPV4_UNICAST]),
-			uint32(oc.AfiSafiTypeToIntMap[oc.AFI_SAFI_TYPE_IPV6_UNICAST]),
-		},
+		Families:   globalFamilies(s.cfg.Families),
 	}
 	if s.cfg.ListenAddress.IsValid() {
 		g.ListenAddresses = []string{s.cfg.ListenAddress.String()}
@@ -203,4 +205,30 @@ func (s *Speaker) ready() error {
 		return ErrNotStarted
 	}
 	return nil
+}
+
+// globalFamilies lists the families GoBGP builds RIB tables for: IPv4
+// unicast unless the config names others. Each GoBGP table costs about
+// 200 KB even when empty (2048 pre-allocated shards), and a speaker has two
+// global tables plus one adj-RIB-in table per peer for each family, so
+// families nobody uses are left out.
+func globalFamilies(fams []Family) []uint32 {
+	if len(fams) == 0 {
+		fams = []Family{IPv4Unicast}
+	}
+	out := make([]uint32, 0, len(fams))
+	seen := map[Family]bool{}
+	for _, f := range fams {
+		if seen[f] {
+			continue
+		}
+		seen[f] = true
+		switch f {
+		case IPv4Unicast:
+			out = append(out, uint32(oc.AfiSafiTypeToIntMap[oc.AFI_SAFI_TYPE_IPV4_UNICAST]))
+		case IPv6Unicast:
+			out = append(out, uint32(oc.AfiSafiTypeToIntMap[oc.AFI_SAFI_TYPE_IPV6_UNICAST]))
+		}
+	}
+	return out
 }

@@ -123,3 +123,22 @@ func (t *peerTracker) transition(addr netip.Addr, to State, at time.Time, down *
 	}
 	return ev, true
 }
+
+// noteSent records a NOTIFICATION the speaker sent to a neighbor and
+// returns an event for it (From and To both the current state: sending a
+// NOTIFICATION on a connection GoBGP dialled itself before Established
+// changes no state). While the session is not Established the NOTIFICATION
+// also becomes its last error.
+func (t *peerTracker) noteSent(addr netip.Addr, n Notification, reason string, at time.Time) (Event, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := t.peers[addr]
+	if !ok {
+		return Event{}, false
+	}
+	p.notification = &n
+	if p.state != StateEstablished {
+		p.lastError = reason
+	}
+	return Event{Time: at, Peer: p.name, Address: addr, From: p.state, To: p.state, Reason: reason, Notification: &n}, true
+}

@@ -23,6 +23,9 @@ type Config struct {
 	// ClusterID is the route-reflector cluster id; only used when some
 	// peer is a route-reflector client. Zero means RouterID.
 	ClusterID netip.Addr
+	// Families the speaker keeps RIBs for; empty means IPv4 unicast only.
+	// A peer can only negotiate families listed here.
+	Families []Family
 	// Logger receives the speaker's logs and GoBGP's (bridged through slog).
 	// Nil means no logs.
 	Logger *zap.Logger

@@ -153,7 +153,8 @@ func TestConfigValidate(t *testing.T) {
 
 func TestAPIPeer(t *testing.T) {
 	t.Parallel()
-	s := &Speaker{cfg: Config{ASN: 64512, RouterID: netip.MustParseAddr("10.0.0.1"), ListenAddress: netip.MustParseAddr("127.0.0.1")}}
+	s := &Speaker{cfg: Config{ASN: 64512, RouterID: netip.MustParseAddr("10.0.0.1"), ListenAddress: netip.MustParseAddr("127.0.0.1"),
+		Families: []Family{IPv4Unicast, IPv6Unicast}}}
 	p := PeerConfig{
 		Name: "n", Address: netip.MustParseAddr("127.0.0.2"), ASN: 64513, Password: "pw", Passive: true,
 		RouteReflectorClient: true, Multihop: 3, TTLSecurity: 254,
@@ -218,4 +219,13 @@ type peerStateInput struct {
 
 func (p peerStateInput) toAPI() apiutil.PeerState {
 	return apiutil.PeerState{DisconnectReason: p.reason, DisconnectMessage: p.msg}
+}
+
+func TestAPIPeerRefusesFamiliesTheSpeakerLacks(t *testing.T) {
+	t.Parallel()
+	s := &Speaker{cfg: Config{ASN: 64512, RouterID: netip.MustParseAddr("10.0.0.1"), ListenAddress: netip.MustParseAddr("127.0.0.1")}}
+	_, err := s.apiPeer(PeerConfig{Address: netip.MustParseAddr("127.0.0.2"), ASN: 64513, Families: []Family{IPv6Unicast}})
+	if err == nil || !strings.Contains(err.Error(), `"ipv6-unicast" is not among`) {
+		t.Fatalf("err = %v, want the missing family named", err)
+	}
 }

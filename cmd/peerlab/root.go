@@ -53,6 +53,7 @@ PEERLAB_OUTPUT=json, PEERLAB_LOG_LEVEL=debug), then the config file given by
 		newRunCommand(a),
 		newValidateCommand(a),
 		newVersionCommand(),
+		newCaptureCommand(a),
 	)
 	return root
 }

@@ -27,7 +27,7 @@ Ctrl-C tears the lab down cleanly.`,
 		Example: `  peerlab run topologies/quickstart.yaml
   peerlab run topologies/calico-rr.yaml --output json
   PEERLAB_PORT=17900 peerlab run topologies/calico-mesh.yaml --keep`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.run(cmd, args[0])
 		},

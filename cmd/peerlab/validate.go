@@ -15,7 +15,7 @@ func newValidateCommand(a *app) *cobra.Command {
 		Short: "Check a topology file without running it",
 		Long: `validate loads a topology strictly and prints every problem it finds, each
 naming the file, the line and the field. Exit status 0 when valid, 2 when not.`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			topo, err := topology.Load(args[0])
 			if err != nil {

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/peerlab/peerlab/capture"
+)
+
+// newCaptureCommand groups the capture subcommands: decode a pcap or
+// pcapng file into BGP session timelines, or record a host interface.
+func newCaptureCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "capture",
+		Short: "Record BGP sessions on the wire and decode captures into timelines",
+		Long: `capture records BGP traffic to pcapng and decodes pcap/pcapng files into one
+timeline per pair of speakers: TCP handshake, RST/FIN, ICMP unreachable, TCP
+MD5 option, OPEN, UPDATE, KEEPALIVE, NOTIFICATION (with its RFC name),
+ROUTE-REFRESH, hold-time gaps and malformed messages.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newCaptureDecodeCommand(a), newCaptureLiveCommand(a))
+	return cmd
+}
+
+// newCaptureDecodeCommand decodes a capture file into timelines.
+func newCaptureDecodeCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "decode FILE",
+		Short: "Decode a pcap or pcapng file into per-session BGP timelines",
+		Long: `decode reads a pcap or pcapng file (any size: it is streamed), reassembles
+the TCP connections on the BGP ports and prints one timeline per pair of
+speakers: a ladder diagram (text), stable JSON for tools, or a self-contained
+HTML page with SVG ladders.
+
+Every message is counted. Of each run of UPDATEs and KEEPALIVEs a speaker
+sends between two other events, the first and last --sample are shown and the
+rest summarised as one "N ELIDED" line; --all shows every message.
+
+Exit status: 0 on success, 2 on bad flags or a file that cannot be read or
+is not a capture.`,
+		Example: `  peerlab capture decode session.pcapng
+  peerlab capture decode lab.pcap --port 1179 --output html > timeline.html
+  peerlab capture decode dump.pcap -o json | jq '.sessions[].counts'`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.captureDecode(cmd, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringP("output", "o", "text", "output format: "+strings.Join(capture.Formats, ", "))
+	f.IntSlice("port", []int{capture.DefaultPort}, "TCP port carrying BGP (repeat or comma-separate for several)")
+	f.Int("sample", capture.DefaultSample, "UPDATE/KEEPALIVE messages shown at each end of a run")
+	f.Bool("all", false, "show every UPDATE and KEEPALIVE (memory grows with the capture)")
+	return cmd
+}
+
+// captureDecode carries out `peerlab capture decode`.
+func (a *app) captureDecode(cmd *cobra.Command, file string) error {
+	output := a.v.GetString("output")
+	if !slices.Contains(capture.Formats, output) {
+		return usageErrorf("peerlab capture decode: --output: %q is not one of %s", output, strings.Join(capture.Formats, ", "))
+	}
+	ports, err := a.ports()
+	if err != nil {
+		return usageErrorf("peerlab capture decode: %v", err)
+	}
+	sample := a.v.GetInt("sample")
+	if sample < 1 {
+		return usageErrorf("peerlab capture decode: --sample: %d is not a positive number", sample)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return usageErrorf("peerlab capture decode: %v", err)
+	}
+	defer f.Close()
+	tl, err := capture.Decode(f, capture.DecodeOptions{
+		Ports: ports, Sample: sample, AllEvents: a.v.GetBool("all"),
+		Logger: a.log.With(zap.String("file", file)),
+	})
+	if err != nil {
+		return usageErrorf("peerlab capture decode: %s: %v", file, err)
+	}
+	if tl.Truncated {
+		a.log.Warn("capture ends inside a packet record; decoded up to there", zap.String("file", file))
+	}
+	return capture.Render(cmd.OutOrStdout(), tl, output)
+}
+
+// ports reads and checks --port. A PEERLAB_PORT variable or a config
+// file key reaches viper as a string or a number, so those are parsed
+// here: "1179", "1179,1180" or "1179 1180".
+func (a *app) ports() ([]int, error) {
+	ports := a.v.GetIntSlice("port")
+	if len(ports) == 0 {
+		raw := a.v.GetString("port")
+		for _, f := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ' ' }) {
+			p, err := strconv.Atoi(f)
+			if err != nil {
+				return nil, fmt.Errorf("--port: %q is not a list of TCP ports", raw)
+			}
+			ports = append(ports, p)
+		}
+	}
+	if len(ports) == 0 {
+		return nil, errors.New("--port: no port given")
+	}
+	for _, p := range ports {
+		if p < 1 || p > 65535 {
+			return nil, fmt.Errorf("--port: %d is not a TCP port", p)
+		}
+	}
+	return ports, nil
+}
+
+// newCaptureLiveCommand records a host interface to pcapng.
+func newCaptureLiveCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "live --interface IF -w FILE",
+		Short: "Record BGP traffic on a host interface to pcapng",
+		Long: `live captures on a network interface of the current network namespace (an
+AF_PACKET socket; needs root or CAP_NET_RAW) and writes the TCP segments to or
+from the BGP ports, plus every ICMP/ICMPv6 destination-unreachable, to a
+pcapng file. Packets are flushed to disk at least every 100 ms, so the file is
+readable while the capture runs and if it is killed. --max-bytes rotates to
+FILE.1.pcapng, FILE.2.pcapng... It stops on Ctrl-C or after --duration.
+
+Exit status: 0 on success, 1 when the capture cannot run, 2 on bad flags.`,
+		Example: `  peerlab capture live -i eth0 -w bgp.pcapng
+  peerlab capture live -i lo -w lab.pcapng --port 1179 --duration 30s
+  peerlab capture live -i eth0 -w ring.pcapng --max-bytes 100000000`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.captureLive(cmd)
+		},
+	}
+	f := cmd.Flags()
+	f.StringP("interface", "i", "", "interface to capture on (required)")
+	f.StringP("write", "w", "", "pcapng file to write (required)")
+	f.IntSlice("port", []int{capture.DefaultPort}, "TCP port carrying BGP (repeat or comma-separate for several)")
+	f.Int64("max-bytes", 0, "rotate to a new file when one would grow past this many bytes (0: never)")
+	f.Duration("duration", 0, "stop after this long (0: on Ctrl-C)")
+	return cmd
+}
+
+// captureLive carries out `peerlab capture live`.
+func (a *app) captureLive(cmd *cobra.Command) error {
+	iface, path := a.v.GetString("interface"), a.v.GetString("write")
+	if iface == "" || path == "" {
+		return usageErrorf("peerlab capture live: --interface and -w are required\nUsage: %s", cmd.UseLine())
+	}
+	if _, err := net.InterfaceByName(iface); err != nil {
+		return usageErrorf("peerlab capture live: --interface %s: %v", iface, err)
+	}
+	ports, err := a.ports()
+	if err != nil {
+		return usageErrorf("peerlab capture live: %v", err)
+	}
+	maxBytes, duration := a.v.GetInt64("max-bytes"), a.v.GetDuration("duration")
+	if maxBytes < 0 || duration < 0 {
+		return usageErrorf("peerlab capture live: --max-bytes and --duration must not be negative")
+	}
+	ctx := cmd.Context()
+	if duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, duration)
+		defer cancel()
+	}
+	c, err := capture.Start(ctx, capture.Options{
+		Interface: iface, Ports: ports, Path: path, MaxBytes: maxBytes, Logger: a.log,
+	})
+	if err != nil {
+		return fmt.Errorf("capture on %s: %w", iface, err)
+	}
+	stderr := cmd.ErrOrStderr()
+	until := "Ctrl-C"
+	if duration > 0 {
+		until = duration.String() + " or Ctrl-C"
+	}
+	fmt.Fprintf(stderr, "capturing BGP on %s ports %v to %s until %s\n", iface, ports, path, until)
+	started := time.Now()
+	<-ctx.Done()
+	if err := c.Stop(); err != nil {
+		return fmt.Errorf("capture on %s: %w", iface, err)
+	}
+	st := c.Stats()
+	fmt.Fprintf(stderr, "captured %d of %d frames (%d bytes) in %s to %s\n",
+		st.Kept, st.Seen, st.Bytes, time.Since(started).Round(time.Millisecond), strings.Join(c.Files(), ", "))
+	return nil
+}
