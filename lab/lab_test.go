@@ -218,7 +218,7 @@ func TestQuickstartReportsASMismatch(t *testing.T) {
 
 func TestTwoLabsRunSideBySide(t *testing.T) {
 	stateDir := t.TempDir() // shared: the labs must claim distinct address blocks
-	port := testPort(t)      // shared too: only the addresses keep them apart
+	port := testPort(t)     // shared too: only the addresses keep them apart
 	a := upLab(t, loadShipped(t, "calico-mesh.yaml", "t-side-a"), stateDir, port)
 	b := upLab(t, loadShipped(t, "calico-mesh.yaml", "t-side-b"), stateDir, port)
 	if a.BindAddress("node1") == b.BindAddress("node1") {
@@ -242,9 +242,9 @@ func TestSameLabNameTwiceIsRefused(t *testing.T) {
 // failingKind builds nodes whose Start fails, to test the clean-up of a failed bring-up.
 type failingNode struct{ stopped *int }
 
-func (f failingNode) Start(context.Context) error { return fmt.Errorf("refusing to start") }
-func (f failingNode) Stop() error                 { *f.stopped++; return nil }
-func (f failingNode) Sessions(context.Context) ([]SessionStatus, error) { return nil, nil }
+func (f failingNode) Start(context.Context) error                          { return fmt.Errorf("refusing to start") }
+func (f failingNode) Stop() error                                          { *f.stopped++; return nil }
+func (f failingNode) Sessions(context.Context) ([]SessionStatus, error)    { return nil, nil }
 func (f failingNode) HasRoute(context.Context, netip.Prefix) (bool, error) { return false, nil }
 
 func TestFailedUpTearsDownWhatItMade(t *testing.T) {
