@@ -23,6 +23,9 @@ var (
 	// ErrInvalidTarget is wrapped by every error about a Target that a
 	// fault cannot act on.
 	ErrInvalidTarget = errors.New("invalid fault target")
+	// ErrUnsupported is wrapped by Inject when the kernel lacks what the
+	// fault needs, e.g. the netem qdisc.
+	ErrUnsupported = errors.New("not supported by this kernel")
 )
 
 // Fault is one kind of network fault.

@@ -255,3 +255,36 @@ func mustAddr(tb testing.TB, s string) netip.Addr {
 	}
 	return a
 }
+
+// withLoopback adds addr/32 (or /128) to node's lo.
+func withLoopback(node string, addr func(l *testLab) netip.Addr) labOption {
+	return func(l *testLab, spec *netns.LabSpec) {
+		a := addr(l)
+		n := &spec.Nodes[index(node)]
+		n.Loopbacks = append(n.Loopbacks, netip.PrefixFrom(a, a.BitLen()))
+	}
+}
+
+// withRoute adds a route to node; route gets the lab for its addresses.
+func withRoute(node string, route func(l *testLab) netns.Route) labOption {
+	return func(l *testLab, spec *netns.LabSpec) {
+		n := &spec.Nodes[index(node)]
+		n.Routes = append(n.Routes, route(l))
+	}
+}
+
+// injectNetem injects a netem fault, skipping the test when the kernel has
+// no netem qdisc, except in CI (CI=true), where that fails the test.
+func injectNetem(t *testing.T, f Fault, target Target) {
+	t.Helper()
+	err := f.Inject(context.Background(), target)
+	if errors.Is(err, ErrUnsupported) {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("kernel lacks netem and CI=true: failing instead of skipping: %v", err)
+		}
+		t.Skipf("kernel lacks the netem qdisc (skipped outside CI; CI=true makes this a failure): %v", err)
+	}
+	if err != nil {
+		t.Fatalf("inject %s: %v", f.Name(), err)
+	}
+}

@@ -2,6 +2,7 @@ package netfault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 )
 
 // NameNetem is the registry name of the fault made by [NewNetem].
@@ -111,6 +113,10 @@ func (f *netemFault) inject(ctx context.Context, t Target) error {
 		Loss:    float32(f.params.LossPercent),
 	})
 	if err := h.QdiscAdd(q); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			// The kernel does not know the qdisc kind "netem".
+			return fmt.Errorf("add netem qdisc to %s: %w: no netem qdisc (CONFIG_NET_SCH_NETEM): %w", t.iface(), ErrUnsupported, err)
+		}
 		return fmt.Errorf("add netem qdisc to %s: %w", t.iface(), err)
 	}
 	return nil
