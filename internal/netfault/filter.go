@@ -16,7 +16,9 @@ import (
 // tcp179-drop, tcp179-reject and icmp-unreachable have in common.
 type filterFault struct {
 	name string
-	// verdict ends every rule. It may start with further matches.
+	// match, when not nil, narrows every rule further.
+	match func() []expr.Any
+	// verdict ends every rule.
 	verdict func() []expr.Any
 	mu      sync.Mutex // serialises Inject and Heal of this instance
 }
@@ -37,7 +39,11 @@ func (f *filterFault) chains(t Target) []chainSpec {
 		fromPeer, toPeer = addrIs(src, t.Peer, true), addrIs(dst, t.Peer, true)
 	}
 	rule := func(peer []expr.Any, d direction) []expr.Any {
-		return concat(peer, isTCP(), portIs(d, port), []expr.Any{&expr.Counter{}}, f.verdict())
+		var extra []expr.Any
+		if f.match != nil {
+			extra = f.match()
+		}
+		return concat(peer, isTCP(), portIs(d, port), extra, []expr.Any{&expr.Counter{}}, f.verdict())
 	}
 	return []chainSpec{
 		{

@@ -16,7 +16,7 @@ const NameTCPReject = "tcp179-reject"
 // leaves through the output hook, where the output chain would otherwise
 // swallow it, and a reset is never answered with a reset anyway.
 func NewTCPReject() Fault {
-	return &filterFault{name: NameTCPReject, verdict: func() []expr.Any {
-		return append(notRST(), &expr.Reject{Type: unix.NFT_REJECT_TCP_RST})
+	return &filterFault{name: NameTCPReject, match: notRST, verdict: func() []expr.Any {
+		return []expr.Any{&expr.Reject{Type: unix.NFT_REJECT_TCP_RST}}
 	}}
 }
