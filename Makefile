@@ -8,7 +8,7 @@ TOPOLOGY  ?= topologies/quickstart.yaml
 # serially after the others to keep a 2-core machine responsive.
 TESTFLAGS ?= -count=1 -timeout 20m
 
-.PHONY: help build run test test-short bench bench-establish lint fmt daemons clean
+.PHONY: help build run test test-short bench lint daemons clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -30,8 +30,13 @@ test: ## run every test (installs the daemons first when run as root)
 test-short: ## run the unit tests only (no root, no daemons)
 	$(GO) test -count=1 -short ./...
 
-bench: ## run the benchmarks (see docs/benchmarks.md for what each measures)
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./speaker/ ./lab/...
+bench: ## run every benchmark, each scale run in its own process (see docs/benchmarks.md)
+	$(GO) test -run '^$$' -bench RouteReflector1000 -benchtime 1x ./lab/
+	$(GO) test -run '^$$' -bench 'Establish1000$$' -benchtime 1x ./speaker/
+	$(GO) test -run '^$$' -bench 'Establish1000' -benchtime 1x ./speaker/ -args -raw-gobgp
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./capture/
+	$(GO) test -run '^$$' -bench . ./lab/topology/
+	@if [ "$$(id -u)" = 0 ]; then $(GO) test -run '^$$' -bench CreateDestroy100 -benchtime 5x ./internal/netns/; else echo "not root: skipping the namespace benchmarks"; fi
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -60,8 +60,7 @@ func (l *Lab) Check(ctx context.Context) []ExpectationResult {
 	ticker := time.NewTicker(pollInterval)
 	defer ticker.Stop()
 	for len(pending) > 0 {
-		snap, err := l.Sessions(ctx)
-		views := indexSessions(snap)
+		views, err := l.views(ctx)
 		now := time.Now()
 		still := pending[:0]
 		for _, i := range pending {

@@ -68,7 +68,7 @@ func gobgpPeer(spec NodeSpec, s *topology.Session) (speaker.PeerConfig, error) {
 		LocalAddress:         spec.Bind(self.Name),
 		ASN:                  asn,
 		RouteReflectorClient: s.Reflector == self.Name,
-		Passive:              s.Passive == self.Name,
+		Passive:              passiveEnd(s, spec.Topology) == self.Name,
 		Password:             s.Password,
 		Multihop:             s.Multihop,
 		TTLSecurity:          s.TTLSecurity,
@@ -210,4 +210,25 @@ func speakerFamilies(sessions []*topology.Session) []speaker.Family {
 		}
 	}
 	return out
+}
+
+// passiveEnd names the end of s that waits for the other to connect. The
+// topology's `passive:` wins; when it is unset and both ends are embedded
+// GoBGP speakers, the end with the lower address waits, as in Calico's
+// node-to-node mesh. Two GoBGP v4.8.0 speakers dialling each other at once
+// sometimes resolve the connection collision on different connections and
+// sit in OpenConfirm until the hold timer fires; one passive end avoids it
+// without changing anything BGP itself negotiates.
+func passiveEnd(s *topology.Session, topo *topology.Topology) string {
+	if s.Passive != "" {
+		return s.Passive
+	}
+	a, b := topo.Node(s.A), topo.Node(s.B)
+	if a == nil || b == nil || a.Kind != topology.KindGoBGP || b.Kind != topology.KindGoBGP {
+		return ""
+	}
+	if a.Address.Less(b.Address) {
+		return a.Name
+	}
+	return b.Name
 }

@@ -37,11 +37,18 @@ type Lab struct {
 	plan    *addressPlan
 	nameLck *fileLock
 	nodes   map[string]Node
-	order   []string // start order, for a reverse teardown
+	order   []string // node names in topology order
 	unsubs  []func()
 
-	mu     sync.Mutex
+	// allEvents is true when every node pushes its state changes, so
+	// expectations can be checked from live instead of polling daemons.
+	allEvents bool
+
+	mu sync.Mutex
+	// events holds the last maxEvents state changes, oldest first.
 	events []SessionEvent
+	// live is each session end's state as its events tell it.
+	live map[sessionKey]SessionStatus
 
 	downOnce sync.Once
 	downErr  error
@@ -69,6 +76,9 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 		log:     opts.Logger.With(zap.String("lab", topo.Name)),
 		started: time.Now(),
 		nodes:   make(map[string]Node, len(topo.Nodes)),
+		live:    make(map[sessionKey]SessionStatus, 2*len(topo.Sessions)),
+		// Every node so far is an event source; cleared below otherwise.
+		allEvents: true,
 	}
 	defer func() {
 		if err != nil {
@@ -113,15 +123,25 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 		l.order = append(l.order, n.Name)
 		if src, ok := node.(EventSource); ok {
 			l.unsubs = append(l.unsubs, src.Subscribe(l.record))
+		} else {
+			l.allEvents = false
 		}
 	}
-	for _, name := range l.order {
+	// Nodes start concurrently: every session's passive end must be
+	// configured before its active end's first connection attempt (GoBGP
+	// makes it 1.5 to 2 s after the peer is added), which a sequential start
+	// of a large lab would miss.
+	err = forEachNode(l.order, func(name string) error {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("lab %s: bring-up interrupted: %w", topo.Name, err)
+			return fmt.Errorf("start node %s: bring-up interrupted: %w", name, err)
 		}
 		if err := l.nodes[name].Start(ctx); err != nil {
-			return nil, fmt.Errorf("lab %s: start node %s: %w", topo.Name, name, err)
+			return fmt.Errorf("start node %s: %w", name, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
 	}
 	l.log.Info("lab up", zap.Int("nodes", len(l.nodes)), zap.Int("sessions", len(topo.Sessions)),
 		zap.Uint8("loopback_block", l.plan.block), zap.Int("port", opts.Port))
@@ -139,13 +159,51 @@ func sessionsOf(topo *topology.Topology, node string) []*topology.Session {
 	return out
 }
 
-// record keeps one state change for the report's timeline.
+// maxEvents bounds the timeline a long-running lab keeps.
+const maxEvents = 20000
+
+// record keeps one state change for the report's timeline and the live
+// view of the session end it concerns.
 func (l *Lab) record(e SessionEvent) {
 	l.mu.Lock()
+	if len(l.events) >= maxEvents {
+		l.events = append(l.events[:0], l.events[maxEvents/2:]...)
+	}
 	l.events = append(l.events, e)
+	k := sessionKey{e.Local, e.Remote}
+	st := l.live[k]
+	st.Local, st.Remote, st.State = e.Local, e.Remote, e.To
+	if st.Established() {
+		st.LastError, st.Notification = "", nil
+	} else {
+		if e.Reason != "" {
+			st.LastError = e.Reason
+		}
+		if e.Notification != nil {
+			st.Notification = e.Notification
+		}
+	}
+	l.live[k] = st
 	l.mu.Unlock()
 	l.log.Debug("session state", zap.String("node", e.Local), zap.String("peer", e.Remote),
 		zap.String("from", e.From), zap.String("to", e.To), zap.String("reason", e.Reason))
+}
+
+// views returns every session end's state, keyed by (local, remote): from
+// the live event view when all nodes push events, else by asking every node.
+func (l *Lab) views(ctx context.Context) (map[sessionKey]SessionStatus, error) {
+	if !l.allEvents {
+		ss, err := l.Sessions(ctx)
+		return indexSessions(ss), err
+	}
+	l.mu.Lock()
+	ss := make([]SessionStatus, 0, len(l.live))
+	for _, st := range l.live {
+		ss = append(ss, st)
+	}
+	l.mu.Unlock()
+	fillReceivedFromSender(ss)
+	return indexSessions(ss), nil
 }
 
 // Events returns the state changes seen so far, oldest first.
@@ -197,25 +255,23 @@ func (l *Lab) Sessions(ctx context.Context) ([]SessionStatus, error) {
 	return all, errors.Join(errs...)
 }
 
-// Down stops every node in reverse start order and frees the lab's name and
-// addresses. It is safe to call more than once and on a half-built lab.
+// Down stops every node and frees the lab's name and addresses. It is safe to call more than once and on a half-built lab.
 func (l *Lab) Down() error {
 	l.downOnce.Do(func() {
 		for _, u := range l.unsubs {
 			u()
 		}
-		var errs []error
-		for i := len(l.order) - 1; i >= 0; i-- {
-			name := l.order[i]
+		err := forEachNode(l.order, func(name string) error {
 			if err := l.nodes[name].Stop(); err != nil {
-				errs = append(errs, fmt.Errorf("stop node %s: %w", name, err))
+				return fmt.Errorf("stop node %s: %w", name, err)
 			}
-		}
+			return nil
+		})
 		if l.plan != nil {
 			l.plan.release()
 		}
 		l.nameLck.release()
-		l.downErr = errors.Join(errs...)
+		l.downErr = err
 		l.log.Info("lab down", zap.Error(l.downErr))
 	})
 	return l.downErr

@@ -208,10 +208,8 @@ func BenchmarkEstablish1000RawGoBGP(b *testing.B) {
 		IdleHoldTimeAfterReset: 1,
 	}}
 	v4 := []*api.AfiSafi{{Config: &api.AfiSafiConfig{Family: &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST}, Enabled: true}}}
-	families := []uint32{
-		uint32(oc.AfiSafiTypeToIntMap[oc.AFI_SAFI_TYPE_IPV4_UNICAST]),
-		uint32(oc.AfiSafiTypeToIntMap[oc.AFI_SAFI_TYPE_IPV6_UNICAST]),
-	}
+	// IPv4 unicast only, as a peerlab speaker keeps by default.
+	families := []uint32{uint32(oc.AfiSafiTypeToIntMap[oc.AFI_SAFI_TYPE_IPV4_UNICAST])}
 	for range b.N {
 		n := newScaleNet()
 		servers := make([]*server.BgpServer, scaleClients+1)
