@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"os/exec"
 	"net/netip"
 	"time"
 
@@ -69,4 +70,21 @@ type NodeSpec struct {
 	Port int
 	// Logger is already scoped to the node.
 	Logger *zap.Logger
+	// Namespace is the node's network namespace in namespace mode, nil in
+	// loopback mode (where every node shares the host's).
+	Namespace Namespace
+	// Dir is the node's own folder in the lab's state folder: its file
+	// root (configs, control sockets, logs). It exists when New is called.
+	Dir string
+}
+
+// Namespace is what a kind may do with its node's network namespace in
+// namespace mode.
+type Namespace interface {
+	// Path is the namespace's file, /run/netns/NAME.
+	Path() string
+	// StartProcess starts cmd (as cmd.Start does) inside the namespace.
+	StartProcess(cmd *exec.Cmd) error
+	// Do runs fn on an OS thread switched into the namespace.
+	Do(fn func() error) error
 }

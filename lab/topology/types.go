@@ -63,6 +63,44 @@ type Topology struct {
 	Sessions []*Session
 	// Expectations in file order.
 	Expectations []*Expectation
+	// Faults is the fault schedule, in file order.
+	Faults []*Fault
+	// Links are explicit point-to-point links between two nodes (namespace
+	// mode), besides the lab bridge every node is on.
+	Links []*Link
+}
+
+// Fault is one scheduled fault: injected At after the lab is up, healed at
+// HealAt when that is non-zero.
+type Fault struct {
+	// Name is one of FaultNames().
+	Name string
+	// Node is where the fault is injected; Peer, when set, limits it to
+	// the traffic or session between Node and Peer.
+	Node, Peer string
+	At, HealAt time.Duration
+	// Params are fault-specific settings (netem: delay, jitter, loss).
+	Params map[string]string
+	// Line is the line of the fault in the source file.
+	Line int
+}
+
+// Link is a point-to-point link between two nodes with an address at each end.
+type Link struct {
+	A, B         string
+	AAddr, BAddr netip.Prefix
+	Line         int
+}
+
+// FaultNames returns the catalogue of fault names a topology may schedule
+// (docs/faults.md describes each). The lab harness implements every one.
+func FaultNames() []string {
+	return []string{
+		"tcp179-drop", "tcp179-reject", "icmp-unreachable", "link-down", "netem",
+		"as-mismatch", "router-id-conflict", "md5-mismatch", "md5-one-sided",
+		"hold-timer-expiry", "bird-down", "bird-unconfigured", "port179-in-use",
+		"source-ip-missing", "wrong-ip-autodetect", "snat-node-traffic",
+	}
 }
 
 // Timers are the BGP timers of a node or a session.
