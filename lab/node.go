@@ -2,8 +2,8 @@ package lab
 
 import (
 	"context"
-	"os/exec"
 	"net/netip"
+	"os/exec"
 	"time"
 
 	"go.uber.org/zap"
