@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -25,8 +26,11 @@ type Options struct {
 	Registry *Registry
 	// StateDir holds lock and state files; "" means DefaultStateDir().
 	StateDir string
-	// Port is the BGP port of every node; 0 means DefaultPort.
+	// Port is the BGP port of every node in loopback mode; 0 means
+	// DefaultPort. Namespace mode always uses 179.
 	Port int
+	// Mode places the nodes; ModeAuto by default.
+	Mode Mode
 }
 
 // Lab is a running topology.
@@ -34,7 +38,9 @@ type Lab struct {
 	topo    *topology.Topology
 	log     *zap.Logger
 	started time.Time
-	plan    *addressPlan
+	mode    Mode
+	plan    *addressPlan // loopback mode
+	ns      *nsPlan      // namespace mode
 	nameLck *fileLock
 	nodes   map[string]Node
 	order   []string // node names in topology order
@@ -94,13 +100,24 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 	if l.nameLck == nil {
 		return nil, fmt.Errorf("lab %s: %w", topo.Name, ErrLabExists)
 	}
-	if l.plan, err = planLoopback(opts.StateDir, topo); err != nil {
+	if l.mode, err = resolveMode(opts.Mode, topo); err != nil {
 		return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
 	}
-	for _, n := range topo.Nodes {
-		if !n.Address.Is4() {
-			return nil, fmt.Errorf("lab %s: node %s: loopback mode needs an IPv4 address, got %s", topo.Name, n.Name, n.Address)
+	bind, port := func(node string) netip.Addr { return topo.Node(node).Address }, namespaceBGPPort
+	if l.mode == ModeNamespace {
+		if l.ns, err = planNamespaces(ctx, opts.StateDir, topo, l.log); err != nil {
+			return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
 		}
+	} else {
+		if l.plan, err = planLoopback(opts.StateDir, topo); err != nil {
+			return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
+		}
+		for _, n := range topo.Nodes {
+			if !n.Address.Is4() {
+				return nil, fmt.Errorf("lab %s: node %s: loopback mode needs an IPv4 address, got %s", topo.Name, n.Name, n.Address)
+			}
+		}
+		bind, port = l.plan.bindAddress, opts.Port
 	}
 
 	for _, n := range topo.Nodes {
@@ -108,14 +125,21 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 		if !ok {
 			return nil, fmt.Errorf("lab %s: node %s: kind %q is not available (have %v)", topo.Name, n.Name, n.Kind, opts.Registry.Names())
 		}
-		node, err := kind.New(NodeSpec{
+		spec := NodeSpec{
 			Node:     n,
 			Topology: topo,
 			Sessions: sessionsOf(topo, n.Name),
-			Bind:     l.plan.bindAddress,
-			Port:     opts.Port,
+			Bind:     bind,
+			Port:     port,
 			Logger:   l.log.With(zap.String("node", n.Name)),
-		})
+		}
+		if l.ns != nil {
+			if spec.Dir, err = l.ns.nodeDir(n.Name); err != nil {
+				return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
+			}
+			spec.Namespace = l.ns.namespace(n.Name)
+		}
+		node, err := kind.New(spec)
 		if err != nil {
 			return nil, fmt.Errorf("lab %s: build node %s: %w", topo.Name, n.Name, err)
 		}
@@ -143,8 +167,8 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 	if err != nil {
 		return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
 	}
-	l.log.Info("lab up", zap.Int("nodes", len(l.nodes)), zap.Int("sessions", len(topo.Sessions)),
-		zap.Uint8("loopback_block", l.plan.block), zap.Int("port", opts.Port))
+	l.log.Info("lab up", zap.String("mode", string(l.mode)), zap.Int("nodes", len(l.nodes)),
+		zap.Int("sessions", len(topo.Sessions)), zap.Int("port", port))
 	return l, nil
 }
 
@@ -224,12 +248,19 @@ func (l *Lab) Started() time.Time { return l.started }
 // Node returns the running node called name, or nil.
 func (l *Lab) Node(name string) Node { return l.nodes[name] }
 
-// BindAddress is the address node really binds.
-func (l *Lab) BindAddress(node string) (addr string) {
-	if l.plan == nil {
-		return ""
+// Mode is the mode the lab runs in.
+func (l *Lab) Mode() Mode { return l.mode }
+
+// BindAddress is the address node really binds: its 127.x.y.z address in
+// loopback mode, its lab address in namespace mode.
+func (l *Lab) BindAddress(node string) string {
+	if l.plan != nil {
+		return l.plan.bindAddress(node).String()
 	}
-	return l.plan.bindAddress(node).String()
+	if n := l.topo.Node(node); n != nil {
+		return n.Address.String()
+	}
+	return ""
 }
 
 // Sessions collects every node's view of its sessions, ordered by local then
@@ -267,6 +298,11 @@ func (l *Lab) Down() error {
 			}
 			return nil
 		})
+		if l.ns != nil {
+			if nerr := l.ns.destroy(); nerr != nil {
+				err = errors.Join(err, fmt.Errorf("remove namespaces: %w", nerr))
+			}
+		}
 		if l.plan != nil {
 			l.plan.release()
 		}

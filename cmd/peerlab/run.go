@@ -38,6 +38,7 @@ Ctrl-C tears the lab down cleanly.`,
 	f.Bool("keep", false, "keep the lab running after the report until interrupted")
 	f.Int("port", lab.DefaultPort, "BGP port every loopback node listens on")
 	f.String("state-dir", "", "folder for lab lock and state files (default /run/peerlab as root, else per user)")
+	f.String("mode", "", "where nodes run: loopback (no root) or namespace (root); default: namespace when the topology needs it")
 	return cmd
 }
 
@@ -56,6 +57,7 @@ func (a *app) run(cmd *cobra.Command, file string) error {
 		Logger:   a.log,
 		Port:     a.v.GetInt("port"),
 		StateDir: a.v.GetString("state-dir"),
+		Mode:     lab.Mode(a.v.GetString("mode")),
 	})
 	if err != nil {
 		return fmt.Errorf("bring lab %s up: %w", topo.Name, err)
