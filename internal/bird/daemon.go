@@ -28,6 +28,10 @@ type DaemonOptions struct {
 	Stderr io.Writer
 	// Logger receives start and stop events; nil means no logging.
 	Logger *zap.Logger
+	// Start starts the prepared command; nil means cmd.Start. The lab sets
+	// it to start bird inside a node's network namespace. It must start
+	// cmd as cmd.Start does, so that cmd.Wait can be called afterwards.
+	Start func(cmd *exec.Cmd) error
 }
 
 // Daemon is a bird process running in the foreground (bird -f) as a child
@@ -63,7 +67,11 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (*Daemon, error) {
 	cmd.Stdout = o.Stderr
 	cmd.Stderr = o.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	start := o.Start
+	if start == nil {
+		start = (*exec.Cmd).Start
+	}
+	if err := start(cmd); err != nil {
 		return nil, fmt.Errorf("bird: start %s: %w", bins.Bird, err)
 	}
 	d := &Daemon{cmd: cmd, socket: o.SocketPath, log: log, done: make(chan struct{})}
