@@ -54,6 +54,7 @@ PEERLAB_OUTPUT=json, PEERLAB_LOG_LEVEL=debug), then the config file given by
 		newValidateCommand(a),
 		newVersionCommand(),
 		newCaptureCommand(a),
+		newAgentCommand(a),
 	)
 	return root
 }
