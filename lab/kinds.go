@@ -1,6 +1,12 @@
 package lab
 
-import "github.com/peerlab/peerlab/lab/topology"
+import (
+	"net"
+	"net/netip"
+
+	"github.com/peerlab/peerlab/internal/netfault"
+	"github.com/peerlab/peerlab/lab/topology"
+)
 
 // NewDefaultRegistry returns a registry with every node kind peerlab ships.
 // This is the one place kinds are wired.
@@ -16,4 +22,42 @@ func mustRegister(r *Registry, name string, k Kind) {
 	if err := r.Register(name, k); err != nil {
 		panic(err)
 	}
+}
+
+// NewDefaultFaultRegistry returns a registry with every fault of
+// topology.FaultNames(). Network faults act on the node's namespace; the
+// others are applied by the node itself (FaultInjector), so each node kind
+// decides what it can reproduce. This is the one place faults are wired.
+func NewDefaultFaultRegistry() *FaultRegistry {
+	r := NewFaultRegistry()
+	fixed := func(mk func() netfault.Fault) netFault {
+		return netFault{make: func(*topology.Fault) (netfault.Fault, error) { return mk(), nil }}
+	}
+	mustRegisterFault(r, netfault.NameTCPDrop, fixed(netfault.NewTCPDrop))
+	mustRegisterFault(r, netfault.NameTCPReject, fixed(netfault.NewTCPReject))
+	mustRegisterFault(r, netfault.NameICMPUnreachable, fixed(netfault.NewICMPUnreachable))
+	mustRegisterFault(r, netfault.NameLinkDown, fixed(netfault.NewLinkDown))
+	mustRegisterFault(r, netfault.NameNetem, netFault{make: netemFault})
+	mustRegisterFault(r, netfault.NameSNATNodeTraffic, snatFault{})
+	for _, name := range []string{
+		"as-mismatch", "router-id-conflict", "md5-mismatch", "md5-one-sided",
+		"hold-timer-expiry", "bird-down", "bird-unconfigured", "port179-in-use",
+		"source-ip-missing", "wrong-ip-autodetect",
+	} {
+		mustRegisterFault(r, name, nodeFault{})
+	}
+	return r
+}
+
+// mustRegisterFault registers a built-in fault; a duplicate is a
+// programming error caught by the registry test.
+func mustRegisterFault(r *FaultRegistry, name string, k FaultKind) {
+	if err := r.Register(name, k); err != nil {
+		panic(err)
+	}
+}
+
+// netlinkPrefix converts a netip.Prefix for netlink.
+func netlinkPrefix(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }

@@ -31,6 +31,8 @@ type Options struct {
 	Port int
 	// Mode places the nodes; ModeAuto by default.
 	Mode Mode
+	// Faults provides the fault kinds; nil means NewDefaultFaultRegistry().
+	Faults *FaultRegistry
 }
 
 // Lab is a running topology.
@@ -55,6 +57,13 @@ type Lab struct {
 	events []SessionEvent
 	// live is each session end's state as its events tell it.
 	live map[sessionKey]SessionStatus
+	// faults, active and faultLog: the fault kinds, the faults injected
+	// now with how to heal each, and every inject and heal so far.
+	faults   *FaultRegistry
+	active   map[faultKey]HealFunc
+	faultLog []FaultEvent
+	// stopSchedule ends the fault schedule.
+	stopSchedule context.CancelFunc
 
 	downOnce sync.Once
 	downErr  error
@@ -77,12 +86,17 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 	if opts.Port == 0 {
 		opts.Port = DefaultPort
 	}
+	if opts.Faults == nil {
+		opts.Faults = NewDefaultFaultRegistry()
+	}
 	l := &Lab{
 		topo:    topo,
 		log:     opts.Logger.With(zap.String("lab", topo.Name)),
 		started: time.Now(),
 		nodes:   make(map[string]Node, len(topo.Nodes)),
 		live:    make(map[sessionKey]SessionStatus, 2*len(topo.Sessions)),
+		faults:  opts.Faults,
+		active:  map[faultKey]HealFunc{},
 		// Every node so far is an event source; cleared below otherwise.
 		allEvents: true,
 	}
@@ -166,6 +180,11 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
+	}
+	if len(topo.Faults) > 0 {
+		schedCtx, cancel := context.WithCancel(context.Background())
+		l.stopSchedule = cancel
+		go l.runSchedule(schedCtx, time.Now())
 	}
 	l.log.Info("lab up", zap.String("mode", string(l.mode)), zap.Int("nodes", len(l.nodes)),
 		zap.Int("sessions", len(topo.Sessions)), zap.Int("port", port))
@@ -289,6 +308,9 @@ func (l *Lab) Sessions(ctx context.Context) ([]SessionStatus, error) {
 // Down stops every node and frees the lab's name and addresses. It is safe to call more than once and on a half-built lab.
 func (l *Lab) Down() error {
 	l.downOnce.Do(func() {
+		if l.stopSchedule != nil {
+			l.stopSchedule()
+		}
 		for _, u := range l.unsubs {
 			u()
 		}

@@ -18,6 +18,8 @@ type Report struct {
 	Expectations []ExpectationResult `json:"expectations"`
 	// Timeline holds every session state change seen, oldest first.
 	Timeline []TimelineEntry `json:"timeline"`
+	// Faults lists every fault injected and healed, oldest first.
+	Faults []FaultEvent `json:"faults"`
 }
 
 // SessionReport is one end's view of a session.
@@ -52,6 +54,10 @@ func (l *Lab) Report(ctx context.Context, results []ExpectationResult) Report {
 		Expectations: results,
 		Sessions:     []SessionReport{},
 		Timeline:     []TimelineEntry{},
+		Faults:       l.FaultLog(),
+	}
+	if r.Faults == nil {
+		r.Faults = []FaultEvent{}
 	}
 	for _, e := range results {
 		r.OK = r.OK && e.OK
@@ -113,6 +119,21 @@ func (r Report) WriteTable(w io.Writer) error {
 			why = "-"
 		}
 		fmt.Fprintf(tw, "%s (%s)\t%s (%s)\t%s\t%s\n", s.Local, s.LocalAddress, s.Remote, s.RemoteAddress, s.State, why)
+	}
+	if len(r.Faults) > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "AT\tFAULT\tNODE\tRESULT")
+		for _, f := range r.Faults {
+			res := "ok"
+			if f.Error != "" {
+				res = f.Error
+			}
+			who := f.Node
+			if f.Peer != "" {
+				who += " (peer " + f.Peer + ")"
+			}
+			fmt.Fprintf(tw, "%.1fs\t%s %s\t%s\t%s\n", float64(f.AtMS)/1000, f.Action, f.Fault, who, res)
+		}
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "RESULT\tEXPECTATION\tDETAIL")
