@@ -11,8 +11,8 @@ import (
 // Clean removes every peerlab nftables table (families inet, ip and ip6)
 // from the namespace at nsPath, and with them every rule any fault of this
 // package added there; tables of other owners are left alone. It is
-// idempotent. Link and qdisc faults are not touched: heal them, or delete
-// the namespace.
+// idempotent. netem's loss rule goes with the inet table; link-down and
+// netem's delay qdisc are not touched: heal them, or delete the namespace.
 func Clean(ctx context.Context, nsPath string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("clean %s: %w", nsPath, err)

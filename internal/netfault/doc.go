@@ -1,7 +1,8 @@
 // Package netfault applies and heals network faults inside the network
 // namespace of a lab node: BGP packets dropped, rejected with a TCP reset or
 // with ICMP admin-prohibited, BGP sessions source-NATed to an unexpected
-// address, the node's link taken down, and delay or loss added with netem.
+// address, the node's link taken down, and delay (a netem qdisc) or loss
+// (an nftables rule) added by the netem fault.
 //
 // Every fault implements [Fault] and acts on a [Target]: the path of the
 // node's namespace (see internal/netns, Lab.NamespacePath), the node's
@@ -14,8 +15,8 @@
 // # nftables layout
 //
 // All rules live in tables named "peerlab" ([TableName]) in the node's
-// namespace: family inet for the filter faults and family ip (or ip6) for
-// the NAT fault. Each fault owns its own base chains, named
+// namespace: family inet for the filter faults and netem's loss rule, and
+// family ip (or ip6) for the NAT fault. Each fault owns its own base chains, named
 // "<fault>-<hook>" (for example "tcp179-drop-input"), and tags each rule
 // with the comment "peerlab:<fault>", so `nft list ruleset` shows who put a
 // rule there. Heal deletes exactly that fault's chains, so faults coexist

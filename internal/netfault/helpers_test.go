@@ -217,6 +217,20 @@ func (l *testLab) ruleset(node string) string {
 	return string(out)
 }
 
+// qdiscs returns `tc qdisc show dev <ifname>` run in node's namespace.
+func (l *testLab) qdiscs(node, ifname string) string {
+	l.t.Helper()
+	ns, err := l.Namespace(node)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	out, err := exec.Command("tc", "-n", ns, "qdisc", "show", "dev", ifname).CombinedOutput()
+	if err != nil {
+		l.t.Fatalf("tc qdisc show dev %s in %s: %v: %s", ifname, ns, err, out)
+	}
+	return string(out)
+}
+
 // nftIn runs nft with args inside node's namespace.
 func (l *testLab) nftIn(node string, args ...string) {
 	l.t.Helper()
@@ -270,21 +284,5 @@ func withRoute(node string, route func(l *testLab) netns.Route) labOption {
 	return func(l *testLab, spec *netns.LabSpec) {
 		n := &spec.Nodes[index(node)]
 		n.Routes = append(n.Routes, route(l))
-	}
-}
-
-// injectNetem injects a netem fault, skipping the test when the kernel has
-// no netem qdisc, except in CI (CI=true), where that fails the test.
-func injectNetem(t *testing.T, f Fault, target Target) {
-	t.Helper()
-	err := f.Inject(context.Background(), target)
-	if errors.Is(err, ErrUnsupported) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("kernel lacks netem and CI=true: failing instead of skipping: %v", err)
-		}
-		t.Skipf("kernel lacks the netem qdisc (skipped outside CI; CI=true makes this a failure): %v", err)
-	}
-	if err != nil {
-		t.Fatalf("inject %s: %v", f.Name(), err)
 	}
 }

@@ -41,8 +41,10 @@ func TestTwoFaultsHealOne(t *testing.T) {
 	lab.mustConnect("b", lab.addr4("a"), 1790)
 }
 
-// TestFaultAndNetemCoexist combines an nftables fault with netem and heals
-// them in turn.
+// TestFaultAndNetemCoexist combines an nftables filter fault with netem
+// loss, whose chains share the inet peerlab table, and heals them in both
+// orders: each heal removes only its own chain, and the table goes with
+// the last one.
 func TestFaultAndNetemCoexist(t *testing.T) {
 	t.Parallel()
 	lab := newLab(t, 2)
@@ -50,13 +52,32 @@ func TestFaultAndNetemCoexist(t *testing.T) {
 	reject, loss := NewTCPReject(), NewNetem(NetemParams{LossPercent: 100})
 	target := lab.target("a")
 	mustInject(t, reject, target)
-	injectNetem(t, loss, target)
+	mustInject(t, loss, target)
+	rules := lab.ruleset("a")
+	for _, want := range []string{NameTCPReject + "-input", lossChainName} {
+		if !strings.Contains(rules, want) {
+			t.Errorf("both faults on: ruleset lacks %q:\n%s", want, rules)
+		}
+	}
+
 	mustHeal(t, loss, target)
 	if got, _ := lab.try("b", lab.addr4("a"), DefaultBGPPort); got != refused {
 		t.Errorf("netem healed, reject on: got %s, want %s", got, refused)
 	}
+	if rules := lab.ruleset("a"); strings.Contains(rules, lossChainName) {
+		t.Errorf("healed netem still in the ruleset:\n%s", rules)
+	}
+
+	mustInject(t, loss, target)
 	mustHeal(t, reject, target)
+	if got, _ := lab.try("b", lab.addr4("a"), DefaultBGPPort); got != timedOut {
+		t.Errorf("reject healed, netem loss on: got %s, want %s", got, timedOut)
+	}
+	mustHeal(t, loss, target)
 	lab.mustConnect("b", lab.addr4("a"), DefaultBGPPort)
+	if rules := lab.ruleset("a"); strings.Contains(rules, TableName) {
+		t.Errorf("both healed: ruleset still holds %s:\n%s", TableName, rules)
+	}
 }
 
 // TestHealNotInjected heals every default fault on a fresh node: no error,

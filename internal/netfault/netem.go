@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 	"go.uber.org/zap"
-	"golang.org/x/sys/unix"
 )
 
 // NameNetem is the registry name of the fault made by [NewNetem].
@@ -21,14 +21,15 @@ const NameNetem = "netem"
 // root qdisc with this handle.
 const NetemHandle uint32 = 0x504c << 16
 
-// NetemParams says how netem degrades a link.
+// NetemParams says how netem degrades a link. Delay and Jitter need the
+// kernel's netem qdisc; LossPercent does not (see [NewNetem]).
 type NetemParams struct {
 	// Delay is added to every packet leaving the interface.
 	Delay time.Duration
 	// Jitter varies Delay by up to this much either way.
 	Jitter time.Duration
 	// LossPercent of the packets leaving the interface are dropped,
-	// 0 to 100.
+	// 0 to 100, with a resolution of 0.01.
 	LossPercent float64
 }
 
@@ -47,22 +48,38 @@ func (p NetemParams) validate() error {
 		return fmt.Errorf("%w: netem: jitter %v exceeds delay %v", ErrInvalidTarget, p.Jitter, p.Delay)
 	case math.IsNaN(p.LossPercent) || p.LossPercent < 0 || p.LossPercent > 100:
 		return fmt.Errorf("%w: netem: loss %v%% is not between 0 and 100", ErrInvalidTarget, p.LossPercent)
+	case p.LossPercent > 0 && p.LossPercent < 0.01:
+		return fmt.Errorf("%w: netem: loss %v%% is below the resolution of 0.01%%", ErrInvalidTarget, p.LossPercent)
 	case p.Delay == 0 && p.LossPercent == 0:
 		return fmt.Errorf("%w: netem: neither delay nor loss given", ErrInvalidTarget)
 	}
 	return nil
 }
 
-// netemFault puts a netem qdisc at the root of an interface.
+// netemFault delays packets with a netem qdisc and drops them with an
+// nftables rule.
 type netemFault struct {
 	params NetemParams
 	mu     sync.Mutex // serialises Inject and Heal of this instance
 }
 
-// NewNetem returns the netem fault with parameters p: a netem qdisc at the
-// root of [Target.Interface] (eth0 by default) delays and drops every
-// packet the node sends on it, BGP or not. Invalid parameters make Inject
-// fail. Heal removes the qdisc, whatever parameters it was injected with.
+// NewNetem returns the netem fault with parameters p, which degrades
+// every packet the node sends on [Target.Interface] (eth0 by default),
+// BGP or not:
+//
+//   - Delay and Jitter: a netem qdisc with handle [NetemHandle] at the root
+//     of the interface. It needs a kernel with CONFIG_NET_SCH_NETEM;
+//     without it, Inject with a non-zero Delay fails with an error
+//     wrapping [ErrUnsupported] and changes nothing.
+//   - LossPercent: a rule in the chain "netem-output" of the inet peerlab
+//     table, "oifname <if> numgen random mod 100 < N drop". It works on
+//     every kernel with nftables (CONFIG_NFT_NUMGEN), whether or not it
+//     has netem. Being on the output hook, it drops IPv4 and IPv6 packets
+//     the node sends, not ARP and not forwarded packets.
+//
+// Invalid parameters make Inject fail. Inject is refused with
+// [ErrAlreadyInjected] if either part is present. Heal removes both parts,
+// whatever parameters they were injected with.
 func NewNetem(p NetemParams) Fault { return &netemFault{params: p} }
 
 // Name implements Fault.
@@ -79,6 +96,9 @@ func (f *netemFault) Inject(ctx context.Context, t Target) error {
 	return nil
 }
 
+// inject adds the delay qdisc first, because it is the part a kernel may
+// refuse, and then the loss chain; if the chain fails, the qdisc is taken
+// away again, so a failed Inject leaves nothing behind.
 func (f *netemFault) inject(ctx context.Context, t Target) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -96,6 +116,11 @@ func (f *netemFault) inject(ctx context.Context, t Target) error {
 		return err
 	}
 	defer h.Close()
+	conn, err := openNFT(t.NSPath)
+	if err != nil {
+		return err
+	}
+	defer conn.CloseLasting()
 	link, ours, err := findNetem(h, t.iface())
 	if err != nil {
 		return err
@@ -103,21 +128,29 @@ func (f *netemFault) inject(ctx context.Context, t Target) error {
 	if ours != nil {
 		return fmt.Errorf("%w: %s has root qdisc %s", ErrAlreadyInjected, t.iface(), netlink.HandleStr(NetemHandle))
 	}
-	q := netlink.NewNetem(netlink.QdiscAttrs{
-		LinkIndex: link.Attrs().Index,
-		Handle:    NetemHandle,
-		Parent:    netlink.HANDLE_ROOT,
-	}, netlink.NetemQdiscAttrs{
-		Latency: uint32(f.params.Delay / time.Microsecond),
-		Jitter:  uint32(f.params.Jitter / time.Microsecond),
-		Loss:    float32(f.params.LossPercent),
-	})
-	if err := h.QdiscAdd(q); err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			// The kernel does not know the qdisc kind "netem".
-			return fmt.Errorf("add netem qdisc to %s: %w: no netem qdisc (CONFIG_NET_SCH_NETEM): %w", t.iface(), ErrUnsupported, err)
+	chains, err := peerlabChains(conn, nftables.TableFamilyINet)
+	if err != nil {
+		return err
+	}
+	if _, ok := chains[lossKey()]; ok {
+		return fmt.Errorf("%w: chain %s exists in table inet %s", ErrAlreadyInjected, lossChainName, TableName)
+	}
+	var delay netlink.Qdisc
+	if f.params.Delay > 0 {
+		if delay, err = addDelayQdisc(h, link, f.params.Delay, f.params.Jitter); err != nil {
+			return err
 		}
-		return fmt.Errorf("add netem qdisc to %s: %w", t.iface(), err)
+	}
+	if f.params.LossPercent > 0 {
+		if err := installChains(conn, NameNetem, []chainSpec{lossChain(t.iface(), f.params.LossPercent)}); err != nil {
+			err = fmt.Errorf("add loss rule: %w", err)
+			if delay != nil {
+				if derr := h.QdiscDel(delay); derr != nil {
+					err = errors.Join(err, fmt.Errorf("undo: delete netem qdisc of %s: %w", t.iface(), derr))
+				}
+			}
+			return err
+		}
 	}
 	return nil
 }
@@ -134,6 +167,8 @@ func (f *netemFault) Heal(ctx context.Context, t Target) error {
 	return nil
 }
 
+// heal removes the loss chain and the delay qdisc, each if present, and
+// reports whether it removed anything. It tries both even if one fails.
 func (f *netemFault) heal(ctx context.Context, t Target) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
@@ -143,37 +178,32 @@ func (f *netemFault) heal(ctx context.Context, t Target) (bool, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	conn, err := openNFT(t.NSPath)
+	if err != nil {
+		return false, err
+	}
+	defer conn.CloseLasting()
 	h, err := openNetlink(t.NSPath)
 	if err != nil {
 		return false, err
 	}
 	defer h.Close()
-	_, ours, err := findNetem(h, t.iface())
-	if err != nil || ours == nil {
-		return false, err
-	}
-	if err := h.QdiscDel(ours); err != nil {
-		return false, fmt.Errorf("delete netem qdisc of %s: %w", t.iface(), err)
-	}
-	return true, nil
-}
 
-// findNetem returns interface ifname and, if present, the root qdisc with
-// NetemHandle on it.
-func findNetem(h *netlink.Handle, ifname string) (netlink.Link, netlink.Qdisc, error) {
-	link, err := h.LinkByName(ifname)
-	if err != nil {
-		return nil, nil, fmt.Errorf("find %s: %w", ifname, err)
+	removedLoss, lossErr := removeChains(conn, []chainKey{lossKey()})
+	if lossErr != nil {
+		lossErr = fmt.Errorf("remove loss rule: %w", lossErr)
 	}
-	qdiscs, err := h.QdiscList(link)
-	if err != nil {
-		return nil, nil, fmt.Errorf("list qdiscs of %s: %w", ifname, err)
-	}
-	for _, q := range qdiscs {
-		a := q.Attrs()
-		if a.Parent == netlink.HANDLE_ROOT && a.Handle == NetemHandle {
-			return link, q, nil
+	removedDelay, delayErr := false, error(nil)
+	_, ours, err := findNetem(h, t.iface())
+	switch {
+	case err != nil:
+		delayErr = err
+	case ours != nil:
+		if err := h.QdiscDel(ours); err != nil {
+			delayErr = fmt.Errorf("delete netem qdisc of %s: %w", t.iface(), err)
+		} else {
+			removedDelay = true
 		}
 	}
-	return link, nil, nil
+	return removedLoss || removedDelay, errors.Join(lossErr, delayErr)
 }

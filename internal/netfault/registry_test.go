@@ -60,6 +60,7 @@ func TestInvalidTargets(t *testing.T) {
 		{"netem jitter above delay", NewNetem(NetemParams{Delay: time.Millisecond, Jitter: time.Second}), ok},
 		{"netem loss above 100", NewNetem(NetemParams{LossPercent: 101}), ok},
 		{"netem nothing to do", NewNetem(NetemParams{}), ok},
+		{"netem loss below resolution", NewNetem(NetemParams{LossPercent: 0.001}), ok},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
