@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"os/exec"
 	"syscall"
+
+	"github.com/vishvananda/netns"
 )
 
 // Do runs fn on an OS thread switched into node's namespace, on its own
@@ -125,3 +127,21 @@ func (l *Lab) SetLinkState(node, ifname string, up bool) error {
 	}
 	return nil
 }
+
+// StartProcessAt starts cmd inside the network namespace whose file is
+// nsPath (for example /run/netns/plab-lab--r1), for callers that hold no
+// *Lab, such as `peerlab exec` run from another process than the lab's.
+func StartProcessAt(nsPath string, cmd *exec.Cmd) error {
+	h, err := netns.GetFromPath(nsPath)
+	if err != nil {
+		return fmt.Errorf("open namespace %s: %w", nsPath, err)
+	}
+	defer h.Close()
+	if err := inNamespace(h, cmd.Start); err != nil {
+		return fmt.Errorf("start %s in %s: %w", cmd.Path, nsPath, err)
+	}
+	return nil
+}
+
+// NamespacePathOf is the file of a lab node's namespace.
+func NamespacePathOf(lab, node string) string { return nsPath(NodeNamespace(lab, node)) }
