@@ -51,6 +51,8 @@ func build(raw *rawTopology, c *collector) *Topology {
 	t.Nodes = b.buildNodes(raw.Nodes)
 	t.Sessions = b.buildSessions(raw.Peerings)
 	t.Expectations = b.buildExpectations(raw.Expect, t.Sessions)
+	t.Links = b.buildLinks(raw.Links)
+	t.Faults = b.buildFaults(raw.Faults, t.Sessions)
 	return t
 }
 

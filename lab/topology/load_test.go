@@ -26,7 +26,7 @@ var badCases = map[string]struct {
 	"syntax-flow-list":        {4, "", "invalid YAML: did not find expected ',' or ']'"},
 	"syntax-tab":              {3, "", "invalid YAML: found character that cannot start any token"},
 	"unknown-key":             {5, "nodes.n1.asnn", `unknown key "asnn"`},
-	"unknown-top-key":         {2, "node", `unknown key "node" (expected one of: name, defaults, nodes, peerings, expect)`},
+	"unknown-top-key":         {2, "node", `unknown key "node" (expected one of: name, defaults, nodes, peerings, expect, faults, links)`},
 	"asn-too-big":             {5, "nodes.worker1.asn", "4294967296 is not a valid AS number"},
 	"asn-zero":                {3, "defaults.asn", "0 is not a valid AS number"},
 	"asn-string":              {3, "nodes.n1.asn", `expected a number, got string "65001"`},
@@ -73,6 +73,28 @@ var badCases = map[string]struct {
 	"two-documents":           {4, "", "only one YAML document is allowed"},
 	"not-a-mapping":           {1, "", "the top level must be a mapping"},
 	"many-errors":             {10, "peerings[0].multihop", "300 is out of range 0..255"},
+	// faults:
+	"fault-unknown":              {6, "faults[0].fault", `"tcp-drop" is not a fault (known: tcp179-drop, tcp179-reject,`},
+	"fault-heal-before-at":       {9, "faults[1].heal-at", "3s is not after at (5s)"},
+	"fault-peer-no-session":      {12, "faults[0].peer", "node2 has no session with node1"},
+	"fault-loss-range":           {10, "faults[0].params.loss", "150 is not a percentage"},
+	"fault-unknown-param":        {11, "faults[2].params.color", "netem takes delay, jitter, loss"},
+	"fault-unknown-key":          {7, "faults[0].nodes", `unknown key "nodes" (expected one of: at, fault, node, peer, heal-at, params)`},
+	"fault-missing-keys":         {5, "faults[0].fault", "fault is required: one of tcp179-drop"},
+	"fault-no-params":            {8, "faults[0].params.delay", "tcp179-drop takes no params"},
+	"fault-negative-at":          {5, "faults[0].at", "-5s is negative"},
+	"fault-jitter":               {13, "faults[1].params.jitter", "jitter 20ms is more than delay 10ms"},
+	"fault-overlap":              {11, "faults[2]", "tcp179-drop on node1 overlaps faults[0] (line 9, from 5s to 30s)"},
+	"fault-param-types":          {10, "faults[2].params.asn", "65002 is node2's real AS"},
+	"fault-needs-session":        {8, "faults[0].node", "node1 has no BGP session for hold-timer-expiry"},
+	"router-id-conflict-no-peer": {8, "faults[0]", "router-id-conflict needs a peer"},
+	// links:
+	"link-subnet":       {9, "links[0].addresses.b", "10.1.0.2/30 is not in the same subnet as a's 10.1.1.1/30"},
+	"link-missing-node": {6, "links[0].between[1]", `unknown node "c"`},
+	"link-same-node":    {6, "links[0].between[1]", `node "a" is listed twice`},
+	"link-node-address": {7, "links[0].addresses.b", "address 10.0.0.1 is node a's address"},
+	"link-overlap":      {10, "links[1].addresses", "subnet 10.1.0.0/24 overlaps the subnet 10.1.0.0/30 of links[0]"},
+	"link-addresses":    {8, "links[0].addresses.a", "10.1.0.0/30 is the subnet's network address"},
 }
 
 func TestBadTopologies(t *testing.T) {

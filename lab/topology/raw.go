@@ -18,6 +18,8 @@ type rawTopology struct {
 	Nodes    map[string]*rawNode `mapstructure:"nodes"`
 	Peerings []rawPeering        `mapstructure:"peerings"`
 	Expect   []rawExpect         `mapstructure:"expect"`
+	Faults   []rawFault          `mapstructure:"faults"`
+	Links    []rawLink           `mapstructure:"links"`
 }
 
 type rawDefaults struct {
@@ -73,6 +75,23 @@ type rawExpect struct {
 	NoRoute        *string     `mapstructure:"no-route"`
 	At             *string     `mapstructure:"at"`
 	Within         rawDuration `mapstructure:"within"`
+}
+
+type rawFault struct {
+	At     rawDuration `mapstructure:"at"`
+	Fault  *string     `mapstructure:"fault"`
+	Node   *string     `mapstructure:"node"`
+	Peer   *string     `mapstructure:"peer"`
+	HealAt rawDuration `mapstructure:"heal-at"`
+	// Params keep the decoded YAML values; which keys and types are
+	// allowed depends on the fault, so faultparams.go checks them.
+	Params map[string]any `mapstructure:"params"`
+}
+
+type rawLink struct {
+	Between *[]string `mapstructure:"between"`
+	// Addresses is keyed by the names of the link's two nodes.
+	Addresses map[string]*string `mapstructure:"addresses"`
 }
 
 // rawNumber is an integer field kept as written so that range errors can

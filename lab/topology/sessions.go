@@ -141,16 +141,16 @@ func (sb *sessionBuilder) peering(rp *rawPeering, path string) {
 }
 
 // checkMembers checks that every name is a node and none is listed twice.
-func (sb *sessionBuilder) checkMembers(names []string, path string) bool {
+func (b *builder) checkMembers(names []string, path string) bool {
 	ok := true
 	for j, name := range names {
 		p := joinIndex(path, j)
-		if sb.nodes[name] == nil {
-			sb.c.add(p, fmt.Sprintf("unknown node %q", name))
+		if b.nodes[name] == nil {
+			b.c.add(p, fmt.Sprintf("unknown node %q", name))
 			ok = false
 		}
 		if k := slices.Index(names, name); k < j {
-			sb.c.add(p, fmt.Sprintf("node %q is listed twice (also at %s)", name, joinIndex(path, k)))
+			b.c.add(p, fmt.Sprintf("node %q is listed twice (also at %s)", name, joinIndex(path, k)))
 			ok = false
 		}
 	}
