@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/peerlab/peerlab/internal/bird"
 	"github.com/peerlab/peerlab/internal/netfault"
 	"github.com/peerlab/peerlab/lab/topology"
 )
@@ -13,6 +14,8 @@ import (
 func NewDefaultRegistry() *Registry {
 	r := NewRegistry()
 	mustRegister(r, topology.KindGoBGP, KindFunc(newGoBGPNode))
+	mustRegister(r, topology.KindBIRD, newBIRDNode(bird.Bird1))
+	mustRegister(r, topology.KindBIRD2, newBIRDNode(bird.Bird2))
 	return r
 }
 
