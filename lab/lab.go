@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -41,6 +42,7 @@ type Lab struct {
 	log     *zap.Logger
 	started time.Time
 	mode    Mode
+	dir     string       // the lab's folder in the state folder
 	plan    *addressPlan // loopback mode
 	ns      *nsPlan      // namespace mode
 	nameLck *fileLock
@@ -118,8 +120,12 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 		return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
 	}
 	bind, port := func(node string) netip.Addr { return topo.Node(node).Address }, namespaceBGPPort
+	l.dir = LabDir(opts.StateDir, topo.Name)
+	if err := os.MkdirAll(l.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("lab %s: create lab folder: %w", topo.Name, err)
+	}
 	if l.mode == ModeNamespace {
-		if l.ns, err = planNamespaces(ctx, opts.StateDir, topo, l.log); err != nil {
+		if l.ns, err = planNamespaces(ctx, l.dir, topo, l.log); err != nil {
 			return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
 		}
 	} else {
@@ -267,6 +273,9 @@ func (l *Lab) Started() time.Time { return l.started }
 // Node returns the running node called name, or nil.
 func (l *Lab) Node(name string) Node { return l.nodes[name] }
 
+// Dir is the lab's folder in the state folder.
+func (l *Lab) Dir() string { return l.dir }
+
 // Mode is the mode the lab runs in.
 func (l *Lab) Mode() Mode { return l.mode }
 
@@ -327,6 +336,11 @@ func (l *Lab) Down() error {
 		}
 		if l.plan != nil {
 			l.plan.release()
+		}
+		if l.dir != "" {
+			if rerr := os.RemoveAll(l.dir); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("remove lab folder: %w", rerr))
+			}
 		}
 		l.nameLck.release()
 		l.downErr = err

@@ -76,9 +76,9 @@ type nsPlan struct {
 // for the usual 10.0.0.x labs, shorter when the addresses spread wider.
 const labSubnetBits = 24
 
-// planNamespaces builds the namespaces, bridge and links of topo, and the
-// lab's folder under stateDir.
-func planNamespaces(ctx context.Context, stateDir string, topo *topology.Topology, log *zap.Logger) (*nsPlan, error) {
+// planNamespaces builds the namespaces, bridge and links of topo; dir is
+// the lab's folder.
+func planNamespaces(ctx context.Context, dir string, topo *topology.Topology, log *zap.Logger) (*nsPlan, error) {
 	if os.Geteuid() != 0 {
 		return nil, ErrNeedsRoot
 	}
@@ -93,13 +93,8 @@ func planNamespaces(ctx context.Context, stateDir string, topo *topology.Topolog
 	for _, l := range topo.Links {
 		spec.Links = append(spec.Links, netns.LinkSpec{A: l.A, B: l.B, AAddr: l.AAddr, BAddr: l.BAddr})
 	}
-	dir := filepath.Join(stateDir, "labs", topo.Name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create lab folder: %w", err)
-	}
 	net, err := netns.Create(ctx, spec, log)
 	if err != nil {
-		os.RemoveAll(dir)
 		return nil, fmt.Errorf("create namespaces: %w", err)
 	}
 	return &nsPlan{net: net, dir: dir}, nil
@@ -133,15 +128,8 @@ func (p *nsPlan) nodeDir(node string) (string, error) {
 // namespace is the Namespace of one node.
 func (p *nsPlan) namespace(node string) Namespace { return nsNamespace{lab: p.net, node: node} }
 
-// destroy removes the namespaces (killing whatever still runs in them)
-// and the lab's folder.
-func (p *nsPlan) destroy() error {
-	err := p.net.Destroy()
-	if rerr := os.RemoveAll(p.dir); rerr != nil && err == nil {
-		err = fmt.Errorf("remove lab folder: %w", rerr)
-	}
-	return err
-}
+// destroy removes the namespaces, killing whatever still runs in them.
+func (p *nsPlan) destroy() error { return p.net.Destroy() }
 
 // nsNamespace adapts one node of a netns lab to the Namespace interface.
 type nsNamespace struct {
