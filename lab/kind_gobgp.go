@@ -19,6 +19,9 @@ type gobgpNode struct {
 
 // newGoBGPNode builds the speaker and its peer list from the topology.
 func newGoBGPNode(spec NodeSpec) (Node, error) {
+	if spec.Namespace != nil {
+		return newRemoteGoBGPNode(spec)
+	}
 	n := spec.Node
 	sp, err := speaker.New(speaker.Config{
 		Name:          n.Name,
