@@ -252,4 +252,23 @@ func checkInvariants(t *testing.T, topo *Topology) {
 			t.Errorf("expectation %+v: bad within or line", e)
 		}
 	}
+	for _, f := range topo.Faults {
+		if !slices.Contains(FaultNames(), f.Name) || topo.Node(f.Node) == nil || f.At < 0 || f.Line == 0 {
+			t.Errorf("fault %+v: unknown name or node, negative at, or no line", f)
+		}
+		if f.HealAt != 0 && f.HealAt <= f.At {
+			t.Errorf("fault %+v heals before it starts", f)
+		}
+		if f.Peer != "" && !pairs[keyOf(f.Node, f.Peer)] {
+			t.Errorf("fault %+v: no session between node and peer", f)
+		}
+	}
+	for _, l := range topo.Links {
+		if topo.Node(l.A) == nil || topo.Node(l.B) == nil || l.A == l.B || l.Line == 0 {
+			t.Errorf("link %+v: bad ends or no line", l)
+		}
+		if l.AAddr.Masked() != l.BAddr.Masked() || l.AAddr.Addr() == l.BAddr.Addr() {
+			t.Errorf("link %+v: ends not in one subnet, or equal", l)
+		}
+	}
 }

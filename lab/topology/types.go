@@ -1,8 +1,8 @@
 // Package topology loads, validates and describes peerlab lab topologies.
 //
 // A topology is a YAML file (see docs/topology.md) naming nodes, the BGP
-// peerings between them, the prefixes they announce and the expectations a
-// run must meet. Load decodes the file strictly and converts it into the
+// peerings between them, the prefixes they announce, the expectations a
+// run must meet, a schedule of faults and extra links between nodes. Load decodes the file strictly and converts it into the
 // validated types below; every later stage (the lab harness, the CLI, the gRPC
 // API) works only on these types, never on raw YAML.
 package topology
@@ -79,7 +79,12 @@ type Fault struct {
 	// the traffic or session between Node and Peer.
 	Node, Peer string
 	At, HealAt time.Duration
-	// Params are fault-specific settings (netem: delay, jitter, loss).
+	// Params are fault-specific settings (netem: delay, jitter, loss;
+	// as-mismatch: asn; router-id-conflict: router-id; md5-*: password;
+	// address faults: address), validated and canonical: durations as
+	// time.Duration.String, loss as a plain number, addresses and AS
+	// numbers as usual. Defaults that follow from the topology are filled
+	// in (docs/topology.md, "faults"). nil when there are none.
 	Params map[string]string
 	// Line is the line of the fault in the source file.
 	Line int
@@ -87,9 +92,13 @@ type Fault struct {
 
 // Link is a point-to-point link between two nodes with an address at each end.
 type Link struct {
-	A, B         string
+	// A and B are the node names, in the order of `between`.
+	A, B string
+	// AAddr and BAddr are the interface addresses of A's and B's end, in
+	// one subnet (10.1.0.1/30 and 10.1.0.2/30).
 	AAddr, BAddr netip.Prefix
-	Line         int
+	// Line is the line of the link in the source file.
+	Line int
 }
 
 // FaultNames returns the catalogue of fault names a topology may schedule
