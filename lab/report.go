@@ -135,6 +135,9 @@ func (r Report) WriteTable(w io.Writer) error {
 			fmt.Fprintf(tw, "%.1fs\t%s %s\t%s\t%s\n", float64(f.AtMS)/1000, f.Action, f.Fault, who, res)
 		}
 	}
+	if len(r.Expectations) == 0 {
+		return flush(tw)
+	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "RESULT\tEXPECTATION\tDETAIL")
 	for _, e := range r.Expectations {
@@ -149,6 +152,11 @@ func (r Report) WriteTable(w io.Writer) error {
 		verdict = "some expectations failed"
 	}
 	fmt.Fprintf(tw, "\n%s\n", verdict)
+	return flush(tw)
+}
+
+// flush ends a table.
+func flush(tw *tabwriter.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}

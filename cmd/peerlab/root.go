@@ -55,6 +55,12 @@ PEERLAB_OUTPUT=json, PEERLAB_LOG_LEVEL=debug), then the config file given by
 		newVersionCommand(),
 		newCaptureCommand(a),
 		newAgentCommand(a),
+		newUpCommand(a),
+		newStatusCommand(a),
+		newDownCommand(a),
+		newCleanCommand(a),
+		newFaultCommand(a),
+		newExecCommand(a),
 	)
 	return root
 }

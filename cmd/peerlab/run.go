@@ -36,9 +36,7 @@ Ctrl-C tears the lab down cleanly.`,
 	f.StringP("output", "o", "table", "report format: table or json")
 	f.Duration("timeout", 2*time.Minute, "give up on expectations after this long")
 	f.Bool("keep", false, "keep the lab running after the report until interrupted")
-	f.Int("port", lab.DefaultPort, "BGP port every loopback node listens on")
-	f.String("state-dir", "", "folder for lab lock and state files (default /run/peerlab as root, else per user)")
-	f.String("mode", "", "where nodes run: loopback (no root) or namespace (root); default: namespace when the topology needs it")
+	addLabFlags(cmd)
 	return cmd
 }
 
@@ -56,7 +54,7 @@ func (a *app) run(cmd *cobra.Command, file string) error {
 	l, err := lab.Up(ctx, topo, lab.Options{
 		Logger:   a.log,
 		Port:     a.v.GetInt("port"),
-		StateDir: a.v.GetString("state-dir"),
+		StateDir: a.stateDir(),
 		Mode:     lab.Mode(a.v.GetString("mode")),
 	})
 	if err != nil {

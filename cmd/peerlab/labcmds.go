@@ -1,0 +1,285 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/peerlab/peerlab/internal/bird"
+	"github.com/peerlab/peerlab/internal/netns"
+	"github.com/peerlab/peerlab/lab"
+	"github.com/peerlab/peerlab/lab/control"
+)
+
+// addStateFlag adds --state-dir to a command that only finds labs.
+func addStateFlag(cmd *cobra.Command) {
+	cmd.Flags().String("state-dir", "", "folder for lab state (default /run/peerlab as root, else per user)")
+}
+
+// newStatusCommand shows a running lab's sessions, timeline and faults.
+func newStatusCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "status NAME",
+		Short: "Show a running lab's sessions and faults",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			output := a.v.GetString("output")
+			if output != "table" && output != "json" {
+				return usageErrorf("peerlab status: --output: %q is not table or json", output)
+			}
+			c, _, err := a.dialLab(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			r, err := c.Status(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("status of lab %s: %w", args[0], err)
+			}
+			if output == "json" {
+				return r.WriteJSON(cmd.OutOrStdout())
+			}
+			return r.WriteTable(cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringP("output", "o", "table", "table or json")
+	addStateFlag(cmd)
+	return cmd
+}
+
+// newDownCommand tears a running lab down.
+func newDownCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "down NAME",
+		Short: "Tear a lab down (or remove what a killed lab left)",
+		Long: `down asks the process that owns the lab to tear it down and waits for it.
+When the owner is gone (killed, even with SIGKILL), down removes what the lab
+left instead: namespaces, processes in them, its folder.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			ctx := cmd.Context()
+			c, st, err := a.dialLab(ctx, name)
+			if err == nil {
+				derr := c.Down(ctx)
+				c.Close()
+				if derr != nil {
+					return fmt.Errorf("down %s: %w", name, derr)
+				}
+				waitGone(ctx, st.PID, 60*time.Second)
+			}
+			rep, cerr := lab.Clean(ctx, a.stateDir(), name, false, a.log)
+			if cerr != nil {
+				return fmt.Errorf("down %s: %w", name, cerr)
+			}
+			if len(rep.Running) > 0 {
+				return fmt.Errorf("down %s: the lab's owner (pid %d) is still running", name, st.PID)
+			}
+			if err != nil && len(rep.Removed) == 0 && rep.Namespaces == 0 {
+				if errors.Is(err, lab.ErrLabNotFound) {
+					return fmt.Errorf("down %s: %w", name, err)
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "lab %s down\n", name)
+			return nil
+		},
+	}
+	addStateFlag(cmd)
+	return cmd
+}
+
+// waitGone waits until pid has exited or the timeout passes.
+func waitGone(ctx context.Context, pid int, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for pid > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		if syscall.Kill(pid, 0) != nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// newCleanCommand removes every leftover of dead labs.
+func newCleanCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "clean",
+		Short: "Remove everything labs killed without tear-down left behind",
+		Long: `clean removes the network namespaces (with their veths, bridges and nftables
+rules), the processes still running in them, the folders and the lock files
+of every lab whose owner is gone. Running labs are left alone unless --force.
+Running it twice is harmless.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rep, err := lab.Clean(cmd.Context(), a.stateDir(), "", a.v.GetBool("force"), a.log)
+			if a.v.GetString("output") == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				_ = enc.Encode(rep)
+			} else {
+				printClean(cmd.OutOrStdout(), rep)
+			}
+			return err
+		},
+	}
+	cmd.Flags().Bool("force", false, "also stop running labs first")
+	cmd.Flags().StringP("output", "o", "table", "table or json")
+	addStateFlag(cmd)
+	return cmd
+}
+
+// newFaultCommand injects or heals a fault in a running lab.
+func newFaultCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "fault NAME inject|heal FAULT --node N [--peer P] [--param k=v]",
+		Short: "Inject or heal a fault in a running lab",
+		Long:  "The faults are described in docs/faults.md.",
+		Example: `  peerlab fault calico-mesh inject tcp179-drop --node node1 --peer node2
+  peerlab fault calico-mesh heal tcp179-drop --node node1 --peer node2`,
+		Args: exactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			action := args[1]
+			if action != "inject" && action != "heal" {
+				return usageErrorf("peerlab fault: %q is not inject or heal", action)
+			}
+			node := a.v.GetString("node")
+			if node == "" {
+				return usageErrorf("peerlab fault: --node is required")
+			}
+			params := map[string]string{}
+			for _, kv := range a.v.GetStringSlice("param") {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok {
+					return usageErrorf("peerlab fault: --param %q is not key=value", kv)
+				}
+				params[k] = v
+			}
+			c, _, err := a.dialLab(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			fa := control.FaultArgs{Name: args[2], Node: node, Peer: a.v.GetString("peer"), Params: params}
+			if action == "inject" {
+				err = c.Inject(cmd.Context(), fa)
+			} else {
+				err = c.Heal(cmd.Context(), fa)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %s on %s: done\n", action, args[2], node)
+			return nil
+		},
+	}
+	cmd.Flags().String("node", "", "node to apply the fault to")
+	cmd.Flags().String("peer", "", "limit the fault to this peer")
+	cmd.Flags().StringSlice("param", nil, "fault parameter key=value (repeatable)")
+	addStateFlag(cmd)
+	return cmd
+}
+
+// newExecCommand runs a command inside a node's network namespace.
+func newExecCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "exec NAME NODE -- CMD [ARG...]",
+		Short: "Run a command inside a lab node's network namespace (birdc, ip, nft …)",
+		Long: `exec runs CMD in the node's network namespace, with the node's folder in
+PEERLAB_NODE_DIR. birdc and birdcl talk to the node's own BIRD: exec adds
+-s with the node's control socket (and uses BIRD 2's birdc on bird2 nodes).`,
+		Example: `  peerlab exec calico-mesh node1 -- birdc show protocols
+  peerlab exec calico-mesh node1 -- ip addr`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 3 {
+				return usageErrorf("peerlab exec: want NAME NODE -- CMD [ARG...]\nUsage: %s", cmd.UseLine())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return a.exec(cmd, args[0], args[1], args[2:]) },
+	}
+	addStateFlag(cmd)
+	return cmd
+}
+
+// exec carries out `peerlab exec`.
+func (a *app) exec(cmd *cobra.Command, name, node string, argv []string) error {
+	st, err := lab.ReadState(a.stateDir(), name)
+	if err != nil {
+		return err
+	}
+	kind, ok := st.Nodes[node]
+	if !ok {
+		return usageErrorf("peerlab exec: lab %s has no node %s", name, node)
+	}
+	if st.Mode != lab.ModeNamespace {
+		return usageErrorf("peerlab exec: lab %s runs in %s mode: its nodes have no namespace of their own", name, st.Mode)
+	}
+	nodeDir := filepath.Join(lab.LabDir(a.stateDir(), name), "nodes", node)
+	argv = birdcArgs(argv, kind, nodeDir)
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return usageErrorf("peerlab exec: %v", err)
+	}
+	c := exec.Command(path, argv[1:]...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
+	c.Env = append(os.Environ(), "PEERLAB_LAB="+name, "PEERLAB_NODE="+node, "PEERLAB_NODE_DIR="+nodeDir)
+	if err := netns.StartProcessAt(netns.NamespacePathOf(name, node), c); err != nil {
+		return fmt.Errorf("exec in %s/%s: %w", name, node, err)
+	}
+	if err := c.Wait(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return &exitError{code: ee.ExitCode()}
+		}
+		return fmt.Errorf("exec in %s/%s: %w", name, node, err)
+	}
+	return nil
+}
+
+// birdcArgs points birdc/birdcl at the node's own BIRD control socket and
+// picks BIRD 2's client on bird2 nodes, unless the user gave -s.
+func birdcArgs(argv []string, kind, nodeDir string) []string {
+	base := filepath.Base(argv[0])
+	if base != "birdc" && base != "birdcl" {
+		return argv
+	}
+	for _, a := range argv[1:] {
+		if a == "-s" || strings.HasPrefix(a, "-s") {
+			return argv
+		}
+	}
+	out := []string{argv[0]}
+	if kind == "bird2" {
+		bins := bird.DefaultBinaries(bird.Bird2)
+		if base == "birdc" && bins.Birdc != "" {
+			out[0] = bins.Birdc
+		}
+	}
+	socket := filepath.Join(nodeDir, "run", "bird.ctl")
+	if data, err := os.ReadFile(socket + ".path"); err == nil {
+		socket = strings.TrimSpace(string(data))
+	}
+	return append(append(out, "-s", socket), argv[1:]...)
+}
+
+// printClean reports what clean did, for people.
+func printClean(w io.Writer, rep lab.CleanReport) {
+	if len(rep.Removed) == 0 {
+		fmt.Fprintln(w, "nothing to clean")
+	} else {
+		fmt.Fprintf(w, "removed %s: %d namespace(s), %d process(es)\n",
+			strings.Join(rep.Removed, ", "), rep.Namespaces, rep.Processes)
+	}
+	if len(rep.Running) > 0 {
+		fmt.Fprintf(w, "left running (use --force to stop them): %s\n", strings.Join(rep.Running, ", "))
+	}
+}

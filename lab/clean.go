@@ -1,0 +1,179 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/peerlab/peerlab/internal/netns"
+)
+
+// CleanReport says what Clean removed and what it left running.
+type CleanReport struct {
+	// Removed lists the labs whose leftovers were removed.
+	Removed []string `json:"removed"`
+	// Running lists the labs left alone because their owner still runs.
+	Running []string `json:"running"`
+	// Namespaces and Processes count what went with the removed labs.
+	Namespaces int `json:"namespaces"`
+	Processes  int `json:"processes"`
+}
+
+// Clean removes what dead labs left behind: their network namespaces (and
+// with them veths, bridges, addresses and nftables rules), every process
+// still running inside those namespaces (BIRD, nginx, agents), their
+// folders and lock files. A lab is dead when no process holds its name lock,
+// which the kernel releases even when the owner was SIGKILLed. Running labs
+// are left alone unless force is set, in which case their owners are
+// stopped first (SIGTERM, then SIGKILL). Cleaning twice is harmless.
+//
+// only, when not empty, limits the work to the lab of that name.
+func Clean(ctx context.Context, stateDir, only string, force bool, log *zap.Logger) (CleanReport, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	var rep CleanReport
+	names, err := knownLabs(stateDir)
+	if err != nil {
+		return rep, err
+	}
+	if only != "" {
+		names = []string{only}
+	}
+	var errs []error
+	for _, name := range names {
+		lock, err := tryLock(filepath.Join(stateDir, "labs", name+".lock"))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if lock == nil && force {
+			if err := stopOwner(ctx, stateDir, name, log); err != nil {
+				errs = append(errs, err)
+			}
+			lock, err = waitLock(ctx, filepath.Join(stateDir, "labs", name+".lock"))
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		if lock == nil {
+			rep.Running = append(rep.Running, name)
+			continue
+		}
+		removed, err := netns.Clean(ctx, name, log)
+		rep.Namespaces += removed.Namespaces
+		rep.Processes += removed.Processes
+		if err != nil {
+			errs = append(errs, fmt.Errorf("clean namespaces of lab %s: %w", name, err))
+		}
+		if err := os.RemoveAll(LabDir(stateDir, name)); err != nil {
+			errs = append(errs, fmt.Errorf("remove folder of lab %s: %w", name, err))
+		}
+		if err := os.Remove(filepath.Join(stateDir, "logs", name+".log")); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove log of lab %s: %w", name, err))
+		}
+		lock.release()
+		rep.Removed = append(rep.Removed, name)
+	}
+	if err := cleanLoopbackLocks(stateDir); err != nil {
+		errs = append(errs, err)
+	}
+	log.Info("clean", zap.Strings("removed", rep.Removed), zap.Strings("running", rep.Running),
+		zap.Int("namespaces", rep.Namespaces), zap.Int("processes", rep.Processes))
+	return rep, errors.Join(errs...)
+}
+
+// knownLabs lists every lab name with a trace on this host: namespaces,
+// folders or lock files.
+func knownLabs(stateDir string) ([]string, error) {
+	seen := map[string]bool{}
+	infos, err := netns.List()
+	if err != nil {
+		return nil, fmt.Errorf("list lab namespaces: %w", err)
+	}
+	for _, i := range infos {
+		seen[i.Name] = true
+	}
+	entries, err := os.ReadDir(filepath.Join(stateDir, "labs"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("list lab folders: %w", err)
+	}
+	for _, e := range entries {
+		seen[strings.TrimSuffix(e.Name(), ".lock")] = true
+	}
+	logs, err := os.ReadDir(filepath.Join(stateDir, "logs"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("list lab logs: %w", err)
+	}
+	for _, e := range logs {
+		seen[strings.TrimSuffix(e.Name(), ".log")] = true
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// stopOwner stops the process that owns a running lab.
+func stopOwner(ctx context.Context, stateDir, name string, log *zap.Logger) error {
+	st, err := ReadState(stateDir, name)
+	if err != nil {
+		return fmt.Errorf("stop owner of lab %s: %w", name, err)
+	}
+	if st.PID <= 0 || st.PID == os.Getpid() {
+		return nil
+	}
+	log.Info("stopping lab owner", zap.String("lab", name), zap.Int("pid", st.PID))
+	_ = syscall.Kill(st.PID, syscall.SIGTERM)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if syscall.Kill(st.PID, 0) != nil {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = syscall.Kill(st.PID, syscall.SIGKILL)
+	return nil
+}
+
+// waitLock waits up to 10 s for a lock to become free.
+func waitLock(ctx context.Context, path string) (*fileLock, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		lock, err := tryLock(path)
+		if err != nil || lock != nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return lock, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// cleanLoopbackLocks removes the loopback block locks nobody holds.
+func cleanLoopbackLocks(stateDir string) error {
+	entries, err := os.ReadDir(filepath.Join(stateDir, "loopback"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("list loopback locks: %w", err)
+	}
+	for _, e := range entries {
+		lock, err := tryLock(filepath.Join(stateDir, "loopback", e.Name()))
+		if err != nil {
+			return err
+		}
+		lock.release()
+	}
+	return nil
+}
