@@ -97,18 +97,9 @@ func (g *gobgpNode) Start(ctx context.Context) error {
 			return fmt.Errorf("add peer %s to %s: %w", p.Name, g.spec.Node.Name, err)
 		}
 	}
-	if len(g.spec.Node.Prefixes) == 0 {
+	routes := nodeRoutes(g.spec.Node)
+	if len(routes) == 0 {
 		return nil
-	}
-	routes := make([]speaker.Route, 0, len(g.spec.Node.Prefixes))
-	for _, p := range g.spec.Node.Prefixes {
-		r := speaker.Route{Prefix: p.Prefix, NextHop: p.NextHop, Communities: p.Communities, Prepend: p.Prepend}
-		// The lab address is the meaningful next hop for the user; IPv6
-		// prefixes keep the speaker's own default.
-		if !r.NextHop.IsValid() && p.Prefix.Addr().Is4() && g.spec.Node.Address.Is4() {
-			r.NextHop = g.spec.Node.Address
-		}
-		routes = append(routes, r)
 	}
 	if err := g.sp.Announce(ctx, routes); err != nil {
 		return fmt.Errorf("announce prefixes of %s: %w", g.spec.Node.Name, err)
@@ -234,4 +225,19 @@ func passiveEnd(s *topology.Session, topo *topology.Topology) string {
 		return a.Name
 	}
 	return b.Name
+}
+
+// nodeRoutes turns a node's prefixes into the routes its speaker announces.
+// The lab address is the next hop the user means; IPv6 prefixes keep the
+// speaker's own default.
+func nodeRoutes(n *topology.Node) []speaker.Route {
+	routes := make([]speaker.Route, 0, len(n.Prefixes))
+	for _, p := range n.Prefixes {
+		r := speaker.Route{Prefix: p.Prefix, NextHop: p.NextHop, Communities: p.Communities, Prepend: p.Prepend}
+		if !r.NextHop.IsValid() && p.Prefix.Addr().Is4() && n.Address.Is4() {
+			r.NextHop = n.Address
+		}
+		routes = append(routes, r)
+	}
+	return routes
 }

@@ -110,15 +110,7 @@ func newRemoteGoBGPNode(spec NodeSpec) (Node, error) {
 		r.peers = append(r.peers, pc)
 		r.names[pc.Address] = pc.Name
 	}
-	for _, p := range n.Prefixes {
-		rt := speaker.Route{Prefix: p.Prefix, NextHop: p.NextHop, Communities: p.Communities, Prepend: p.Prepend}
-		// As gobgpNode.Start: the lab address is the next hop the user
-		// means; IPv6 prefixes keep the speaker's own default.
-		if !rt.NextHop.IsValid() && p.Prefix.Addr().Is4() && n.Address.Is4() {
-			rt.NextHop = n.Address
-		}
-		r.routes = append(r.routes, rt)
-	}
+	r.routes = nodeRoutes(n)
 	return r, nil
 }
 
