@@ -41,7 +41,7 @@ func upLab(t *testing.T, topo *topology.Topology, stateDir string, port int) *La
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	l, err := Up(ctx, topo, Options{Logger: zaptest.NewLogger(t), StateDir: stateDir, Port: port})
+	l, err := Up(ctx, topo, Options{Logger: zaptest.NewLogger(t), StateDir: stateDir, Port: port, Mode: ModeLoopback})
 	if err != nil {
 		t.Fatalf("up %s: %v", topo.Name, err)
 	}
@@ -234,7 +234,7 @@ func TestTwoLabsRunSideBySide(t *testing.T) {
 func TestSameLabNameTwiceIsRefused(t *testing.T) {
 	stateDir := t.TempDir()
 	upLab(t, loadShipped(t, "calico-mesh.yaml", "t-dup"), stateDir, testPort(t))
-	_, err := Up(context.Background(), loadShipped(t, "calico-mesh.yaml", "t-dup"), Options{StateDir: stateDir, Port: testPort(t) + 1})
+	_, err := Up(context.Background(), loadShipped(t, "calico-mesh.yaml", "t-dup"), Options{StateDir: stateDir, Port: testPort(t) + 1, Mode: ModeLoopback})
 	if !errors.Is(err, ErrLabExists) {
 		t.Fatalf("second lab with the same name: err = %v, want ErrLabExists", err)
 	}
@@ -257,7 +257,7 @@ func TestFailedUpTearsDownWhatItMade(t *testing.T) {
 	if err := reg.Register("broken", KindFunc(func(NodeSpec) (Node, error) { return failingNode{&stopped}, nil })); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Up(context.Background(), topo, Options{StateDir: stateDir, Port: testPort(t), Registry: reg})
+	_, err := Up(context.Background(), topo, Options{StateDir: stateDir, Port: testPort(t), Registry: reg, Mode: ModeLoopback})
 	if err == nil || !strings.Contains(err.Error(), "start node node3") {
 		t.Fatalf("err = %v, want the failure of node3", err)
 	}

@@ -20,9 +20,9 @@ type Mode string
 
 // Lab modes.
 const (
-	// ModeAuto picks namespace mode when the topology needs it (a node
-	// that is not an embedded speaker, a fault schedule, explicit links),
-	// loopback mode otherwise.
+	// ModeAuto picks namespace mode when running as root or when the
+	// topology needs it (a node that is not an embedded speaker, a fault
+	// schedule, explicit links), loopback mode otherwise.
 	ModeAuto Mode = ""
 	// ModeLoopback runs every node in the lab process on 127.x.y.z
 	// addresses; no root needed; gobgp nodes only.
@@ -45,7 +45,7 @@ func resolveMode(m Mode, topo *topology.Topology) (Mode, error) {
 	case ModeLoopback, ModeNamespace:
 		return m, nil
 	case ModeAuto:
-		if needsNamespaces(topo) {
+		if os.Geteuid() == 0 || needsNamespaces(topo) {
 			return ModeNamespace, nil
 		}
 		return ModeLoopback, nil

@@ -49,7 +49,7 @@ func BenchmarkLabRouteReflector1000(b *testing.B) {
 	port := 30000 + os.Getpid()%20000
 	for range b.N {
 		start := time.Now()
-		l, err := Up(context.Background(), topo, Options{StateDir: b.TempDir(), Port: port})
+		l, err := Up(context.Background(), topo, Options{StateDir: b.TempDir(), Port: port, Mode: ModeLoopback})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -64,7 +64,7 @@ type jsonReport struct {
 
 func TestRunQuickstartJSONShowsASMismatch(t *testing.T) {
 	out, errOut, code := runCLI(t, "run", "../../topologies/quickstart.yaml", "--output", "json",
-		"--port", testPort(t), "--state-dir", t.TempDir())
+		"--port", testPort(t), "--state-dir", t.TempDir(), "--mode", "loopback")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr: %s\nstdout: %s", code, errOut, out)
 	}
@@ -106,7 +106,7 @@ expect:
   - established: [a, b]
     within: 3s
 `)
-	out, _, code := runCLI(t, "run", file, "--port", testPort(t), "--state-dir", dir)
+	out, _, code := runCLI(t, "run", file, "--port", testPort(t), "--state-dir", dir, "--mode", "loopback")
 	if code != exitFailed {
 		t.Fatalf("exit %d, want %d\n%s", code, exitFailed, out)
 	}
