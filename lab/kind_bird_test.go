@@ -91,12 +91,17 @@ func startBIRDLab(t *testing.T, yaml string) *birdTestLab {
 	l := &birdTestLab{topo: topo, net: netLab, nodes: map[string]Node{}}
 	reg := NewDefaultRegistry()
 	dir := t.TempDir()
-	for _, n := range topo.Nodes {
+	for i, n := range topo.Nodes {
 		kind, ok := reg.Lookup(n.Kind)
 		if !ok {
 			t.Fatalf("kind %s not registered", n.Kind)
 		}
 		nodeDir := filepath.Join(dir, n.Name)
+		if i == len(topo.Nodes)-1 {
+			// Too long for a control socket under the folder: exercises
+			// the short socket path.
+			nodeDir = filepath.Join(dir, strings.Repeat("x", 100), n.Name)
+		}
 		if err := os.MkdirAll(nodeDir, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -118,6 +123,18 @@ func startBIRDLab(t *testing.T, yaml string) *birdTestLab {
 	}
 	if err := forEachNode(netLab.Nodes(), func(name string) error { return l.nodes[name].Start(ctx) }); err != nil {
 		t.Fatalf("start: %v", err)
+	}
+	for i, n := range topo.Nodes {
+		bn := l.nodes[n.Name].(BIRDNode)
+		note, err := os.ReadFile(filepath.Join(nodeRoot(bn), "run", "bird.ctl.path"))
+		switch {
+		case i < len(topo.Nodes)-1:
+			if !strings.HasPrefix(bn.SocketPath(), dir) || err == nil {
+				t.Errorf("%s: socket %s (note err %v), want it in the node's folder and no note", n.Name, bn.SocketPath(), err)
+			}
+		case err != nil || strings.TrimSpace(string(note)) != bn.SocketPath() || !strings.HasPrefix(bn.SocketPath(), shortSocketDir+"/"):
+			t.Errorf("%s: socket %s, note %q (%v): want a short socket named in run/bird.ctl.path", n.Name, bn.SocketPath(), note, err)
+		}
 	}
 	return l
 }
@@ -292,6 +309,9 @@ peerings:
 	if ok, err := l.nodes["n1"].HasRoute(ctx, netip.MustParsePrefix("10.244.9.0/24")); ok || err != nil {
 		t.Errorf("HasRoute of a prefix nobody announces = %v, %v; want false, nil", ok, err)
 	}
+	if log := filepath.Join(nodeRoot(l.nodes["n1"].(BIRDNode)), "var", "log", "bird.log"); !fileHas(t, log, "Mesh_") {
+		t.Errorf("%s does not log the mesh protocols", log)
+	}
 	l.stopAndCheckGone(t)
 	if _, err := l.nodes["n1"].Sessions(ctx); err == nil {
 		t.Error("Sessions after Stop: want an error")
@@ -368,3 +388,17 @@ peerings:
 	}
 	l.stopAndCheckGone(t)
 }
+
+// fileHas reports whether file contains s.
+func fileHas(t *testing.T, file, s string) bool {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Errorf("read %s: %v", file, err)
+		return false
+	}
+	return strings.Contains(string(data), s)
+}
+
+// nodeRoot is a BIRD node's folder, three levels above etc/bird/bird.cfg.
+func nodeRoot(n BIRDNode) string { return filepath.Dir(filepath.Dir(filepath.Dir(n.ConfigPath()))) }
