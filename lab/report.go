@@ -12,6 +12,7 @@ import (
 // Report is the outcome of a lab run, as `peerlab run` prints it.
 type Report struct {
 	Lab          string              `json:"lab"`
+	Mode         Mode                `json:"mode"`
 	OK           bool                `json:"ok"`
 	ElapsedMS    int64               `json:"elapsed_ms"`
 	Sessions     []SessionReport     `json:"sessions"`
@@ -49,6 +50,7 @@ type TimelineEntry struct {
 func (l *Lab) Report(ctx context.Context, results []ExpectationResult) Report {
 	r := Report{
 		Lab:          l.topo.Name,
+		Mode:         l.mode,
 		OK:           true,
 		ElapsedMS:    time.Since(l.started).Milliseconds(),
 		Expectations: results,
@@ -108,7 +110,7 @@ func (r Report) WriteJSON(w io.Writer) error {
 // WriteTable writes the report for people: sessions, then expectations.
 func (r Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "lab %s  (%d ms)\n\n", r.Lab, r.ElapsedMS)
+	fmt.Fprintf(tw, "lab %s  (%s mode, %d ms)\n\n", r.Lab, r.Mode, r.ElapsedMS)
 	fmt.Fprintln(tw, "LOCAL\tREMOTE\tSTATE\tLAST ERROR")
 	for _, s := range r.Sessions {
 		why := s.LastError
