@@ -14,7 +14,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/peerlab/peerlab/internal/bird"
-	"github.com/peerlab/peerlab/lab/topology"
 	"github.com/peerlab/peerlab/speaker"
 )
 
@@ -86,10 +85,6 @@ func newBIRDNode(v bird.Version) KindFunc {
 		b.byAddr = make(map[string]string, len(cfg.Peers))
 		for _, p := range cfg.Peers {
 			b.byAddr[p.Address.String()] = p.Name
-		}
-		if spec.Node.Timers != (topology.Timers{}) {
-			log.Info("BIRD nodes keep the timers of Calico's BIRD template; the topology's timers apply to gobgp nodes only",
-				zap.String("kind", spec.Node.Kind))
 		}
 		return b, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/peerlab/peerlab/internal/bird"
 	"github.com/peerlab/peerlab/lab/topology"
@@ -85,7 +86,12 @@ func birdConfig(spec NodeSpec, logFile string) (bird.Config, map[string]string, 
 	if !routerID.Is4() {
 		routerID = nodeIP
 	}
-	cfg := bird.Config{RouterID: routerID, ASN: self.ASN, NodeIP: nodeIP, ListenPort: port, LogFile: logFile}
+	cfg := bird.Config{
+		RouterID: routerID, ASN: self.ASN, NodeIP: nodeIP, ListenPort: port, LogFile: logFile,
+		Pools:         labPools(spec.Topology),
+		HoldTime:      int(self.Timers.Hold / time.Second),
+		KeepaliveTime: int(self.Timers.Keepalive / time.Second),
+	}
 	var errs []error
 	for i, p := range self.Prefixes {
 		switch {
@@ -167,4 +173,22 @@ func clusterID(n *topology.Node) string {
 		}
 	}
 	return ""
+}
+
+// labPools stands in for Calico's IP pools: every IPv4 prefix some node of
+// the lab announces. BIRD exports routes inside a pool to its peers, so a
+// BIRD route reflector passes the other nodes' blocks on as Calico's does.
+func labPools(topo *topology.Topology) []netip.Prefix {
+	seen := map[netip.Prefix]bool{}
+	var pools []netip.Prefix
+	for _, n := range topo.Nodes {
+		for _, p := range n.Prefixes {
+			pfx := p.Prefix.Masked()
+			if pfx.Addr().Is4() && !seen[pfx] {
+				seen[pfx] = true
+				pools = append(pools, pfx)
+			}
+		}
+	}
+	return pools
 }

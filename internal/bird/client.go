@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -152,8 +153,14 @@ func (c *Client) exchange(ctx context.Context, cmd string) ([]Line, error) {
 // fail marks the client broken and prefers the context's error when the
 // failure came from a cancelled or expired context.
 func (c *Client) fail(ctx context.Context, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
+	_, hasDeadline := ctx.Deadline()
+	switch ctxErr := ctx.Err(); {
+	case ctxErr != nil:
 		err = fmt.Errorf("%w (%v)", ctxErr, err)
+	case hasDeadline && errors.Is(err, os.ErrDeadlineExceeded):
+		// The socket deadline is the context's and can fire a moment
+		// before the context itself reports it.
+		err = fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
 	}
 	c.broken = fmt.Errorf("%w: %v", ErrClosed, err)
 	_ = c.conn.Close()

@@ -104,6 +104,15 @@ type Config struct {
 	// Prefixes are the IPAM blocks this node announces (blackhole static
 	// routes, exported to peers like Calico's calico_aggr does).
 	Prefixes []netip.Prefix
+	// Pools are Calico's IP pools: routes inside them are exported to BGP
+	// peers (Calico's calico_export_to_bgp_peers accepts `net ~ pool`), which
+	// is what lets a route reflector pass other nodes' blocks on. Empty
+	// means the node's own Prefixes only.
+	Pools []netip.Prefix
+	// HoldTime and KeepaliveTime, in seconds, go into the BGP template when
+	// non-zero; Calico leaves BIRD's defaults (240 s and a third of it).
+	HoldTime      int
+	KeepaliveTime int
 	// DeviceScanTime is the device protocol's scan time in seconds; 0 means 2.
 	DeviceScanTime int
 	// KernelExport lets BIRD write learned routes into the kernel (Calico's
@@ -153,6 +162,17 @@ func (c Config) Validate() error {
 		if !p.IsValid() || !p.Addr().Is4() {
 			errs = append(errs, fmt.Errorf("prefixes[%d]: %v is not an IPv4 prefix", i, p))
 		}
+	}
+	for i, p := range c.Pools {
+		if !p.IsValid() || !p.Addr().Is4() {
+			errs = append(errs, fmt.Errorf("pools[%d]: %v is not an IPv4 prefix", i, p))
+		}
+	}
+	if c.HoldTime != 0 && (c.HoldTime < 3 || c.HoldTime > 65535) {
+		errs = append(errs, fmt.Errorf("holdTime: %d is not 0 or 3..65535 seconds", c.HoldTime))
+	}
+	if c.KeepaliveTime < 0 || (c.HoldTime != 0 && c.KeepaliveTime >= c.HoldTime) {
+		errs = append(errs, fmt.Errorf("keepaliveTime: %d must be below holdTime %d", c.KeepaliveTime, c.HoldTime))
 	}
 	names := map[string]int{}
 	for i, p := range c.Peers {

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"fmt"
 	"io"
+	"net/netip"
 	"text/template"
 )
 
@@ -18,6 +19,15 @@ var templates = template.Must(template.ParseFS(templateFS, "templates/*.tmpl"))
 type renderData struct {
 	Config
 	Mesh, Global, Node []peerData
+}
+
+// ExportPools are the prefixes whose routes go to BGP peers: the IP pools,
+// or the node's own blocks when no pool is given.
+func (d renderData) ExportPools() []netip.Prefix {
+	if len(d.Pools) > 0 {
+		return d.Pools
+	}
+	return d.Prefixes
 }
 
 // peerData is one peer with everything the template needs precomputed.

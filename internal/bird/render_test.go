@@ -62,6 +62,14 @@ var renderCases = []struct {
 			{Name: "node2", Address: ip("127.100.7.2"), Port: 17902, ASN: 64512, Kind: KindMesh, TTLSecurity: true},
 		},
 	}},
+	{"pools-and-timers", Config{
+		ASN: 64512, NodeIP: ip("10.0.0.100"), HoldTime: 9, KeepaliveTime: 3,
+		Prefixes: []netip.Prefix{pfx("10.244.100.0/26")},
+		Pools:    []netip.Prefix{pfx("10.244.0.0/16"), pfx("192.168.0.0/24")},
+		Peers: []Peer{
+			{Name: "worker1", Address: ip("10.0.0.1"), ASN: 64512, Kind: KindNode, RouteReflectorClient: true, ClusterID: "10.0.0.100"},
+		},
+	}},
 }
 
 func TestRenderConfigGolden(t *testing.T) {
