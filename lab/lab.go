@@ -50,9 +50,8 @@ type Lab struct {
 	order   []string // node names in topology order
 	unsubs  []func()
 
-	// allEvents is true when every node pushes its state changes, so
-	// expectations can be checked from live instead of polling daemons.
-	allEvents bool
+	// polled lists the nodes that push no events: a poller watches them.
+	polled []string
 
 	mu sync.Mutex
 	// events holds the last maxEvents state changes, oldest first.
@@ -64,8 +63,10 @@ type Lab struct {
 	faults   *FaultRegistry
 	active   map[faultKey]HealFunc
 	faultLog []FaultEvent
-	// stopSchedule ends the fault schedule.
-	stopSchedule context.CancelFunc
+	// stopBackground ends the pollers and the fault schedule; background
+	// waits for them.
+	stopBackground context.CancelFunc
+	background     sync.WaitGroup
 
 	downOnce sync.Once
 	downErr  error
@@ -99,8 +100,6 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 		live:    make(map[sessionKey]SessionStatus, 2*len(topo.Sessions)),
 		faults:  opts.Faults,
 		active:  map[faultKey]HealFunc{},
-		// Every node so far is an event source; cleared below otherwise.
-		allEvents: true,
 	}
 	defer func() {
 		if err != nil {
@@ -168,7 +167,7 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 		if src, ok := node.(EventSource); ok {
 			l.unsubs = append(l.unsubs, src.Subscribe(l.record))
 		} else {
-			l.allEvents = false
+			l.polled = append(l.polled, n.Name)
 		}
 	}
 	// Nodes start concurrently: every session's passive end must be
@@ -187,10 +186,21 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 	if err != nil {
 		return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
 	}
+	bgCtx, cancel := context.WithCancel(context.Background())
+	l.stopBackground = cancel
+	for _, name := range l.polled {
+		l.background.Add(1)
+		go func() {
+			defer l.background.Done()
+			l.pollSessions(bgCtx, l.nodes[name], pollEvery)
+		}()
+	}
 	if len(topo.Faults) > 0 {
-		schedCtx, cancel := context.WithCancel(context.Background())
-		l.stopSchedule = cancel
-		go l.runSchedule(schedCtx, time.Now())
+		l.background.Add(1)
+		go func() {
+			defer l.background.Done()
+			l.runSchedule(bgCtx, time.Now())
+		}()
 	}
 	l.log.Info("lab up", zap.String("mode", string(l.mode)), zap.Int("nodes", len(l.nodes)),
 		zap.Int("sessions", len(topo.Sessions)), zap.Int("port", port))
@@ -238,13 +248,9 @@ func (l *Lab) record(e SessionEvent) {
 		zap.String("from", e.From), zap.String("to", e.To), zap.String("reason", e.Reason))
 }
 
-// views returns every session end's state, keyed by (local, remote): from
-// the live event view when all nodes push events, else by asking every node.
-func (l *Lab) views(ctx context.Context) (map[sessionKey]SessionStatus, error) {
-	if !l.allEvents {
-		ss, err := l.Sessions(ctx)
-		return indexSessions(ss), err
-	}
+// views returns every session end's state, keyed by (local, remote), as
+// the nodes' events (pushed, or found by polling) tell it.
+func (l *Lab) views(context.Context) (map[sessionKey]SessionStatus, error) {
 	l.mu.Lock()
 	ss := make([]SessionStatus, 0, len(l.live))
 	for _, st := range l.live {
@@ -317,8 +323,9 @@ func (l *Lab) Sessions(ctx context.Context) ([]SessionStatus, error) {
 // Down stops every node and frees the lab's name and addresses. It is safe to call more than once and on a half-built lab.
 func (l *Lab) Down() error {
 	l.downOnce.Do(func() {
-		if l.stopSchedule != nil {
-			l.stopSchedule()
+		if l.stopBackground != nil {
+			l.stopBackground()
+			l.background.Wait()
 		}
 		for _, u := range l.unsubs {
 			u()
