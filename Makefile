@@ -36,7 +36,10 @@ bench: ## run every benchmark, each scale run in its own process (see docs/bench
 	$(GO) test -run '^$$' -bench 'Establish1000' -benchtime 1x ./speaker/ -args -raw-gobgp
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./capture/
 	$(GO) test -run '^$$' -bench . ./lab/topology/
-	@if [ "$$(id -u)" = 0 ]; then $(GO) test -run '^$$' -bench CreateDestroy100 -benchtime 5x ./internal/netns/; else echo "not root: skipping the namespace benchmarks"; fi
+	@if [ "$$(id -u)" = 0 ]; then \
+		$(GO) test -run '^$$' -bench CreateDestroy100 -benchtime 5x ./internal/netns/ && \
+		$(GO) test -run '^$$' -bench BIRDMesh20 -benchtime 3x ./lab/; \
+	else echo "not root: skipping the namespace benchmarks"; fi
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
