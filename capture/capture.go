@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,14 @@ type Options struct {
 	// Ports are the TCP ports to keep; default {179}. ICMP and ICMPv6
 	// destination-unreachable messages are always kept.
 	Ports []int
+	// Networks, when set, narrow the capture to packets whose source or
+	// destination address is in one of them (for example one lab's
+	// 127.A.0.0/16 on a shared "lo").
+	Networks []netip.Prefix
+	// Promiscuous puts the interface in promiscuous mode for the life of
+	// the capture. A Linux bridge needs it to show the frames it forwards
+	// between its ports, not only those addressed to the bridge itself.
+	Promiscuous bool
 	// Path is the pcapng file to write.
 	Path string
 	// MaxBytes rotates to Path.1.pcapng, Path.2.pcapng... when a file
@@ -94,18 +103,24 @@ func Start(ctx context.Context, opts Options) (*Capture, error) {
 		_ = h.Close()
 		return nil, err
 	}
+	if opts.Promiscuous {
+		if err := h.SetPromiscuous(true); err != nil {
+			_ = h.Close()
+			return nil, fmt.Errorf("capture: promiscuous mode on %s: %w", opts.Interface, err)
+		}
+	}
 	w, err := newRotatingWriter(opts.Path, opts.Interface, opts.MaxBytes)
 	if err != nil {
 		_ = h.Close()
 		return nil, err
 	}
 	c := &Capture{
-		opts: opts, log: log, handle: h, filter: newPortFilter(opts.Ports), w: w,
+		opts: opts, log: log, handle: h, filter: newPortFilter(opts.Ports, opts.Networks...), w: w,
 		done: make(chan struct{}), quit: make(chan struct{}),
 	}
 	go c.readLoop()
 	go c.flushLoop(ctx)
-	log.Info("capture started", zap.Ints("ports", opts.Ports))
+	log.Info("capture started", zap.Ints("ports", opts.Ports), zap.Stringers("networks", opts.Networks))
 	return c, nil
 }
 

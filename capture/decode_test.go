@@ -3,6 +3,7 @@ package capture
 import (
 	"bytes"
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,21 +115,34 @@ func TestPortFilter(t *testing.T) {
 		ports []int
 		build func(b *pcapBuilder)
 		keep  bool
+		nets  []netip.Prefix
 	}{
-		{"bgp port dst", nil, func(b *pcapBuilder) { b.conn(peerA+":40000", peerB+":179").seg(true, segFlags{syn: true}, nil) }, true},
-		{"bgp port src", nil, func(b *pcapBuilder) { b.conn(peerA+":179", peerB+":40000").seg(true, segFlags{syn: true}, nil) }, true},
-		{"other port", nil, func(b *pcapBuilder) { b.conn(peerA+":40000", peerB+":80").seg(true, segFlags{syn: true}, nil) }, false},
-		{"custom port", []int{1179}, func(b *pcapBuilder) { b.conn(peerA+":40000", peerB+":1179").seg(true, segFlags{syn: true}, nil) }, true},
-		{"179 not in custom set", []int{1179}, func(b *pcapBuilder) { b.conn(peerA+":40000", peerB+":179").seg(true, segFlags{syn: true}, nil) }, false},
+		{"bgp port dst", nil, func(b *pcapBuilder) { b.conn(peerA+":40000", peerB+":179").seg(true, segFlags{syn: true}, nil) }, true, nil},
+		{"bgp port src", nil, func(b *pcapBuilder) { b.conn(peerA+":179", peerB+":40000").seg(true, segFlags{syn: true}, nil) }, true, nil},
+		{"other port", nil, func(b *pcapBuilder) { b.conn(peerA+":40000", peerB+":80").seg(true, segFlags{syn: true}, nil) }, false, nil},
+		{"custom port", []int{1179}, func(b *pcapBuilder) { b.conn(peerA+":40000", peerB+":1179").seg(true, segFlags{syn: true}, nil) }, true, nil},
+		{"179 not in custom set", []int{1179}, func(b *pcapBuilder) { b.conn(peerA+":40000", peerB+":179").seg(true, segFlags{syn: true}, nil) }, false, nil},
 		{"ipv6", nil, func(b *pcapBuilder) {
 			b.conn("[2001:db8::1]:40000", "[2001:db8::2]:179").seg(true, segFlags{syn: true}, nil)
-		}, true},
-		{"icmp unreachable", nil, func(b *pcapBuilder) { b.conn(peerA+":40000", peerB+":80").icmpUnreachable("10.0.0.254", 13) }, true},
+		}, true, nil},
+		{"icmp unreachable", nil, func(b *pcapBuilder) { b.conn(peerA+":40000", peerB+":80").icmpUnreachable("10.0.0.254", 13) }, true, nil},
+		{"source in network", nil, func(b *pcapBuilder) { b.conn(peerA+":40000", "192.0.2.9:179").seg(true, segFlags{syn: true}, nil) }, true,
+			[]netip.Prefix{netip.PrefixFrom(netip.MustParseAddr(peerA), 32), netip.MustParsePrefix("198.51.100.0/24")}},
+		{"destination in network", nil, func(b *pcapBuilder) { b.conn("192.0.2.9:40000", peerB+":179").seg(true, segFlags{syn: true}, nil) }, true,
+			[]netip.Prefix{netip.PrefixFrom(netip.MustParseAddr(peerB), 32)}},
+		{"neither address in network", nil, func(b *pcapBuilder) { b.conn(peerA+":40000", peerB+":179").seg(true, segFlags{syn: true}, nil) }, false,
+			[]netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}},
+		{"ipv6 in network", nil, func(b *pcapBuilder) {
+			b.conn("[2001:db8::1]:40000", "[2001:db8::2]:179").seg(true, segFlags{syn: true}, nil)
+		}, true, []netip.Prefix{netip.MustParsePrefix("2001:db8::/64")}},
+		{"ipv6 outside network", nil, func(b *pcapBuilder) {
+			b.conn("[2001:db8::1]:40000", "[2001:db8::2]:179").seg(true, segFlags{syn: true}, nil)
+		}, false, []netip.Prefix{netip.MustParsePrefix("2001:db8:1::/64"), netip.MustParsePrefix("127.0.0.0/8")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fs := frames(tt.build)
-			f := newPortFilter(tt.ports)
+			f := newPortFilter(tt.ports, tt.nets...)
 			got := f.keep(fs[len(fs)-1])
 			if got != tt.keep {
 				t.Fatalf("keep = %v, want %v", got, tt.keep)

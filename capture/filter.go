@@ -1,6 +1,9 @@
 package capture
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"net/netip"
+)
 
 // Frame offsets and protocol numbers used by the in-process filter.
 const (
@@ -14,15 +17,24 @@ const (
 )
 
 // portFilter keeps Ethernet frames carrying TCP to or from one of its
-// ports, and ICMP/ICMPv6 destination-unreachable messages. It decides
-// in-process from the raw frame, with no BPF program to compile.
+// ports, and ICMP/ICMPv6 destination-unreachable messages. With networks,
+// it keeps only packets whose source or destination address is in one of
+// them. It decides in-process from the raw frame, with no BPF program to
+// compile.
 type portFilter struct {
-	ports [1024]uint64
+	ports    [1024]uint64
+	networks []netip.Prefix
 }
 
-// newPortFilter builds a filter; no ports means port 179.
-func newPortFilter(ports []int) *portFilter {
+// newPortFilter builds a filter; no ports means port 179, no networks
+// means any address.
+func newPortFilter(ports []int, networks ...netip.Prefix) *portFilter {
 	f := &portFilter{}
+	for _, n := range networks {
+		if n.IsValid() {
+			f.networks = append(f.networks, n.Masked())
+		}
+	}
 	if len(ports) == 0 {
 		ports = []int{DefaultPort}
 	}
@@ -60,12 +72,32 @@ func (f *portFilter) keep(frame []byte) bool {
 		if binary.BigEndian.Uint16(b[6:8])&0x1fff != 0 {
 			return false // a non-first fragment has no transport header
 		}
+		if !f.addressed(netip.AddrFrom4([4]byte(b[12:16])), netip.AddrFrom4([4]byte(b[16:20]))) {
+			return false
+		}
 		return f.transport(b[9], b[ihl:], 3)
 	case etherTypeIPv6:
 		if len(b) < 40 || b[0]>>4 != 6 {
 			return false
 		}
+		if !f.addressed(netip.AddrFrom16([16]byte(b[8:24])), netip.AddrFrom16([16]byte(b[24:40]))) {
+			return false
+		}
 		return f.transport(b[6], b[40:], 1)
+	}
+	return false
+}
+
+// addressed reports whether src or dst is in one of the filter's
+// networks; with no networks every address is.
+func (f *portFilter) addressed(src, dst netip.Addr) bool {
+	if len(f.networks) == 0 {
+		return true
+	}
+	for _, n := range f.networks {
+		if n.Contains(src) || n.Contains(dst) {
+			return true
+		}
 	}
 	return false
 }

@@ -34,6 +34,10 @@ type Options struct {
 	Mode Mode
 	// Faults provides the fault kinds; nil means NewDefaultFaultRegistry().
 	Faults *FaultRegistry
+	// CaptureDir, when set, records the lab's BGP traffic there from
+	// before the nodes start until Down: <node>.pcapng per node in
+	// namespace mode, lo.pcapng in loopback mode (lab/capture.go).
+	CaptureDir string
 }
 
 // Lab is a running topology.
@@ -49,6 +53,8 @@ type Lab struct {
 	nodes   map[string]Node
 	order   []string // node names in topology order
 	unsubs  []func()
+	// captures record the lab's traffic (Options.CaptureDir), or nil.
+	captures *labCaptures
 
 	// polled lists the nodes that push no events: a poller watches them.
 	polled []string
@@ -168,6 +174,11 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 			l.unsubs = append(l.unsubs, src.Subscribe(l.record))
 		} else {
 			l.polled = append(l.polled, n.Name)
+		}
+	}
+	if opts.CaptureDir != "" {
+		if err := l.startCaptures(opts.CaptureDir, port); err != nil {
+			return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
 		}
 	}
 	// Nodes start concurrently: every session's passive end must be
@@ -336,6 +347,9 @@ func (l *Lab) Down() error {
 			}
 			return nil
 		})
+		if cerr := l.stopCaptures(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("stop captures: %w", cerr))
+		}
 		if l.ns != nil {
 			if nerr := l.ns.destroy(); nerr != nil {
 				err = errors.Join(err, fmt.Errorf("remove namespaces: %w", nerr))

@@ -15,23 +15,111 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/peerlab/peerlab/capture"
+	"github.com/peerlab/peerlab/lab"
 )
 
 // newCaptureCommand groups the capture subcommands: decode a pcap or
 // pcapng file into BGP session timelines, or record a host interface.
 func newCaptureCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "capture",
+		Use:   "capture [NAME] [--node N] [-w FILE] [--duration D]",
 		Short: "Record BGP sessions on the wire and decode captures into timelines",
 		Long: `capture records BGP traffic to pcapng and decodes pcap/pcapng files into one
 timeline per pair of speakers: TCP handshake, RST/FIN, ICMP unreachable, TCP
 MD5 option, OPEN, UPDATE, KEEPALIVE, NOTIFICATION (with its RFC name),
-ROUTE-REFRESH, hold-time gaps and malformed messages.`,
-		Args: exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+ROUTE-REFRESH, hold-time gaps and malformed messages.
+
+'peerlab capture NAME' records a running namespace-mode lab (needs root): with
+--node, that node's eth0 inside its namespace; without, the lab bridge br0 in
+the hub namespace, every link at once. It writes -w (default NAME.pcapng or
+NAME-NODE.pcapng) until Ctrl-C or --duration. To record a lab from its first
+SYN, start it with 'peerlab up|run FILE --capture DIR' instead.
+
+Exit status: 0 on success, 1 when the capture cannot run, 2 on bad flags or
+an unknown lab or node.`,
+		Example: `  peerlab capture calico-mesh --duration 30s
+  peerlab capture calico-mesh --node node1 -w node1.pcapng
+  peerlab capture decode calico-mesh.pcapng`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageErrorf("peerlab capture: want at most one lab NAME (or a subcommand), got %q\nUsage: %s", args, cmd.UseLine())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return a.captureLab(cmd, args[0])
+		},
 	}
+	f := cmd.Flags()
+	f.String("node", "", "capture this node's eth0 (default: the lab bridge, every link)")
+	f.StringP("write", "w", "", "pcapng file to write (default NAME.pcapng or NAME-NODE.pcapng)")
+	f.Duration("duration", 0, "stop after this long (0: on Ctrl-C)")
+	addStateFlag(cmd)
 	cmd.AddCommand(newCaptureDecodeCommand(a), newCaptureLiveCommand(a))
 	return cmd
+}
+
+// captureLab carries out `peerlab capture NAME`.
+func (a *app) captureLab(cmd *cobra.Command, name string) error {
+	node, path, duration := a.v.GetString("node"), a.v.GetString("write"), a.v.GetDuration("duration")
+	if duration < 0 {
+		return usageErrorf("peerlab capture: --duration must not be negative")
+	}
+	st, err := lab.ReadState(a.stateDir(), name)
+	if errors.Is(err, lab.ErrLabNotFound) {
+		return usageErrorf("peerlab capture: %v (see 'peerlab status' for running labs)", err)
+	}
+	if err != nil {
+		return err
+	}
+	target, err := lab.CaptureTargetOf(st, node)
+	if err != nil {
+		return usageErrorf("peerlab capture: %v", err)
+	}
+	if path == "" {
+		path = name + ".pcapng"
+		if node != "" {
+			path = name + "-" + node + ".pcapng"
+		}
+	}
+	ctx := cmd.Context()
+	if duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, duration)
+		defer cancel()
+	}
+	c, err := lab.StartCapture(ctx, target, capture.Options{Path: path, Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("capture lab %s: %w", name, err)
+	}
+	where := "every link of lab " + name + " (" + target.Interface + ")"
+	if node != "" {
+		where = "node " + node + " of lab " + name + " (" + target.Interface + ")"
+	}
+	return a.waitCapture(ctx, cmd, c, where, path, duration)
+}
+
+// waitCapture runs a started capture until ctx ends and reports what it
+// recorded on stderr.
+func (a *app) waitCapture(ctx context.Context, cmd *cobra.Command, c *capture.Capture, where, path string, duration time.Duration) error {
+	stderr := cmd.ErrOrStderr()
+	until := "Ctrl-C"
+	if duration > 0 {
+		until = duration.String() + " or Ctrl-C"
+	}
+	fmt.Fprintf(stderr, "capturing BGP on %s to %s until %s\n", where, path, until)
+	started := time.Now()
+	<-ctx.Done()
+	if err := c.Stop(); err != nil {
+		return fmt.Errorf("capture on %s: %w", where, err)
+	}
+	st := c.Stats()
+	fmt.Fprintf(stderr, "captured %d of %d frames (%d bytes) in %s to %s\n",
+		st.Kept, st.Seen, st.Bytes, time.Since(started).Round(time.Millisecond), strings.Join(c.Files(), ", "))
+	return nil
 }
 
 // newCaptureDecodeCommand decodes a capture file into timelines.
@@ -183,19 +271,5 @@ func (a *app) captureLive(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("capture on %s: %w", iface, err)
 	}
-	stderr := cmd.ErrOrStderr()
-	until := "Ctrl-C"
-	if duration > 0 {
-		until = duration.String() + " or Ctrl-C"
-	}
-	fmt.Fprintf(stderr, "capturing BGP on %s ports %v to %s until %s\n", iface, ports, path, until)
-	started := time.Now()
-	<-ctx.Done()
-	if err := c.Stop(); err != nil {
-		return fmt.Errorf("capture on %s: %w", iface, err)
-	}
-	st := c.Stats()
-	fmt.Fprintf(stderr, "captured %d of %d frames (%d bytes) in %s to %s\n",
-		st.Kept, st.Seen, st.Bytes, time.Since(started).Round(time.Millisecond), strings.Join(c.Files(), ", "))
-	return nil
+	return a.waitCapture(ctx, cmd, c, fmt.Sprintf("%s ports %v", iface, ports), path, duration)
 }

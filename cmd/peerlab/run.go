@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,7 +27,8 @@ Exit status: 0 when every expectation holds, 1 when one fails, 2 on bad input.
 Ctrl-C tears the lab down cleanly.`,
 		Example: `  peerlab run topologies/quickstart.yaml
   peerlab run topologies/calico-rr.yaml --output json
-  PEERLAB_PORT=17900 peerlab run topologies/calico-mesh.yaml --keep`,
+  PEERLAB_PORT=17900 peerlab run topologies/calico-mesh.yaml --keep
+  peerlab run topologies/calico-bird-mesh.yaml --capture /tmp/caps`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.run(cmd, args[0])
@@ -52,10 +54,11 @@ func (a *app) run(cmd *cobra.Command, file string) error {
 	}
 	ctx := cmd.Context()
 	l, err := lab.Up(ctx, topo, lab.Options{
-		Logger:   a.log,
-		Port:     a.v.GetInt("port"),
-		StateDir: a.stateDir(),
-		Mode:     lab.Mode(a.v.GetString("mode")),
+		Logger:     a.log,
+		Port:       a.v.GetInt("port"),
+		StateDir:   a.stateDir(),
+		Mode:       lab.Mode(a.v.GetString("mode")),
+		CaptureDir: a.v.GetString("capture"),
 	})
 	if err != nil {
 		return fmt.Errorf("bring lab %s up: %w", topo.Name, err)
@@ -63,6 +66,9 @@ func (a *app) run(cmd *cobra.Command, file string) error {
 	defer func() {
 		if derr := l.Down(); derr != nil {
 			a.log.Warn("tear down", zap.Error(derr))
+		}
+		if files := l.CaptureFiles(); len(files) > 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "captures of lab %s: %s (peerlab capture decode FILE)\n", topo.Name, strings.Join(files, " "))
 		}
 	}()
 

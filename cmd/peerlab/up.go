@@ -55,6 +55,7 @@ func addLabFlags(cmd *cobra.Command) {
 	f.Int("port", lab.DefaultPort, "BGP port every loopback node listens on")
 	f.String("state-dir", "", "folder for lab state (default /run/peerlab as root, else per user)")
 	f.String("mode", "", "where nodes run: loopback (no root) or namespace (root); default: namespace when the topology needs it")
+	f.String("capture", "", "record every BGP link to pcapng files in this folder (<node>.pcapng; lo.pcapng in loopback mode)")
 }
 
 // stateDir is the state folder the flags name.
@@ -93,6 +94,7 @@ func (a *app) own(cmd *cobra.Command, topo *topology.Topology, file string, read
 	stateDir := a.stateDir()
 	l, err := lab.Up(ctx, topo, lab.Options{
 		Logger: a.log, Port: a.v.GetInt("port"), StateDir: stateDir, Mode: lab.Mode(a.v.GetString("mode")),
+		CaptureDir: a.v.GetString("capture"),
 	})
 	if err != nil {
 		return fmt.Errorf("bring lab %s up: %w", topo.Name, err)
@@ -130,6 +132,9 @@ func (a *app) own(cmd *cobra.Command, topo *topology.Topology, file string, read
 	} else {
 		fmt.Fprintf(cmd.OutOrStdout(), "lab %s up (%s mode, %d nodes, %d sessions); Ctrl-C or 'peerlab down %s' ends it\n",
 			topo.Name, l.Mode(), len(topo.Nodes), len(topo.Sessions), topo.Name)
+		if files := l.CaptureFiles(); len(files) > 0 {
+			fmt.Fprintf(cmd.OutOrStdout(), "capturing to %s\n", strings.Join(files, " "))
+		}
 	}
 	<-serveCtx.Done()
 	a.log.Info("tearing the lab down", zap.String("lab", topo.Name))
@@ -167,6 +172,13 @@ func (a *app) detach(cmd *cobra.Command, topo *topology.Topology) error {
 	if m := a.v.GetString("mode"); m != "" {
 		args = append(args, "--mode", m)
 	}
+	if d := a.v.GetString("capture"); d != "" {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return fmt.Errorf("--capture %s: %w", d, err)
+		}
+		args = append(args, "--capture", abs)
+	}
 	child := exec.Command(exe, args...)
 	child.Stdout, child.Stderr = logFile, logFile
 	child.ExtraFiles = []*os.File{pw} // fd 3 in the child
@@ -192,6 +204,9 @@ func (a *app) detach(cmd *cobra.Command, topo *topology.Topology) error {
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "lab %s up (%s mode, %d nodes, %d sessions); log %s\n",
 		topo.Name, fields[1], len(topo.Nodes), len(topo.Sessions), logPath)
+	if d := a.v.GetString("capture"); d != "" {
+		fmt.Fprintf(cmd.OutOrStdout(), "capturing to %s (files complete once the lab is down)\n", d)
+	}
 	return nil
 }
 
