@@ -84,7 +84,7 @@ func BenchmarkScanUpdate(b *testing.B) {
 	u := newUpdateScanner()
 	b.ReportAllocs()
 	for range b.N {
-		if _, err := u.scan(m[bgpHeaderLen:], 1); err != nil {
+		if _, err := u.scan(m[bgpHeaderLen:], 1, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

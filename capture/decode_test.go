@@ -77,11 +77,11 @@ func TestUpdateScannerMatchesGoBGP(t *testing.T) {
 		mpUpdate(&pcapBuilder{tb: t}, "2001:db8::1", []string{"2001:db8::/32"}, []string{"2001:db8:1::/48", "2001:db8:2::/48"}),
 	}
 	for i, m := range msgs {
-		fast, err := (&messageDecoder{updates: newUpdateScanner()}).update(m, 1)
+		fast, err := (&messageDecoder{updates: newUpdateScanner()}).update(m, 1, nil)
 		if err != nil {
 			t.Fatalf("msg %d fast: %v", i, err)
 		}
-		slow, err := (&messageDecoder{gobgpUpdates: true}).update(m, 1)
+		slow, err := (&messageDecoder{gobgpUpdates: true}).update(m, 1, nil)
 		if err != nil {
 			t.Fatalf("msg %d gobgp: %v", i, err)
 		}

@@ -31,7 +31,7 @@ type messageDecoder struct {
 // decode sets ev.Kind and its detail from msg (a whole message, header
 // included). It never panics: a panic inside a parser is returned as an
 // error, and the caller reports the message as malformed.
-func (d *messageDecoder) decode(msg []byte, as4 int, ev *Event) (err error) {
+func (d *messageDecoder) decode(msg []byte, as4 int, pathIDs pathIDFamilies, ev *Event) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("bgp: parser panic: %v", r)
@@ -48,7 +48,7 @@ func (d *messageDecoder) decode(msg []byte, as4 int, ev *Event) (err error) {
 		ev.Kind = KindKeepalive
 		return nil
 	case msgUpdate:
-		info, err := d.update(msg, as4)
+		info, err := d.update(msg, as4, pathIDs)
 		if err != nil {
 			return err
 		}
@@ -78,20 +78,21 @@ func (d *messageDecoder) decode(msg []byte, as4 int, ev *Event) (err error) {
 
 // update uses the allocation-light scanner, falling back to GoBGP's parser
 // for families the scanner does not know and for its error text.
-func (d *messageDecoder) update(msg []byte, as4 int) (*UpdateInfo, error) {
+func (d *messageDecoder) update(msg []byte, as4 int, pathIDs pathIDFamilies) (*UpdateInfo, error) {
+	opt := pathIDs.marshallingOption()
 	if !d.gobgpUpdates {
-		info, err := d.updates.scan(msg[bgpHeaderLen:], as4)
+		info, err := d.updates.scan(msg[bgpHeaderLen:], as4, pathIDs)
 		if err == nil {
 			return info, nil
 		}
 		if !errors.Is(err, errUnknownFamily) {
-			if _, gerr := bgp.ParseBGPMessage(msg); gerr != nil {
+			if _, gerr := bgp.ParseBGPMessage(msg, opt); gerr != nil {
 				return nil, gerr
 			}
 			return nil, err
 		}
 	}
-	m, err := bgp.ParseBGPMessage(msg)
+	m, err := bgp.ParseBGPMessage(msg, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +118,11 @@ func openInfo(o *bgp.BGPOpen) *OpenInfo {
 				info.Capabilities = append(info.Capabilities, "4-octet-as")
 			case *bgp.CapMultiProtocol:
 				info.Capabilities = append(info.Capabilities, "multiprotocol("+v.CapValue.String()+")")
+			case *bgp.CapAddPath:
+				info.Capabilities = append(info.Capabilities, addPathCapability(v))
+				for _, t := range v.Tuples {
+					info.addPath = append(info.addPath, *t)
+				}
 			default:
 				info.Capabilities = append(info.Capabilities, c.Code().String())
 			}

@@ -25,6 +25,9 @@ type sessionState struct {
 	count       int
 	negotiated  time.Duration // -1 until a pair of OPENs was seen
 	as4         int
+	// pathIDs, per sending direction, are the families whose NLRI carry
+	// ADD-PATH path identifiers in the current connection.
+	pathIDs [2]pathIDFamilies
 	// policy decides what is stored; runs sample the UPDATEs and
 	// KEEPALIVEs of each direction; elided counts what runs dropped.
 	policy *keepPolicy
@@ -189,6 +192,8 @@ func (s *sessionState) message(ev Event) {
 		s.open[i] = ev.Open
 		if o := s.open[1-i]; o != nil {
 			s.negotiate(ev.Open, o)
+			s.pathIDs[i] = negotiatePathIDs(ev.Open, o)
+			s.pathIDs[1-i] = negotiatePathIDs(o, ev.Open)
 		}
 	case KindKeepalive:
 		c.Keepalive++
@@ -240,6 +245,7 @@ func (s *sessionState) closeConn(tc time.Time) {
 	s.established = false
 	s.last = [2]time.Time{}
 	s.open = [2]*OpenInfo{}
+	s.pathIDs = [2]pathIDFamilies{}
 }
 
 // addGap records that direction i was silent from its last message until until.

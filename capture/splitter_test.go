@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
 )
 
 type splitUnit struct {
@@ -104,7 +106,9 @@ func FuzzSplitBGPStream(f *testing.F) {
 			if m.Err == nil {
 				var ev Event
 				d := messageDecoder{updates: newUpdateScanner()}
-				_ = d.decode(m.Bytes, 0, &ev) // must not panic
+				_ = d.decode(m.Bytes, 0, nil, &ev) // must not panic
+				ev = Event{}
+				_ = d.decode(m.Bytes, 1, pathIDFamilies{bgp.RF_IPv4_UC, bgp.RF_IPv6_UC, bgp.RF_IPv4_VPN}, &ev)
 			}
 		})
 		if total != len(data) {

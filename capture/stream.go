@@ -78,7 +78,7 @@ func (s *bgpStream) emit(m StreamMessage, from, to netip.AddrPort, ts time.Time)
 	ev := Event{Time: ts, From: from, To: to}
 	err := m.Err
 	if err == nil {
-		err = s.d.msgs.decode(m.Bytes, s.sess.as4, &ev)
+		err = s.d.msgs.decode(m.Bytes, s.sess.as4, s.sess.pathIDs[s.sess.dir(from.Addr())], &ev)
 	}
 	if err != nil {
 		ev.Kind = KindMalformed

@@ -3,6 +3,8 @@ package capture
 import (
 	"net/netip"
 	"time"
+
+	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
 )
 
 // Timeline is the decoded view of a capture: one ordered event list per
@@ -105,8 +107,12 @@ type OpenInfo struct {
 	HoldTime uint16     `json:"hold_time"`
 	RouterID netip.Addr `json:"router_id"`
 	// Capabilities are capability names in the order sent, e.g.
-	// "multiprotocol(ipv4-unicast)", "4-octet-as", "route-refresh".
+	// "multiprotocol(ipv4-unicast)", "4-octet-as", "route-refresh",
+	// "add-path(ipv4-unicast:receive/send)".
 	Capabilities []string `json:"capabilities,omitempty"`
+
+	// addPath is the ADD-PATH capability's (family, mode) tuples.
+	addPath []bgp.CapAddPathTuple
 }
 
 // AS returns the speaker's AS number: the 4-octet one when advertised.

@@ -67,8 +67,10 @@ func newUpdateScanner() *updateScanner {
 }
 
 // scan decodes the body of an UPDATE (header excluded). as4 is +1 when
-// 4-octet AS numbers were negotiated, -1 when not, 0 when unknown.
-func (u *updateScanner) scan(body []byte, as4 int) (*UpdateInfo, error) {
+// 4-octet AS numbers were negotiated, -1 when not, 0 when unknown;
+// pathIDs are the families whose NLRI the sender prefixes with an ADD-PATH
+// path identifier.
+func (u *updateScanner) scan(body []byte, as4 int, pathIDs pathIDFamilies) (*UpdateInfo, error) {
 	blk := &u.scratch
 	*blk = updateInfoBlock{}
 	info := &blk.info
@@ -79,7 +81,8 @@ func (u *updateScanner) scan(body []byte, as4 int) (*UpdateInfo, error) {
 	if 2+wlen+2 > len(body) {
 		return nil, errors.New("bgp: withdrawn routes length exceeds message")
 	}
-	n, err := walkPrefixes(body[2:2+wlen], 4, blk.wd[:0], &info.FirstWithdrawn)
+	v4PathIDs := pathIDs.has(bgp.AFI_IP, bgp.SAFI_UNICAST)
+	n, err := walkPrefixes(body[2:2+wlen], 4, v4PathIDs, blk.wd[:0], &info.FirstWithdrawn)
 	if err != nil {
 		return nil, fmt.Errorf("withdrawn routes: %w", err)
 	}
@@ -91,10 +94,10 @@ func (u *updateScanner) scan(body []byte, as4 int) (*UpdateInfo, error) {
 	}
 	attrs := rest[2 : 2+alen]
 	nlri := rest[2+alen:]
-	if err := u.scanAttrs(attrs, as4, blk); err != nil {
+	if err := u.scanAttrs(attrs, as4, pathIDs, blk); err != nil {
 		return nil, err
 	}
-	n, err = walkPrefixes(nlri, 4, keepFrom(info.FirstAnnounced, blk.ann[:0]), &info.FirstAnnounced)
+	n, err = walkPrefixes(nlri, 4, v4PathIDs, keepFrom(info.FirstAnnounced, blk.ann[:0]), &info.FirstAnnounced)
 	if err != nil {
 		return nil, fmt.Errorf("NLRI: %w", err)
 	}
@@ -106,7 +109,7 @@ func (u *updateScanner) scan(body []byte, as4 int) (*UpdateInfo, error) {
 	return info, nil
 }
 
-func (u *updateScanner) scanAttrs(b []byte, as4 int, blk *updateInfoBlock) error {
+func (u *updateScanner) scanAttrs(b []byte, as4 int, pathIDs pathIDFamilies, blk *updateInfoBlock) error {
 	info := &blk.info
 	onlyUnreach := true
 	attrCount := 0
@@ -168,9 +171,9 @@ func (u *updateScanner) scanAttrs(b []byte, as4 int, blk *updateInfoBlock) error
 				info.ClusterList = append(info.ClusterList, netip.AddrFrom4([4]byte(v[i:i+4])))
 			}
 		case attrMPReach:
-			err = mpReach(v, blk)
+			err = mpReach(v, pathIDs, blk)
 		case attrMPUnreach:
-			err = mpUnreach(v, blk)
+			err = mpUnreach(v, pathIDs, blk)
 		}
 		if err != nil {
 			return err
@@ -309,7 +312,7 @@ func communityString(c uint32) string {
 }
 
 // mpReach decodes MP_REACH_NLRI: family, next hop, and NLRI counts.
-func mpReach(v []byte, blk *updateInfoBlock) error {
+func mpReach(v []byte, pathIDs pathIDFamilies, blk *updateInfoBlock) error {
 	info := &blk.info
 	if len(v) < 5 {
 		return errors.New("bgp: MP_REACH_NLRI too short")
@@ -329,13 +332,13 @@ func mpReach(v []byte, blk *updateInfoBlock) error {
 	case len(nh) >= 16:
 		info.NextHop = netip.AddrFrom16([16]byte(nh[:16]))
 	}
-	n, err := countNLRI(afi, safi, v[4+nhLen+1:], blk.ann[:0], &info.FirstAnnounced)
+	n, err := countNLRI(afi, safi, v[4+nhLen+1:], pathIDs.has(afi, safi), blk.ann[:0], &info.FirstAnnounced)
 	info.Announced += n
 	return err
 }
 
 // mpUnreach decodes MP_UNREACH_NLRI counts.
-func mpUnreach(v []byte, blk *updateInfoBlock) error {
+func mpUnreach(v []byte, pathIDs pathIDFamilies, blk *updateInfoBlock) error {
 	info := &blk.info
 	if len(v) < 3 {
 		return errors.New("bgp: MP_UNREACH_NLRI too short")
@@ -344,14 +347,15 @@ func mpUnreach(v []byte, blk *updateInfoBlock) error {
 	if info.Family == "" {
 		info.Family = bgp.NewFamily(afi, safi).String()
 	}
-	n, err := countNLRI(afi, safi, v[3:], blk.wd[:0], &info.FirstWithdrawn)
+	n, err := countNLRI(afi, safi, v[3:], pathIDs.has(afi, safi), blk.wd[:0], &info.FirstWithdrawn)
 	info.Withdrawn += n
 	return err
 }
 
 // countNLRI counts the NLRI of a family the scanner knows; for the others
 // it returns errUnknownFamily so that the caller falls back to GoBGP.
-func countNLRI(afi uint16, safi uint8, b []byte, keep []netip.Prefix, out *[]netip.Prefix) (int, error) {
+// pathID says each NLRI starts with a 4-octet ADD-PATH path identifier.
+func countNLRI(afi uint16, safi uint8, b []byte, pathID bool, keep []netip.Prefix, out *[]netip.Prefix) (int, error) {
 	addrLen := 4
 	if afi == bgp.AFI_IP6 {
 		addrLen = 16
@@ -360,18 +364,25 @@ func countNLRI(afi uint16, safi uint8, b []byte, keep []netip.Prefix, out *[]net
 	}
 	switch safi {
 	case bgp.SAFI_UNICAST, bgp.SAFI_MULTICAST:
-		return walkPrefixes(b, addrLen, keepFrom(*out, keep), out)
+		return walkPrefixes(b, addrLen, pathID, keepFrom(*out, keep), out)
 	case bgp.SAFI_MPLS_LABEL, bgp.SAFI_MPLS_VPN:
-		return walkLengths(b)
+		return walkLengths(b, pathID)
 	}
 	return 0, errUnknownFamily
 }
 
 // walkPrefixes validates and counts length-prefixed IP prefixes, storing
 // the first ones into keep (whose capacity bounds how many) and *out.
-func walkPrefixes(b []byte, addrLen int, keep []netip.Prefix, out *[]netip.Prefix) (int, error) {
+// With pathID each prefix follows a 4-octet path identifier (RFC 7911).
+func walkPrefixes(b []byte, addrLen int, pathID bool, keep []netip.Prefix, out *[]netip.Prefix) (int, error) {
 	n := 0
 	for len(b) > 0 {
+		if pathID {
+			if len(b) < pathIDLen+1 {
+				return n, errors.New("bgp: NLRI path identifier exceeds its field")
+			}
+			b = b[pathIDLen:]
+		}
 		bits := int(b[0])
 		if bits > addrLen*8 {
 			return n, fmt.Errorf("bgp: prefix length %d too long", bits)
@@ -399,10 +410,16 @@ func walkPrefixes(b []byte, addrLen int, keep []netip.Prefix, out *[]netip.Prefi
 }
 
 // walkLengths counts NLRI that are a bit length followed by that many bits
-// (labeled unicast and VPN routes).
-func walkLengths(b []byte) (int, error) {
+// (labeled unicast and VPN routes), each after a path identifier with pathID.
+func walkLengths(b []byte, pathID bool) (int, error) {
 	n := 0
 	for len(b) > 0 {
+		if pathID {
+			if len(b) < pathIDLen+1 {
+				return n, errors.New("bgp: NLRI path identifier exceeds its field")
+			}
+			b = b[pathIDLen:]
+		}
 		nb := (int(b[0]) + 7) / 8
 		if 1+nb > len(b) {
 			return n, errors.New("bgp: NLRI exceeds its field")
