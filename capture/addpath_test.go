@@ -12,8 +12,12 @@ import (
 // identifiers for a family when it advertised send and its peer receive.
 func TestNegotiatePathIDs(t *testing.T) {
 	open := func(tuples ...bgp.CapAddPathTuple) *OpenInfo { return &OpenInfo{addPath: tuples} }
-	v4 := func(m bgp.BGPAddPathMode) bgp.CapAddPathTuple { return bgp.CapAddPathTuple{Family: bgp.RF_IPv4_UC, Mode: m} }
-	v6 := func(m bgp.BGPAddPathMode) bgp.CapAddPathTuple { return bgp.CapAddPathTuple{Family: bgp.RF_IPv6_UC, Mode: m} }
+	v4 := func(m bgp.BGPAddPathMode) bgp.CapAddPathTuple {
+		return bgp.CapAddPathTuple{Family: bgp.RF_IPv4_UC, Mode: m}
+	}
+	v6 := func(m bgp.BGPAddPathMode) bgp.CapAddPathTuple {
+		return bgp.CapAddPathTuple{Family: bgp.RF_IPv6_UC, Mode: m}
+	}
 	tests := []struct {
 		name             string
 		sender, receiver *OpenInfo
