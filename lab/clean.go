@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -35,7 +36,15 @@ type CleanReport struct {
 // are left alone unless force is set, in which case their owners are
 // stopped first (SIGTERM, then SIGKILL). Cleaning twice is harmless.
 //
-// only, when not empty, limits the work to the lab of that name.
+// Only labs of stateDir are looked at: those with a lock file, a folder or
+// a log there. A lab takes its lock file before it makes any namespace and
+// drops it only after its namespaces are gone, so a dead lab of stateDir is
+// always found; the namespaces of labs kept in other state folders (other
+// users, concurrent tests) are never touched, even though their lock files
+// are not visible from here.
+//
+// only, when not empty, limits the work to the lab of that name; a name
+// with no trace in stateDir is nothing to clean.
 func Clean(ctx context.Context, stateDir, only string, force bool, log *zap.Logger) (CleanReport, error) {
 	if log == nil {
 		log = zap.NewNop()
@@ -46,6 +55,9 @@ func Clean(ctx context.Context, stateDir, only string, force bool, log *zap.Logg
 		return rep, err
 	}
 	if only != "" {
+		if !slices.Contains(names, only) {
+			return rep, nil
+		}
 		names = []string{only}
 	}
 	var errs []error
@@ -73,7 +85,11 @@ func Clean(ctx context.Context, stateDir, only string, force bool, log *zap.Logg
 		rep.Namespaces += removed.Namespaces
 		rep.Processes += removed.Processes
 		if err != nil {
+			// Keep the folder and the lock file: they are how the next
+			// clean finds the namespaces that are still there.
 			errs = append(errs, fmt.Errorf("clean namespaces of lab %s: %w", name, err))
+			lock.f.Close()
+			continue
 		}
 		if err := os.RemoveAll(LabDir(stateDir, name)); err != nil {
 			errs = append(errs, fmt.Errorf("remove folder of lab %s: %w", name, err))
@@ -92,17 +108,11 @@ func Clean(ctx context.Context, stateDir, only string, force bool, log *zap.Logg
 	return rep, errors.Join(errs...)
 }
 
-// knownLabs lists every lab name with a trace on this host: namespaces,
-// folders or lock files.
+// knownLabs lists every lab name with a trace in stateDir: folders, lock
+// files or logs. Namespaces alone do not count: every state folder on the
+// host sees the same /run/netns.
 func knownLabs(stateDir string) ([]string, error) {
 	seen := map[string]bool{}
-	infos, err := netns.List()
-	if err != nil {
-		return nil, fmt.Errorf("list lab namespaces: %w", err)
-	}
-	for _, i := range infos {
-		seen[i.Name] = true
-	}
 	entries, err := os.ReadDir(filepath.Join(stateDir, "labs"))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("list lab folders: %w", err)

@@ -116,7 +116,8 @@ func newCleanCommand(a *app) *cobra.Command {
 		Short: "Remove everything labs killed without tear-down left behind",
 		Long: `clean removes the network namespaces (with their veths, bridges and nftables
 rules), the processes still running in them, the folders and the lock files
-of every lab whose owner is gone. Running labs are left alone unless --force.
+of every lab of the state folder whose owner is gone. Labs kept in another
+state folder are not touched. Running labs are left alone unless --force.
 Running it twice is harmless.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
