@@ -135,7 +135,8 @@ func TestSIGKILLDuringBringUpThenCleanOrDown(t *testing.T) {
 		// up kills once the owner says the lab is up and the scheduled
 		// fault is in place.
 		up bool
-		// finish is the command that removes what the lab left.
+		// finish is the command that removes what the lab left: clean,
+		// down, or up (then down).
 		finish string
 	}{
 		{name: "at the first namespace then clean", until: hasNamespace, finish: "clean"},
@@ -146,6 +147,7 @@ func TestSIGKILLDuringBringUpThenCleanOrDown(t *testing.T) {
 		{name: "after 1.5s then clean", after: 1500 * time.Millisecond, finish: "clean"},
 		{name: "once up then clean", up: true, finish: "clean"},
 		{name: "once up then down", up: true, finish: "down"},
+		{name: "once up then up again and down", up: true, finish: "up"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newLabEnv(t)
@@ -208,12 +210,21 @@ func TestSIGKILLDuringBringUpThenCleanOrDown(t *testing.T) {
 			}
 
 			var r result
-			if tc.finish == "down" {
+			switch tc.finish {
+			case "up":
+				// up replaces what its dead predecessor left.
+				e.mustRun(60*time.Second, "up", "-d", file)
+				if got := e.count(name, nodes); got.Namespaces != 1+len(nodes) || got.Agents != 2 {
+					t.Errorf("lab up again: %+v; want %d namespaces and 2 agents", got, 1+len(nodes))
+				}
+				e.waitStatus(name, "every session end reported", 30*time.Second, func(rep jsonReport) bool { return len(rep.Sessions) == 6 })
+				fallthrough
+			case "down":
 				r = e.mustRun(60*time.Second, "down", name)
 				if !strings.Contains(r.stdout, "lab "+name+" down") {
 					t.Errorf("down said %q", r.stdout)
 				}
-			} else {
+			default:
 				r = e.mustRun(60*time.Second, "clean")
 				if !before.zero() && !strings.Contains(r.stdout, "removed "+name) {
 					t.Errorf("clean said %q; want it to name lab %s", r.stdout, name)

@@ -72,6 +72,22 @@ func (a *app) up(cmd *cobra.Command, file string) error {
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
+	if !a.v.GetBool("detached-child") {
+		// A lab of this name whose owner died in this state folder left
+		// namespaces that would make the bring-up fail, and the failed
+		// bring-up would drop the lock file through which clean finds
+		// them. Remove them first (the detached owner's parent did it; it
+		// must not, or it would delete the log it writes to). A running lab
+		// of this name is left alone: the bring-up then reports it.
+		rep, err := lab.Clean(cmd.Context(), a.stateDir(), topo.Name, false, a.log)
+		if err != nil {
+			return fmt.Errorf("lab %s: remove what its dead predecessor left: %w", topo.Name, err)
+		}
+		if len(rep.Removed) > 0 {
+			a.log.Info("removed what a dead lab of the same name left", zap.String("lab", topo.Name),
+				zap.Int("namespaces", rep.Namespaces), zap.Int("processes", rep.Processes))
+		}
+	}
 	if a.v.GetBool("detach") && !a.v.GetBool("detached-child") {
 		return a.detach(cmd, topo)
 	}
