@@ -37,8 +37,11 @@
 // ordered Events — SYN, retransmitted SYN, SYN-ACK, RST, FIN, TCP MD5
 // option seen, ICMP unreachable (mapped through the quoted TCP header),
 // OPEN, KEEPALIVE, UPDATE, NOTIFICATION (RFC names and RFC 8203/9003
-// shutdown text), ROUTE-REFRESH, gap (one side silent for at least the
-// negotiated hold time) and malformed — and per-type message counts.
+// shutdown text), ROUTE-REFRESH, gap (one side silent for about the
+// negotiated hold time: at least the hold time less one second, since
+// BIRD 1.6 expires its hold timer up to a second early) and malformed —
+// and per-type message counts. UPDATEs of sessions that negotiated
+// ADD-PATH (BIRD's Calico sessions do) are read with their path ids.
 //
 //	tl, err := capture.Decode(f, capture.DecodeOptions{Ports: []int{179}})
 //	err = capture.Render(os.Stdout, tl, "text") // or "json", "html"

@@ -159,8 +159,8 @@ func (s *sessionState) finOrRST(from, to netip.AddrPort, seq uint32, rst bool, t
 	if rst {
 		kind = KindRST
 	}
+	s.closeConn(ts) // a gap it ends comes first
 	s.add(Event{Time: ts, From: from, To: to, Kind: kind, TCP: &TCPInfo{Seq: seq}})
-	s.closeConn(ts)
 }
 
 // holdTime is the hold time gap detection uses now; 0 disables it.
@@ -171,12 +171,25 @@ func (s *sessionState) holdTime() time.Duration {
 	return s.defaultHold
 }
 
+// holdSlack is how much earlier than the hold time a silence already
+// counts as a gap: BIRD 1.6 keeps its timers in whole seconds and expires
+// a hold timer up to a second early (a 3 s hold measured 2.9987 s on the
+// wire), and keepalives come every hold/3, so a silence this long is never
+// normal.
+const holdSlack = time.Second
+
+// gapAfter is the silence that makes a gap for a hold time: hold less
+// holdSlack, and at least two thirds of it.
+func gapAfter(hold time.Duration) time.Duration {
+	return max(hold-holdSlack, hold*2/3)
+}
+
 // message records a decoded BGP message (or a malformed one).
 func (s *sessionState) message(ev Event) {
 	i := s.dir(ev.From.Addr())
 	s.ep[i] = ev.From
 	if s.established && !s.last[i].IsZero() {
-		if hold := s.holdTime(); hold > 0 && ev.Time.Sub(s.last[i]) >= hold {
+		if hold := s.holdTime(); hold > 0 && ev.Time.Sub(s.last[i]) >= gapAfter(hold) {
 			s.addGap(i, ev.Time)
 		}
 	}
@@ -206,8 +219,8 @@ func (s *sessionState) message(ev Event) {
 		s.established = true
 	case KindNotification:
 		c.Notification++
+		s.closeConn(ev.Time) // a gap it ends comes first
 		s.add(ev)
-		s.closeConn(ev.Time)
 		return
 	case KindMalformed:
 		c.Malformed++
@@ -231,12 +244,12 @@ func (s *sessionState) negotiate(x, y *OpenInfo) {
 }
 
 // closeConn ends the current connection at tc: a direction silent for at
-// least the hold time until then gets a gap event.
+// least gapAfter(hold time) until then gets a gap event.
 func (s *sessionState) closeConn(tc time.Time) {
 	if s.established {
 		if hold := s.holdTime(); hold > 0 {
 			for i := range 2 {
-				if !s.last[i].IsZero() && tc.Sub(s.last[i]) >= hold {
+				if !s.last[i].IsZero() && tc.Sub(s.last[i]) >= gapAfter(hold) {
 					s.addGap(i, tc)
 				}
 			}
@@ -256,8 +269,12 @@ func (s *sessionState) addGap(i int, until time.Time) {
 	if !to.IsValid() {
 		to = netip.AddrPortFrom(s.peerAddr(i), 0)
 	}
+	at := last.Add(hold)
+	if until.Before(at) {
+		at = until // the peer gave up a little before the full hold time
+	}
 	s.add(Event{
-		Time: last.Add(hold), From: s.ep[i], To: to, Kind: KindGap,
+		Time: at, From: s.ep[i], To: to, Kind: KindGap,
 		Gap: &GapInfo{LastSeen: last, Silence: until.Sub(last), HoldTime: uint16(hold / time.Second), Until: until},
 	})
 }
