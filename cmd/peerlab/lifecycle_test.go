@@ -303,6 +303,19 @@ func TestTwoNamespaceLabsAtOnce(t *testing.T) {
 	e.waitStatus(nameA, "all sessions Established", 30*time.Second, allEstablished(meshSessions))
 	e.waitStatus(nameB, "all sessions Established", 30*time.Second, allEstablished(meshSessions))
 
+	// A second up of a running lab is refused and leaves its owner's log be.
+	logA := filepath.Join(e.dir, "logs", nameA+".log")
+	logBefore, err := os.ReadFile(logA)
+	if err != nil {
+		t.Fatalf("log of the detached owner: %v", err)
+	}
+	if r := e.run(60*time.Second, "up", "-d", fileA); r.code != exitFailed || !strings.Contains(r.stderr, "already running") {
+		t.Errorf("second up -d of running lab %s: exit %d, stderr %q; want exit 1, already running", nameA, r.code, r.stderr)
+	}
+	if logAfter, _ := os.ReadFile(logA); string(logAfter) != string(logBefore) {
+		t.Errorf("second up -d of lab %s rewrote its owner's log: %q, was %q", nameA, logAfter, logBefore)
+	}
+
 	// clean leaves running labs alone, and clean in another state folder
 	// does not see these labs at all.
 	r := e.mustRun(30*time.Second, "clean", "-o", "json")

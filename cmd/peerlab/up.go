@@ -78,10 +78,14 @@ func (a *app) up(cmd *cobra.Command, file string) error {
 		// bring-up would drop the lock file through which clean finds
 		// them. Remove them first (the detached owner's parent did it; it
 		// must not, or it would delete the log it writes to). A running lab
-		// of this name is left alone: the bring-up then reports it.
+		// of this name is left alone, and reported before -d truncates the
+		// log its owner writes.
 		rep, err := lab.Clean(cmd.Context(), a.stateDir(), topo.Name, false, a.log)
 		if err != nil {
 			return fmt.Errorf("lab %s: remove what its dead predecessor left: %w", topo.Name, err)
+		}
+		if len(rep.Running) > 0 {
+			return fmt.Errorf("bring lab %s up: lab %s: %w", topo.Name, topo.Name, lab.ErrLabExists)
 		}
 		if len(rep.Removed) > 0 {
 			a.log.Info("removed what a dead lab of the same name left", zap.String("lab", topo.Name),
