@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 
 	"go.uber.org/zap"
 
@@ -38,6 +40,10 @@ type birdNode struct {
 	daemon  *bird.Daemon
 	client  *bird.Client
 	stopped bool
+
+	// faults holds what active config faults change, over the topology's
+	// configuration (kind_bird_faults_config.go).
+	faults birdFaults
 }
 
 // BIRDNode is implemented by nodes played by a BIRD daemon, for callers
@@ -81,6 +87,7 @@ func newBIRDNode(v bird.Version) KindFunc {
 			return nil, fmt.Errorf("kind %s: node %s: %w", spec.Node.Kind, spec.Node.Name, err)
 		}
 		b.config = buf.Bytes()
+		b.faults.base = cfg
 		b.peers = names
 		b.byAddr = make(map[string]string, len(cfg.Peers))
 		for _, p := range cfg.Peers {
@@ -102,7 +109,15 @@ func (b *birdNode) Start(ctx context.Context) error {
 	if err := b.checkConfig(ctx); err != nil {
 		return err
 	}
-	stderr, err := os.OpenFile(b.paths.Stderr, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	return b.launch(ctx, os.O_TRUNC)
+}
+
+// launch runs bird on the configuration file as it is and waits for its
+// control socket. appendFlag is os.O_TRUNC on the first start and
+// os.O_APPEND when a fault restarts the daemon, so the stderr file keeps
+// what the earlier run said.
+func (b *birdNode) launch(ctx context.Context, appendFlag int) error {
+	stderr, err := os.OpenFile(b.paths.Stderr, os.O_CREATE|os.O_WRONLY|appendFlag, 0o644)
 	if err != nil {
 		return fmt.Errorf("open BIRD stderr file: %w", err)
 	}
@@ -137,14 +152,48 @@ func (b *birdNode) Start(ctx context.Context) error {
 
 // checkConfig runs `bird -p -c` on the written file. Parsing needs no
 // network, so it runs outside the namespace.
-func (b *birdNode) checkConfig(ctx context.Context) error {
-	out, err := exec.CommandContext(ctx, b.bins.Bird, "-p", "-c", b.paths.Config).CombinedOutput()
+func (b *birdNode) checkConfig(ctx context.Context) error { return b.checkFile(ctx, b.paths.Config) }
+
+// checkFile runs `bird -p -c file`.
+func (b *birdNode) checkFile(ctx context.Context, file string) error {
+	out, err := exec.CommandContext(ctx, b.bins.Bird, "-p", "-c", file).CombinedOutput()
 	if err != nil {
 		msg := strings.TrimSpace(string(out))
 		if msg == "" {
 			msg = err.Error()
 		}
-		return fmt.Errorf("%s rejects config %s: %s", b.bins.Bird, b.paths.Config, msg)
+		return fmt.Errorf("%s rejects config %s: %s", b.bins.Bird, file, msg)
+	}
+	return nil
+}
+
+// reconfigure renders cfg, checks it with `bird -p -c`, puts it in place
+// of the node's configuration file and makes the running daemon load it
+// (`configure` on the control socket). BIRD restarts every protocol whose
+// configuration changed; the others keep their sessions.
+func (b *birdNode) reconfigure(ctx context.Context, cfg bird.Config) error {
+	var buf bytes.Buffer
+	if err := bird.RenderConfig(&buf, cfg, b.version); err != nil {
+		return fmt.Errorf("node %s: %w", b.spec.Node.Name, err)
+	}
+	next := b.paths.Config + ".next"
+	if err := os.WriteFile(next, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("node %s: write BIRD config: %w", b.spec.Node.Name, err)
+	}
+	if err := b.checkFile(ctx, next); err != nil {
+		_ = os.Remove(next)
+		return fmt.Errorf("node %s: %w", b.spec.Node.Name, err)
+	}
+	if err := os.Rename(next, b.paths.Config); err != nil {
+		return fmt.Errorf("node %s: replace BIRD config: %w", b.spec.Node.Name, err)
+	}
+	b.mu.Lock()
+	b.config = buf.Bytes()
+	b.learnNames(cfg)
+	b.mu.Unlock()
+	err := b.cmd(ctx, func(c *bird.Client) error { return c.Configure(ctx) })
+	if err != nil {
+		return fmt.Errorf("node %s: configure: %w", b.spec.Node.Name, err)
 	}
 	return nil
 }
@@ -176,6 +225,9 @@ func (b *birdNode) Stop() error {
 	if b.daemon == nil {
 		return nil
 	}
+	// A daemon frozen by hold-timer-expiry would only act on SIGTERM
+	// once continued.
+	_ = syscall.Kill(b.daemon.Pid(), syscall.SIGCONT)
 	err := b.daemon.Stop()
 	b.daemon = nil
 	if b.paths.SocketNote != "" {
@@ -228,6 +280,19 @@ func (b *birdNode) cmd(ctx context.Context, fn func(*bird.Client) error) error {
 		b.client = nil
 	}
 	return err
+}
+
+// learnNames adds the protocol names and addresses of cfg's peers to the
+// maps that name a protocol's peer node, so sessions a fault renamed (a
+// new neighbor address) keep their node's name. The maps are replaced,
+// not changed, and only grow. Callers hold b.mu.
+func (b *birdNode) learnNames(cfg bird.Config) {
+	peers, byAddr := maps.Clone(b.peers), maps.Clone(b.byAddr)
+	for _, p := range cfg.Peers {
+		peers[bird.ProtocolName(p)] = p.Name
+		byAddr[p.Address.String()] = p.Name
+	}
+	b.peers, b.byAddr = peers, byAddr
 }
 
 // Version implements BIRDNode.
@@ -293,6 +358,8 @@ func (b *birdNode) status(d bird.ProtocolDetail) SessionStatus {
 // remote names the peer node of a BGP protocol: by the name the lab gave
 // it, else by its neighbor address, else the address or name as BIRD has it.
 func (b *birdNode) remote(d bird.ProtocolDetail) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if n, ok := b.peers[d.Name]; ok {
 		return n
 	}

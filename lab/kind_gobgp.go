@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sync"
 
 	"github.com/peerlab/peerlab/lab/topology"
 	"github.com/peerlab/peerlab/speaker"
@@ -12,9 +13,25 @@ import (
 // gobgpNode is a node played by an embedded GoBGP speaker.
 type gobgpNode struct {
 	spec  NodeSpec
-	sp    *speaker.Speaker
 	peers []speaker.PeerConfig
 	names map[netip.Addr]string // bind address -> peer node name
+
+	// spMu guards sp, which a router-id fault replaces by a new speaker,
+	// and subs, the subscriptions carried over to it.
+	spMu    sync.Mutex
+	sp      *speaker.Speaker
+	subs    map[uint64]*gobgpSub
+	nextSub uint64
+	stopped bool
+
+	// faults holds what active faults change (kind_gobgp_faults.go).
+	faults gobgpFaults
+}
+
+// gobgpSub is one subscriber and its subscription on the current speaker.
+type gobgpSub struct {
+	fn    func(SessionEvent)
+	unsub func()
 }
 
 // newGoBGPNode builds the speaker and its peer list from the topology.
@@ -23,20 +40,11 @@ func newGoBGPNode(spec NodeSpec) (Node, error) {
 		return newRemoteGoBGPNode(spec)
 	}
 	n := spec.Node
-	sp, err := speaker.New(speaker.Config{
-		Name:          n.Name,
-		Families:      speakerFamilies(spec.Sessions),
-		ASN:           n.ASN,
-		RouterID:      n.RouterID,
-		ListenAddress: spec.Bind(n.Name),
-		ListenPort:    spec.Port,
-		ClusterID:     n.ClusterID,
-		Logger:        spec.Logger,
-	})
+	sp, err := speaker.New(localSpeakerConfig(spec, n.RouterID))
 	if err != nil {
 		return nil, fmt.Errorf("configure speaker %s: %w", n.Name, err)
 	}
-	g := &gobgpNode{spec: spec, sp: sp, names: map[netip.Addr]string{}}
+	g := &gobgpNode{spec: spec, sp: sp, names: map[netip.Addr]string{}, subs: map[uint64]*gobgpSub{}}
 	for _, s := range spec.Sessions {
 		pc, err := gobgpPeer(spec, s)
 		if err != nil {
@@ -45,7 +53,24 @@ func newGoBGPNode(spec NodeSpec) (Node, error) {
 		g.peers = append(g.peers, pc)
 		g.names[pc.Address] = pc.Name
 	}
+	g.faults.init(g.peers, n.RouterID)
 	return g, nil
+}
+
+// localSpeakerConfig is the embedded speaker's configuration with routerID
+// as its router id.
+func localSpeakerConfig(spec NodeSpec, routerID netip.Addr) speaker.Config {
+	n := spec.Node
+	return speaker.Config{
+		Name:          n.Name,
+		Families:      speakerFamilies(spec.Sessions),
+		ASN:           n.ASN,
+		RouterID:      routerID,
+		ListenAddress: spec.Bind(n.Name),
+		ListenPort:    spec.Port,
+		ClusterID:     n.ClusterID,
+		Logger:        spec.Logger,
+	}
 }
 
 // gobgpPeer turns one topology session into the speaker's view of its peer.
@@ -89,11 +114,12 @@ func gobgpPeer(spec NodeSpec, s *topology.Session) (speaker.PeerConfig, error) {
 
 // Start starts the speaker, configures its peers and announces its prefixes.
 func (g *gobgpNode) Start(ctx context.Context) error {
-	if err := g.sp.Start(ctx); err != nil {
+	sp := g.speaker()
+	if err := sp.Start(ctx); err != nil {
 		return fmt.Errorf("start speaker %s: %w", g.spec.Node.Name, err)
 	}
 	for _, p := range g.peers {
-		if err := g.sp.AddPeer(ctx, p); err != nil {
+		if err := sp.AddPeer(ctx, p); err != nil {
 			return fmt.Errorf("add peer %s to %s: %w", p.Name, g.spec.Node.Name, err)
 		}
 	}
@@ -101,21 +127,35 @@ func (g *gobgpNode) Start(ctx context.Context) error {
 	if len(routes) == 0 {
 		return nil
 	}
-	if err := g.sp.Announce(ctx, routes); err != nil {
+	if err := sp.Announce(ctx, routes); err != nil {
 		return fmt.Errorf("announce prefixes of %s: %w", g.spec.Node.Name, err)
 	}
 	return nil
 }
 
 // Stop closes the speaker.
-func (g *gobgpNode) Stop() error { return g.sp.Close() }
+func (g *gobgpNode) Stop() error {
+	g.spMu.Lock()
+	g.stopped = true
+	sp := g.sp
+	g.spMu.Unlock()
+	return sp.Close()
+}
 
 // Speaker exposes the embedded speaker for callers that drive it directly.
-func (g *gobgpNode) Speaker() *speaker.Speaker { return g.sp }
+// A router-id fault replaces it, so callers should not keep it.
+func (g *gobgpNode) Speaker() *speaker.Speaker { return g.speaker() }
+
+// speaker is the current speaker.
+func (g *gobgpNode) speaker() *speaker.Speaker {
+	g.spMu.Lock()
+	defer g.spMu.Unlock()
+	return g.sp
+}
 
 // Sessions reports the speaker's peers.
 func (g *gobgpNode) Sessions(ctx context.Context) ([]SessionStatus, error) {
-	peers, err := g.sp.Peers(ctx)
+	peers, err := g.speaker().Peers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list peers of %s: %w", g.spec.Node.Name, err)
 	}
@@ -138,7 +178,7 @@ func (g *gobgpNode) HasRoute(ctx context.Context, prefix netip.Prefix) (bool, er
 	if prefix.Addr().Is6() {
 		fam = speaker.IPv6Unicast
 	}
-	paths, err := g.sp.RIB(ctx, speaker.TableBest, netip.Addr{}, fam)
+	paths, err := g.speaker().RIB(ctx, speaker.TableBest, netip.Addr{}, fam)
 	if err != nil {
 		return false, fmt.Errorf("read RIB of %s: %w", g.spec.Node.Name, err)
 	}
@@ -150,9 +190,28 @@ func (g *gobgpNode) HasRoute(ctx context.Context, prefix netip.Prefix) (bool, er
 	return false, nil
 }
 
-// Subscribe forwards the speaker's state changes as lab events.
+// Subscribe forwards the speaker's state changes as lab events, from the
+// speaker that replaces it too.
 func (g *gobgpNode) Subscribe(fn func(SessionEvent)) func() {
-	return g.sp.Subscribe(func(e speaker.Event) {
+	g.spMu.Lock()
+	defer g.spMu.Unlock()
+	id := g.nextSub
+	g.nextSub++
+	sub := &gobgpSub{fn: fn, unsub: g.sp.Subscribe(g.forward(fn))}
+	g.subs[id] = sub
+	return func() {
+		g.spMu.Lock()
+		defer g.spMu.Unlock()
+		if s, ok := g.subs[id]; ok {
+			s.unsub()
+			delete(g.subs, id)
+		}
+	}
+}
+
+// forward turns the speaker's events into lab events for fn.
+func (g *gobgpNode) forward(fn func(SessionEvent)) func(speaker.Event) {
+	return func(e speaker.Event) {
 		fn(SessionEvent{
 			Time:         e.Time,
 			Local:        g.spec.Node.Name,
@@ -162,7 +221,7 @@ func (g *gobgpNode) Subscribe(fn func(SessionEvent)) func() {
 			Reason:       e.Reason,
 			Notification: fromSpeaker(e.Notification),
 		})
-	})
+	}
 }
 
 // peerName prefers the lab's own name for a peer address.

@@ -69,6 +69,9 @@ type remoteGoBGPNode struct {
 
 	stopOnce sync.Once
 	stopErr  error
+
+	// faults holds what active faults change (kind_gobgp_faults.go).
+	faults gobgpFaults
 }
 
 // newRemoteGoBGPNode builds the agent's configuration from the topology;
@@ -111,6 +114,7 @@ func newRemoteGoBGPNode(spec NodeSpec) (Node, error) {
 		r.names[pc.Address] = pc.Name
 	}
 	r.routes = nodeRoutes(n)
+	r.faults.init(r.peers, n.RouterID)
 	return r, nil
 }
 

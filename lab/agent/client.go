@@ -41,6 +41,13 @@ func (c *Client) Start(ctx context.Context, cfg StartConfig) error {
 	return c.call(ctx, "Start", cfg, &Empty{})
 }
 
+// Restart closes the agent's speaker and starts a new one from cfg, for
+// settings fixed at start such as the router id. The new speaker has no
+// peers and no routes; events keep flowing through the same log.
+func (c *Client) Restart(ctx context.Context, cfg StartConfig) error {
+	return c.call(ctx, "Restart", cfg, &Empty{})
+}
+
 // AddPeer configures a neighbor of the speaker.
 func (c *Client) AddPeer(ctx context.Context, p speaker.PeerConfig) error {
 	return c.call(ctx, "AddPeer", p, &Empty{})

@@ -12,11 +12,13 @@
 //
 // The protocol is net/rpc with the JSON-RPC 1.0 codec (net/rpc/jsonrpc),
 // one service named [ServiceName]. Its surface mirrors the speaker's:
-// Start, AddPeer, DeletePeer, ResetPeer, Announce, Withdraw, Peers, RIB,
-// a long-polled Events and Close, which closes the speaker and makes
-// [Serve] return so the child exits. The types are the speaker's own plain
-// structs (netip values travel as JSON text); only the speaker's Logger
-// stays behind ([StartConfig] is speaker.Config without it).
+// Start, Restart (a new speaker, for settings such as the router id that
+// GoBGP fixes at start), AddPeer, DeletePeer, ResetPeer, Announce,
+// Withdraw, Peers, RIB, a long-polled Events and Close, which closes the
+// speaker and makes [Serve] return so the child exits. The types are the
+// speaker's own plain structs (netip values travel as JSON text); only the
+// speaker's Logger stays behind ([StartConfig] is speaker.Config without
+// it).
 //
 // [Serve] is the server side, [Run] the whole child (listen, serve, clean
 // up), [Client] the lab's side.

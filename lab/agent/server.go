@@ -140,6 +140,31 @@ func (s *server) start(cfg StartConfig) error {
 	return nil
 }
 
+// restart closes the running speaker and starts a new one from cfg, for
+// settings GoBGP fixes at start (the router id). The event log carries on,
+// so a client's event pump sees the old speaker's sessions go down and the
+// new one's come up. The new speaker has no peers and no routes: the
+// client configures them again. When the new speaker fails to start, the
+// agent is left without one and Start may be called again.
+func (s *server) restart(cfg StartConfig) error {
+	s.mu.Lock()
+	old := s.sp
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return speaker.ErrClosed
+	case old == nil:
+		s.mu.Unlock()
+		return speaker.ErrNotStarted
+	}
+	s.sp = nil
+	s.mu.Unlock()
+	if err := old.Close(); err != nil {
+		s.log.Warn("close speaker for restart", zap.Error(err))
+	}
+	return s.start(cfg)
+}
+
 // closeSpeaker closes the speaker (if any) and the event log; later calls
 // do nothing.
 func (s *server) closeSpeaker() error {

@@ -13,6 +13,10 @@ type service struct{ s *server }
 // Start creates and starts the speaker.
 func (v *service) Start(cfg StartConfig, _ *Empty) error { return v.s.start(cfg) }
 
+// Restart replaces the speaker by a new one started from cfg, without
+// peers or routes.
+func (v *service) Restart(cfg StartConfig, _ *Empty) error { return v.s.restart(cfg) }
+
 // AddPeer configures a neighbor.
 func (v *service) AddPeer(p speaker.PeerConfig, _ *Empty) error {
 	sp, err := v.s.speaker()
