@@ -147,7 +147,7 @@ func runCaptureCase(t *testing.T, tc captureCase, tshark string) {
 	}
 	n1, n2 := topo.Node("n1").Address, topo.Node("n2").Address
 	if tc.fault != "" && tc.afterEstablished {
-		capWait(t, want[0], n1, n2, 20*time.Second, "Established (OPENs and KEEPALIVEs both ways)", func(s *capture.Session) (bool, string) {
+		capWait(t, want[0], nil, n1, n2, 20*time.Second, "Established (OPENs and KEEPALIVEs both ways)", func(s *capture.Session) (bool, string) {
 			return s.Counts.Open >= 2 && s.Counts.Keepalive >= 2, capKinds(s)
 		})
 	}
@@ -164,7 +164,7 @@ func runCaptureCase(t *testing.T, tc captureCase, tshark string) {
 			t.Fatalf("inject %s: %v", tc.fault, err)
 		}
 	}
-	capWait(t, want[0], n1, n2, 25*time.Second, tc.name+" signature", tc.signature)
+	capWait(t, want[0], nil, n1, n2, 25*time.Second, tc.name+" signature", tc.signature)
 	if err := l.Down(); err != nil {
 		t.Fatalf("down: %v", err)
 	}
@@ -188,12 +188,12 @@ func runCaptureCase(t *testing.T, tc captureCase, tshark string) {
 
 // waitCapture decodes the capture being written until the session of a
 // and b satisfies cond.
-func capWait(t *testing.T, path string, a, b netip.Addr, timeout time.Duration, what string, cond func(*capture.Session) (bool, string)) {
+func capWait(t *testing.T, path string, ports []int, a, b netip.Addr, timeout time.Duration, what string, cond func(*capture.Session) (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	last, ladder := "no session yet", ""
 	for time.Now().Before(deadline) {
-		tl := capDecode(t, path)
+		tl := capDecode(t, path, ports...)
 		if s := capSessionOf(tl, a, b); s != nil {
 			ok, saw := cond(s)
 			if ok {
@@ -210,13 +210,13 @@ func capWait(t *testing.T, path string, a, b netip.Addr, timeout time.Duration, 
 }
 
 // decodeCapture decodes a capture file, possibly still being written.
-func capDecode(t *testing.T, path string) *capture.Timeline {
+func capDecode(t *testing.T, path string, ports ...int) *capture.Timeline {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tl, err := capture.Decode(bytes.NewReader(data), capture.DecodeOptions{AllEvents: true})
+	tl, err := capture.Decode(bytes.NewReader(data), capture.DecodeOptions{AllEvents: true, Ports: ports})
 	if err != nil {
 		t.Fatalf("decode %s: %v", path, err)
 	}
@@ -379,5 +379,128 @@ func capCopyFile(t *testing.T, from, to string) {
 	}
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// capLabName derives a lab name, a 10.A.B network and a port from the test.
+func capLabName(t *testing.T) (name, base string, port int) {
+	f := fnv.New32a()
+	f.Write([]byte(t.Name() + "/" + strconv.Itoa(os.Getpid())))
+	h := f.Sum32()
+	return fmt.Sprintf("cp%x", h), fmt.Sprintf("10.%d.%d", 100+h%100, (h>>8)%250+1), 20000 + int(h%20000)
+}
+
+// TestCaptureRunningLab records a running BIRD lab the way 'peerlab
+// capture NAME' does, from its published state: the lab bridge in the hub
+// namespace (promiscuous, so it shows the frames it forwards) and one
+// node's eth0 both see the session's keepalives both ways. Loopback labs
+// and unknown nodes are refused.
+func TestCaptureRunningLab(t *testing.T) {
+	captureRequire(t)
+	name, base, _ := capLabName(t)
+	topo, err := topology.Parse("capture.yaml", []byte(fmt.Sprintf(captureTopology, base, name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	l, err := Up(ctx, topo, Options{Logger: zaptest.NewLogger(t), StateDir: t.TempDir(), Mode: ModeNamespace})
+	if err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	t.Cleanup(func() { _ = l.Down() })
+	st := LabState{Name: name, Mode: ModeNamespace, Nodes: map[string]string{"n1": "bird", "n2": "bird"}}
+	if _, err := CaptureTargetOf(st, "n9"); err == nil {
+		t.Error("CaptureTargetOf an unknown node: want an error")
+	}
+	if _, err := CaptureTargetOf(LabState{Name: name, Mode: ModeLoopback}, ""); err == nil {
+		t.Error("CaptureTargetOf a loopback lab: want an error")
+	}
+	dir := t.TempDir()
+	paths := map[string]string{"": filepath.Join(dir, "hub.pcapng"), "n1": filepath.Join(dir, "n1.pcapng")}
+	var caps []*capture.Capture
+	for node, path := range paths {
+		target, err := CaptureTargetOf(st, node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := StartCapture(ctx, target, capture.Options{Path: path})
+		if err != nil {
+			t.Fatalf("capture %q: %v", node, err)
+		}
+		t.Cleanup(func() { _ = c.Stop() })
+		caps = append(caps, c)
+	}
+	n1, n2 := topo.Node("n1").Address, topo.Node("n2").Address
+	for node, path := range paths {
+		where := node
+		if where == "" {
+			where = HubInterface
+		}
+		capWait(t, path, nil, n1, n2, 20*time.Second, "keepalives both ways on "+where, func(s *capture.Session) (bool, string) {
+			from := map[netip.Addr]int{}
+			for _, e := range s.Events {
+				if e.Kind == capture.KindKeepalive {
+					from[e.From.Addr()]++
+				}
+			}
+			return from[n1] >= 2 && from[n2] >= 2, capKinds(s)
+		})
+	}
+	for _, c := range caps {
+		if err := c.Stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCaptureLoopbackLab records a loopback-mode lab of GoBGP speakers on
+// "lo": the capture holds the session, with OPENs both ways, and nothing
+// from outside the lab's 127.A.0.0/16 block.
+func TestCaptureLoopbackLab(t *testing.T) {
+	if os.Geteuid() != 0 {
+		captureSkipOrFail(t, "capturing on lo needs root (AF_PACKET)")
+	}
+	name, _, port := capLabName(t)
+	topo, err := topology.Parse("capture.yaml", []byte(fmt.Sprintf(`
+name: %s
+defaults: {asn: 64512, timers: {hold: 9s, keepalive: 3s, connect-retry: 1s}}
+nodes:
+  a: {address: 10.0.0.1, prefixes: [10.244.1.0/24]}
+  b: {address: 10.0.0.2}
+peerings:
+  - between: [a, b]
+`, name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	l, err := Up(ctx, topo, Options{Logger: zaptest.NewLogger(t), StateDir: t.TempDir(), Mode: ModeLoopback, Port: port, CaptureDir: dir})
+	if err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	t.Cleanup(func() { _ = l.Down() })
+	path := filepath.Join(dir, LoopbackCaptureFile)
+	if got := l.CaptureFiles(); len(got) != 1 || got[0] != path {
+		t.Fatalf("CaptureFiles = %v, want [%s]", got, path)
+	}
+	a, b := netip.MustParseAddr(l.BindAddress("a")), netip.MustParseAddr(l.BindAddress("b"))
+	capWait(t, path, []int{port}, a, b, 20*time.Second, "OPENs and KEEPALIVEs", func(s *capture.Session) (bool, string) {
+		return s.Counts.Open >= 2 && s.Counts.Keepalive >= 2, capKinds(s)
+	})
+	if err := l.Down(); err != nil {
+		t.Fatal(err)
+	}
+	block := netip.PrefixFrom(a, 16).Masked()
+	tl := capDecode(t, path, port)
+	for _, s := range tl.Sessions {
+		if !block.Contains(s.A) && !block.Contains(s.B) {
+			t.Errorf("session %s-%s is outside the lab's block %s", s.A, s.B, block)
+		}
+	}
+	if capSessionOf(tl, a, b) == nil {
+		t.Errorf("no session %s-%s in %s", a, b, path)
 	}
 }
