@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,7 +87,14 @@ func TestLabLifecycleUpStatusExecFaultDown(t *testing.T) {
 	if len(birds) != 3 {
 		t.Errorf("found %d processes naming the lab folder before down, want 3 bird daemons", len(birds))
 	}
-	r = e.mustRun(60*time.Second, "down", name)
+	// A client that keeps the control socket open, idle, must not hold the
+	// tear-down up (down gives the owner 60 s, then reports it running).
+	idle, err := net.Dial("unix", st.Socket)
+	if err != nil {
+		t.Fatalf("dial the control socket: %v", err)
+	}
+	defer idle.Close()
+	r = e.mustRun(90*time.Second, "down", name)
 	if !strings.Contains(r.stdout, "lab "+name+" down") {
 		t.Errorf("down said %q", r.stdout)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/rpc"
 	"net/rpc/jsonrpc"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -67,8 +68,14 @@ func (a FaultArgs) fault() *topology.Fault {
 	return &topology.Fault{Name: a.Name, Node: a.Node, Peer: a.Peer, Params: a.Params}
 }
 
+// closeGrace is how long Serve, once it stops accepting, lets open
+// connections finish (the reply to Down among them) before it closes them.
+const closeGrace = 2 * time.Second
+
 // Serve answers control calls for l on ln until ctx ends or ln is closed.
-// onDown is called (once) when a client asks for the lab to go down.
+// onDown is called (once) when a client asks for the lab to go down. When
+// it returns, no connection is left open: a client that keeps one open
+// (idle, or stuck) cannot hold the lab's tear-down up.
 func Serve(ctx context.Context, ln net.Listener, l *lab.Lab, onDown func(), log *zap.Logger) error {
 	var once sync.Once
 	srv := rpc.NewServer()
@@ -79,8 +86,29 @@ func Serve(ctx context.Context, ln net.Listener, l *lab.Lab, onDown func(), log 
 		<-ctx.Done()
 		ln.Close()
 	}()
-	var wg sync.WaitGroup
-	defer wg.Wait()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns = map[net.Conn]bool{}
+	)
+	defer func() {
+		finished := make(chan struct{})
+		go func() {
+			wg.Wait()
+			close(finished)
+		}()
+		select {
+		case <-finished:
+			return
+		case <-time.After(closeGrace):
+		}
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		<-finished
+	}()
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
@@ -89,10 +117,16 @@ func Serve(ctx context.Context, ln net.Listener, l *lab.Lab, onDown func(), log 
 			}
 			return fmt.Errorf("accept control connection: %w", err)
 		}
+		mu.Lock()
+		conns[conn] = true
+		mu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			srv.ServeCodec(jsonrpc.NewServerCodec(conn))
+			mu.Lock()
+			delete(conns, conn)
+			mu.Unlock()
 		}()
 	}
 }
