@@ -61,6 +61,7 @@ PEERLAB_OUTPUT=json, PEERLAB_LOG_LEVEL=debug), then the config file given by
 		newCleanCommand(a),
 		newFaultCommand(a),
 		newExecCommand(a),
+		newDiagnoseCommand(a),
 	)
 	return root
 }

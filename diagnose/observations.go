@@ -1,0 +1,254 @@
+package diagnose
+
+import (
+	"net/netip"
+
+	"github.com/peerlab/peerlab/internal/bird"
+)
+
+// Line is one line of evidence and where it came from.
+type Line struct {
+	// Source is the file or probe.
+	Source string
+	// Text is the line, verbatim (trimmed of surrounding space).
+	Text string
+}
+
+// String renders the line as "source: text".
+func (l Line) String() string {
+	if l.Source == "" {
+		return l.Text
+	}
+	return l.Source + ": " + l.Text
+}
+
+// Observations is what the evidence says about one node (or, for the
+// cluster-wide parts, about the cluster). Recognizers append to it; every
+// field is optional.
+type Observations struct {
+	// Protocols are `birdc show protocols [all]` rows, with details when
+	// the output had them.
+	Protocols []ProtocolObs
+	// BirdConfigs are parsed bird.cfg files.
+	BirdConfigs []BirdConfig
+	// Status are `calicoctl node status` outputs.
+	Status []NodeStatus
+	// Readiness are calico-node readiness failures.
+	Readiness []Readiness
+	// APIErrors are calico-node log lines about failing to reach the API
+	// server.
+	APIErrors []APIError
+	// DatastoreErrors are calico-node log lines about failing to list or
+	// watch the datastore ("Failed to list *v3.BGPPeer").
+	DatastoreErrors []Line
+	// BirdLog are BIRD log lines the rules care about.
+	BirdLog []BirdLogLine
+	// Kernel are kernel messages about TCP MD5.
+	Kernel []KernelMD5
+	// Nginx are parsed kubespray nginx-proxy configs.
+	Nginx []NginxConf
+	// Listeners are `ss -ltnp` rows; ListenersSeen is true once any ss
+	// output was read, so an empty list means "nothing listens".
+	Listeners     []Listener
+	ListenersSeen bool
+	// Interfaces are `ip -4 addr` entries; AddrsSeen is true once any was read.
+	Interfaces []Interface
+	AddrsSeen  bool
+	// Routes are `ip route` entries; RoutesSeen is true once any was read.
+	Routes     []Route
+	RoutesSeen bool
+	// KubeNodes are `kubectl get nodes -o wide` rows (cluster-wide).
+	KubeNodes []KubeNode
+	// Manifests are Calico install settings: backend and probes
+	// (cluster-wide).
+	Manifests []CalicoManifest
+}
+
+// merge appends everything of o to obs.
+func (obs *Observations) merge(o Observations) {
+	obs.Protocols = append(obs.Protocols, o.Protocols...)
+	obs.BirdConfigs = append(obs.BirdConfigs, o.BirdConfigs...)
+	obs.Status = append(obs.Status, o.Status...)
+	obs.Readiness = append(obs.Readiness, o.Readiness...)
+	obs.APIErrors = append(obs.APIErrors, o.APIErrors...)
+	obs.DatastoreErrors = append(obs.DatastoreErrors, o.DatastoreErrors...)
+	obs.BirdLog = append(obs.BirdLog, o.BirdLog...)
+	obs.Kernel = append(obs.Kernel, o.Kernel...)
+	obs.Nginx = append(obs.Nginx, o.Nginx...)
+	obs.Listeners = append(obs.Listeners, o.Listeners...)
+	obs.ListenersSeen = obs.ListenersSeen || o.ListenersSeen
+	obs.Interfaces = append(obs.Interfaces, o.Interfaces...)
+	obs.AddrsSeen = obs.AddrsSeen || o.AddrsSeen
+	obs.Routes = append(obs.Routes, o.Routes...)
+	obs.RoutesSeen = obs.RoutesSeen || o.RoutesSeen
+	obs.KubeNodes = append(obs.KubeNodes, o.KubeNodes...)
+	obs.Manifests = append(obs.Manifests, o.Manifests...)
+}
+
+// ProtocolObs is one BIRD protocol as `show protocols [all]` printed it.
+type ProtocolObs struct {
+	bird.ProtocolDetail
+	// Detailed is true when the output was `show protocols all`.
+	Detailed bool
+	// Line is the protocol's row; LastErrorLine its "Last error:" line.
+	Line, LastErrorLine Line
+}
+
+// BirdConfig is a Calico-rendered bird.cfg.
+type BirdConfig struct {
+	// Source is the file.
+	Source string
+	// RouterID is the "router id".
+	RouterID string
+	// ListenAddress is "listen bgp address" (BIRD 1.6), if any.
+	ListenAddress string
+	// LocalAS is the template's or protocol's "local as".
+	LocalAS uint32
+	// Peers are the BGP protocols.
+	Peers []ConfigPeer
+	// Lines are the lines the rules quote.
+	Lines []Line
+}
+
+// ConfigPeer is one "protocol bgp" block of bird.cfg.
+type ConfigPeer struct {
+	// Name is the protocol name, e.g. "Mesh_10_0_0_2".
+	Name string
+	// PeerNode is the node name of Calico's "# For peer NAME" comment, if any.
+	PeerNode string
+	// Neighbor, NeighborAS and Port are from "neighbor A [port P] as N".
+	Neighbor   string
+	NeighborAS uint32
+	Port       int
+	// Source is "source address" (BIRD 1.6) or "local A" (BIRD 2).
+	Source string
+	// LocalAS is "local [A] as N" inside the protocol, else the template's.
+	LocalAS uint32
+	// Passive is "passive on".
+	Passive bool
+	// Password is the MD5 password; HasPassword is true when one is set.
+	Password    string
+	HasPassword bool
+	// TTLSecurity is "ttl security on".
+	TTLSecurity bool
+	// Line is the "protocol bgp" line; NeighborLine and SourceLine the others.
+	Line, NeighborLine, SourceLine Line
+}
+
+// NodeStatus is one `calicoctl node status` output.
+type NodeStatus struct {
+	// CalicoRunning is "Calico process is running."; CalicoNotRunning its opposite.
+	CalicoRunning, CalicoNotRunning bool
+	// BirdDown is true when it said BIRD is not running or its socket is missing.
+	BirdDown bool
+	// Peers are the IPv4 and IPv6 BGP status rows.
+	Peers []StatusPeer
+	// Lines are the lines read.
+	Lines []Line
+}
+
+// StatusPeer is one row of calicoctl's BGP status table.
+type StatusPeer struct {
+	Address, Type, State, Since, Info string
+	Line                              Line
+}
+
+// Readiness is one calico-node readiness failure.
+type Readiness struct {
+	// NotEstablished are the peers of "BGP not established with A,B".
+	NotEstablished []string
+	// BirdSocketMissing is "Error querying BIRD: unable to connect to BIRDv4 socket".
+	BirdSocketMissing bool
+	// Line is the message.
+	Line Line
+}
+
+// APIError is a calico-node log line about an API server connection.
+type APIError struct {
+	// Addr is the host:port dialled, e.g. "127.0.0.1:6443"; may be empty.
+	Addr string
+	// Reason is "refused", "timeout", "no-route", "reset", "eof", "tls" or "other".
+	Reason string
+	Line   Line
+}
+
+// Local reports whether the API server address is on the node itself
+// (a local proxy such as kubespray's nginx-proxy).
+func (e APIError) Local() bool {
+	host := hostOf(e.Addr)
+	return host == "localhost" || isLoopback(host)
+}
+
+// BirdLogLine is a BIRD log line, classified.
+type BirdLogLine struct {
+	// Protocol is the protocol the line is about, e.g. "Mesh_10_0_0_2".
+	Protocol string
+	// Message is the text after "PROTOCOL: ", e.g. "Error: Bad peer AS".
+	Message string
+	// UnknownAddress is set for "Unexpected connect from unknown address X".
+	UnknownAddress string
+	Line           Line
+}
+
+// KernelMD5 is a kernel message about a TCP MD5 signature.
+type KernelMD5 struct {
+	// Kind is "mismatch", "failed", "not-expected" or "missing".
+	Kind string
+	// Src and Dst are the addresses in "(SRC, port)->(DST, port)", if printed.
+	Src, Dst string
+	Line     Line
+}
+
+// NginxConf is a kubespray nginx-proxy config.
+type NginxConf struct {
+	// Listen are the stream server's listen addresses, e.g. "127.0.0.1:6443".
+	Listen []string
+	// Upstreams are the stream upstream servers, e.g. "10.0.0.10:6443".
+	Upstreams []string
+	// HealthzPort is the http server's listen port serving /healthz, if any.
+	HealthzPort string
+	Lines       []Line
+}
+
+// Listener is one listening TCP socket from `ss -ltnp`.
+type Listener struct {
+	// Addr is the local address ("0.0.0.0", "*", "127.0.0.1", "[::]").
+	Addr string
+	// Port is the local port.
+	Port int
+	// Process is the process name in users:(("name",...)), if shown.
+	Process string
+	Line    Line
+}
+
+// Interface is one interface of `ip -4 addr`.
+type Interface struct {
+	Name     string
+	Prefixes []netip.Prefix
+	Lines    []Line
+}
+
+// Route is one `ip route` entry.
+type Route struct {
+	// Prefix is the destination; 0.0.0.0/0 for "default".
+	Prefix netip.Prefix
+	// Type is "unicast", "blackhole", "unreachable" or "prohibit".
+	Type string
+	Line Line
+}
+
+// KubeNode is a `kubectl get nodes -o wide` row.
+type KubeNode struct {
+	Name, Status, Roles, InternalIP, ExternalIP string
+	Line                                        Line
+}
+
+// CalicoManifest is what a calico-node DaemonSet or calico-config
+// ConfigMap says about the networking backend and the probes.
+type CalicoManifest struct {
+	// Backend is calico_backend / CALICO_NETWORKING_BACKEND ("bird", "vxlan", "none").
+	Backend string
+	// BirdReadyProbe is true when a probe runs "-bird-ready" (or -bird-live).
+	BirdReadyProbe bool
+	Lines          []Line
+}

@@ -1,0 +1,96 @@
+package diagnose
+
+import (
+	"regexp"
+	"strings"
+)
+
+// calicoNodeLog recognises calico-node (confd, felix, startup) log lines
+// about reaching the Kubernetes API server and listing the datastore:
+//
+//	... dial tcp 127.0.0.1:6443: connect: connection refused
+//	... Failed to list *v3.BGPPeer: Get "https://10.96.0.1:443/...": dial tcp 10.96.0.1:443: i/o timeout
+//	... failed to connect to the API server
+type calicoNodeLog struct{}
+
+func (calicoNodeLog) Kind() string { return "calico-node-log" }
+func (calicoNodeLog) Whole() bool  { return false }
+
+var (
+	dialRE   = regexp.MustCompile(`dial tcp ([\[\]0-9A-Za-z.:\-]+:\d+): (.*)`)
+	urlRE    = regexp.MustCompile(`https?://([\[\]0-9A-Za-z.:\-]+:\d+)`)
+	listRE   = regexp.MustCompile(`(?i)failed to (list|watch) \*?v\d\.\w+`)
+	apiMsgRE = regexp.MustCompile(`(?i)(failed to connect to the api server|unable to connect to the server|error connecting to datastore|failed to (create|initialize) (the )?(datastore|calico) client|connection to the server \S+ was refused)`)
+)
+
+func (calicoNodeLog) Recognize(source string, data []byte) (Observations, []string, bool) {
+	var (
+		obs   Observations
+		lines []string
+	)
+	for _, l := range splitLines(data) {
+		t := strings.TrimSpace(l)
+		if t == "" || len(t) > 8192 {
+			continue
+		}
+		hit := false
+		if e, ok := parseAPIError(t); ok {
+			e.Line = Line{source, t}
+			obs.APIErrors = append(obs.APIErrors, e)
+			hit = true
+		}
+		if listRE.MatchString(t) || (apiMsgRE.MatchString(t) && !hit) {
+			obs.DatastoreErrors = append(obs.DatastoreErrors, Line{source, t})
+			hit = true
+		}
+		if hit {
+			lines = append(lines, t)
+		}
+	}
+	return obs, lines, len(lines) > 0
+}
+
+// parseAPIError classifies a line that dials the API server.
+func parseAPIError(t string) (APIError, bool) {
+	var e APIError
+	if m := dialRE.FindStringSubmatch(t); m != nil {
+		e.Addr = m[1]
+		e.Reason = dialReason(m[2])
+		return e, true
+	}
+	if apiMsgRE.MatchString(t) {
+		if m := urlRE.FindStringSubmatch(t); m != nil {
+			e.Addr = m[1]
+		} else if i := strings.Index(t, "connection to the server "); i >= 0 {
+			e.Addr = strings.Fields(t[i+len("connection to the server "):])[0]
+		}
+		e.Reason = dialReason(t)
+		return e, true
+	}
+	if m := urlRE.FindStringSubmatch(t); m != nil && (containsFold(t, "EOF") || containsFold(t, "TLS handshake timeout") ||
+		containsFold(t, "context deadline exceeded") || containsFold(t, "connection reset")) {
+		e.Addr = m[1]
+		e.Reason = dialReason(t)
+		return e, true
+	}
+	return e, false
+}
+
+// dialReason maps a Go network error text to a short reason.
+func dialReason(s string) string {
+	switch {
+	case containsFold(s, "connection refused"), containsFold(s, "was refused"):
+		return "refused"
+	case containsFold(s, "no route to host"), containsFold(s, "network is unreachable"):
+		return "no-route"
+	case containsFold(s, "i/o timeout"), containsFold(s, "deadline exceeded"), containsFold(s, "timed out"), containsFold(s, "TLS handshake timeout"):
+		return "timeout"
+	case containsFold(s, "connection reset"):
+		return "reset"
+	case containsFold(s, "EOF"):
+		return "eof"
+	case containsFold(s, "x509"), containsFold(s, "tls:"):
+		return "tls"
+	}
+	return "other"
+}

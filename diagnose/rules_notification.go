@@ -1,0 +1,104 @@
+package diagnose
+
+import (
+	"fmt"
+
+	"github.com/peerlab/peerlab/internal/bird"
+)
+
+// notificationSummary says in words what each NOTIFICATION-driven cause means.
+var notificationSummary = map[Cause]string{
+	CauseASMismatch:           "the peers disagree on AS numbers (%s)",
+	CauseRouterIDConflict:     "the peers have the same router ID (%s)",
+	CauseHoldTimerExpired:     "the session was up and then stopped hearing keepalives (%s)",
+	CauseUnacceptableHoldTime: "one end refused the other's hold time (%s)",
+	CauseMD5Mismatch:          "the peer rejected the OPEN for authentication (%s)",
+}
+
+// notificationRule returns a rule concluding cause at level for every BGP
+// error, in a session's last error or BIRD's log, that BIRD prints for the
+// NOTIFICATION code/subcode (sent or received).
+func notificationRule(code, subcode uint8, cause Cause, level Confidence) func(*Cluster) []Finding {
+	return func(c *Cluster) []Finding {
+		var out []Finding
+		for _, n := range c.Nodes {
+			label := c.Label(n)
+			for _, ev := range n.errorEvents() {
+				le := bird.ParseLastError(ev.Text)
+				if !le.Notification || le.Code != code || le.Subcode != subcode {
+					continue
+				}
+				dir := "received from the peer"
+				if le.Sent {
+					dir = "sent to the peer"
+				}
+				out = append(out, newFinding(cause, level, label, ev.Peer,
+					fmt.Sprintf("%s: "+notificationSummary[cause], orNode(label),
+						fmt.Sprintf("NOTIFICATION %d/%d %q %s %s", code, subcode, bird.NotificationText(code, subcode), dir, ev.Peer)),
+					ev.Lines))
+			}
+		}
+		return out
+	}
+}
+
+// ruleASConfig: a node's bird.cfg expects AS X from a peer whose own
+// bird.cfg says its local AS is Y.
+func ruleASConfig(c *Cluster) []Finding {
+	var out []Finding
+	for _, n := range c.Nodes {
+		for _, cfg := range n.Obs.BirdConfigs {
+			for _, p := range cfg.Peers {
+				pn := c.NodeByAddr(p.Neighbor)
+				if pn == nil || pn == n || p.NeighborAS == 0 {
+					continue
+				}
+				for _, pc := range pn.Obs.BirdConfigs {
+					remote := pc.LocalAS
+					for _, pp := range pc.Peers {
+						if pp.Source != "" && pp.LocalAS != 0 {
+							remote = pp.LocalAS
+						}
+					}
+					if remote == 0 || remote == p.NeighborAS {
+						continue
+					}
+					label := c.Label(n)
+					out = append(out, newFinding(CauseASMismatch, High, label, p.Neighbor,
+						fmt.Sprintf("%s expects AS %d from %s, whose bird.cfg uses local AS %d", orNode(label), p.NeighborAS, p.Neighbor, remote),
+						[]Line{p.NeighborLine, {pc.Source, fmt.Sprintf("local as %d", remote)}}))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// ruleRouterIDConfig: two nodes' bird.cfg use the same router id.
+func ruleRouterIDConfig(c *Cluster) []Finding {
+	var out []Finding
+	seen := map[string]*Node{}
+	for _, n := range c.Nodes {
+		for _, cfg := range n.Obs.BirdConfigs {
+			if cfg.RouterID == "" {
+				continue
+			}
+			other, ok := seen[cfg.RouterID]
+			if !ok {
+				seen[cfg.RouterID] = n
+				continue
+			}
+			if other == n {
+				continue
+			}
+			label := c.Label(n)
+			lines := []Line{{cfg.Source, "router id " + cfg.RouterID + ";"}}
+			for _, oc := range other.Obs.BirdConfigs {
+				lines = append(lines, Line{oc.Source, "router id " + oc.RouterID + ";"})
+			}
+			out = append(out, newFinding(CauseRouterIDConflict, High, label, other.BGPAddr(),
+				fmt.Sprintf("%s and %s both use router id %s", orNode(label), orNode(c.Label(other)), cfg.RouterID), lines))
+		}
+	}
+	return out
+}
