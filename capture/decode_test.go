@@ -243,6 +243,18 @@ func FuzzDecodePcap(f *testing.F) {
 		sc.build(b)
 		f.Add(b.bytes())
 	}
+	// Real BIRD captures: ADD-PATH UPDATEs, MD5 options, RSTs.
+	birdFiles, err := filepath.Glob("testdata/bird/*.pcapng")
+	if err != nil || len(birdFiles) == 0 {
+		f.Fatalf("no BIRD captures under testdata/bird (%v)", err)
+	}
+	for _, p := range birdFiles {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		done := make(chan struct{})
 		var tl *Timeline

@@ -72,26 +72,6 @@ func (a *app) up(cmd *cobra.Command, file string) error {
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	if !a.v.GetBool("detached-child") {
-		// A lab of this name whose owner died in this state folder left
-		// namespaces that would make the bring-up fail, and the failed
-		// bring-up would drop the lock file through which clean finds
-		// them. Remove them first (the detached owner's parent did it; it
-		// must not, or it would delete the log it writes to). A running lab
-		// of this name is left alone, and reported before -d truncates the
-		// log its owner writes.
-		rep, err := lab.Clean(cmd.Context(), a.stateDir(), topo.Name, false, a.log)
-		if err != nil {
-			return fmt.Errorf("lab %s: remove what its dead predecessor left: %w", topo.Name, err)
-		}
-		if len(rep.Running) > 0 {
-			return fmt.Errorf("bring lab %s up: lab %s: %w", topo.Name, topo.Name, lab.ErrLabExists)
-		}
-		if len(rep.Removed) > 0 {
-			a.log.Info("removed what a dead lab of the same name left", zap.String("lab", topo.Name),
-				zap.Int("namespaces", rep.Namespaces), zap.Int("processes", rep.Processes))
-		}
-	}
 	if a.v.GetBool("detach") && !a.v.GetBool("detached-child") {
 		return a.detach(cmd, topo)
 	}
@@ -176,7 +156,9 @@ func (a *app) detach(cmd *cobra.Command, topo *topology.Topology) error {
 		return fmt.Errorf("create log folder: %w", err)
 	}
 	logPath := filepath.Join(logDir, topo.Name+".log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	// Appending: a refused second `up -d` of a running lab adds its error
+	// to the log rather than emptying the running owner's.
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("open log %s: %w", logPath, err)
 	}
@@ -225,6 +207,9 @@ func (a *app) detach(cmd *cobra.Command, topo *topology.Topology) error {
 	fmt.Fprintf(cmd.OutOrStdout(), "lab %s up (%s mode, %d nodes, %d sessions); log %s\n",
 		topo.Name, fields[1], len(topo.Nodes), len(topo.Sessions), logPath)
 	if d := a.v.GetString("capture"); d != "" {
+		if abs, err := filepath.Abs(d); err == nil {
+			d = abs
+		}
 		fmt.Fprintf(cmd.OutOrStdout(), "capturing to %s (files complete once the lab is down)\n", d)
 	}
 	return nil
