@@ -54,6 +54,7 @@ func Diagnose(c *Cluster) Report {
 		found = append(found, r.fn(c)...)
 	}
 	found = mergeFindings(found)
+	quoteAffectedPeers(c, found)
 	found = append(found, unexplained(c, found)...)
 	rank(found, cat)
 	rep := Report{Findings: []Finding{}, Evidence: c.Evidence, Unknowns: append([]string{}, c.Unknowns...)}
@@ -192,4 +193,38 @@ func appendUniqueAll(s []string, vs ...string) []string {
 		s = appendUnique(s, v)
 	}
 	return s
+}
+
+// quoteAffectedPeers adds to each node-wide finding (no peer) the lines in
+// which other nodes report their session to that node down, so the report
+// shows the symptom next to its cause.
+func quoteAffectedPeers(c *Cluster, fs []Finding) {
+	for i := range fs {
+		f := &fs[i]
+		if f.Peer != "" || f.Node == "" {
+			continue
+		}
+		var target *Node
+		for _, n := range c.Nodes {
+			if c.Label(n) == f.Node {
+				target = n
+			}
+		}
+		if target == nil {
+			continue
+		}
+		addrs := c.Addrs(target)
+		for _, n := range c.Nodes {
+			if n == target {
+				continue
+			}
+			for _, s := range n.DownSessions() {
+				if containsStr(addrs, s.Peer) {
+					for _, l := range s.Lines {
+						f.Evidence = appendUnique(f.Evidence, l.String())
+					}
+				}
+			}
+		}
+	}
 }

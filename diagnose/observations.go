@@ -51,6 +51,8 @@ type Observations struct {
 	// output was read, so an empty list means "nothing listens".
 	Listeners     []Listener
 	ListenersSeen bool
+	// ListenersSource is the file or probe of the first ss output read.
+	ListenersSource string
 	// Interfaces are `ip -4 addr` entries; AddrsSeen is true once any was read.
 	Interfaces []Interface
 	AddrsSeen  bool
@@ -77,6 +79,9 @@ func (obs *Observations) merge(o Observations) {
 	obs.Nginx = append(obs.Nginx, o.Nginx...)
 	obs.Listeners = append(obs.Listeners, o.Listeners...)
 	obs.ListenersSeen = obs.ListenersSeen || o.ListenersSeen
+	if obs.ListenersSource == "" {
+		obs.ListenersSource = o.ListenersSource
+	}
 	obs.Interfaces = append(obs.Interfaces, o.Interfaces...)
 	obs.AddrsSeen = obs.AddrsSeen || o.AddrsSeen
 	obs.Routes = append(obs.Routes, o.Routes...)

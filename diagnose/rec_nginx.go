@@ -95,8 +95,11 @@ func splitNginxStatements(code string) []string {
 	flush := func(end string) {
 		s := strings.TrimSpace(cur.String())
 		cur.Reset()
-		if s != "" || end != "" {
-			out = append(out, strings.TrimSpace(s+" "+end))
+		switch {
+		case end == ";" && s != "":
+			out = append(out, s+";")
+		case end == "{":
+			out = append(out, strings.TrimSpace(s+" {"))
 		}
 	}
 	for _, c := range code {

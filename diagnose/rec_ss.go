@@ -54,6 +54,7 @@ func (ssListen) Recognize(source string, data []byte) (Observations, []string, b
 		return Observations{}, nil, false
 	}
 	obs.ListenersSeen = true
+	obs.ListenersSource = source
 	return obs, lines, true
 }
 

@@ -19,6 +19,7 @@ func WriteReport(w io.Writer, r Report, format string) error {
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		if err := enc.Encode(r); err != nil {
 			return fmt.Errorf("diagnose: write json report: %w", err)
 		}

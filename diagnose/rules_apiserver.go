@@ -43,7 +43,7 @@ func ruleAPIServerProxyDown(c *Cluster) []Finding {
 		notListening := ssSeen && !listening
 		var ssLine []Line
 		if notListening {
-			ssLine = []Line{{"ss -ltnp", "nothing listens on port 6443"}}
+			ssLine = []Line{{n.Obs.ListenersSource, "(ss -ltnp) nothing listens on port 6443"}}
 		}
 		label := c.Label(n)
 		switch {

@@ -68,7 +68,7 @@ func refusedBySS(c *Cluster, n, pn *Node, s Session) Finding {
 	if len(ls) == 0 {
 		return newFinding(CausePeerBirdDown, High, label, s.Peer,
 			fmt.Sprintf("%s: %s refuses port 179 and nothing listens on :179 there: BIRD is not running (or not listening)", orNode(label), s.Peer),
-			concat(s.Lines, []Line{{"ss -ltnp of " + c.Label(pn), "no listener on port 179"}}))
+			concat(s.Lines, []Line{{pn.Obs.ListenersSource, "(ss -ltnp) nothing listens on port 179"}}))
 	}
 	for _, l := range ls {
 		if l.Process != "" && !isBird(l.Process) {
