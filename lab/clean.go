@@ -187,3 +187,23 @@ func cleanLoopbackLocks(stateDir string) error {
 	}
 	return nil
 }
+
+// reclaim removes what a dead lab called name left: its namespaces (and
+// the processes in them) and its folder. The caller holds the lab's name
+// lock, so nothing of that name belongs to a running lab.
+func reclaim(ctx context.Context, dir, name string, log *zap.Logger) error {
+	if os.Geteuid() == 0 {
+		removed, err := netns.Clean(ctx, name, log)
+		if err != nil {
+			return err
+		}
+		if removed.Namespaces > 0 || removed.Processes > 0 {
+			log.Info("removed what a dead lab of the same name left",
+				zap.Int("namespaces", removed.Namespaces), zap.Int("processes", removed.Processes))
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove old lab folder: %w", err)
+	}
+	return nil
+}

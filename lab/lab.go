@@ -126,6 +126,11 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 	}
 	bind, port := func(node string) netip.Addr { return topo.Node(node).Address }, namespaceBGPPort
 	l.dir = LabDir(opts.StateDir, topo.Name)
+	// Holding the name, this lab owns whatever a dead lab of the same name
+	// left; it must go first, or the bring-up would trip over it.
+	if err := reclaim(ctx, l.dir, topo.Name, l.log); err != nil {
+		return nil, fmt.Errorf("lab %s: remove what a dead lab of the same name left: %w", topo.Name, err)
+	}
 	if err := os.MkdirAll(l.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("lab %s: create lab folder: %w", topo.Name, err)
 	}

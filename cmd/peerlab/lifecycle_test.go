@@ -209,11 +209,10 @@ func TestSIGKILLDuringBringUpThenCleanOrDown(t *testing.T) {
 			}
 			if tc.up {
 				// Everything was up: namespaces (hub and four nodes), the
-				// fault's table, both agents and the lab's files remain. BIRD
-				// is counted but not required: internal/bird starts it with
-				// Pdeathsig, so it dies with the owner.
-				if before.Namespaces != 1+len(nodes) || before.NFTables < 1 || before.Agents != 2 || before.State == 0 {
-					t.Errorf("a lab killed once up should leave 5 namespaces, a peerlab table, 2 agents and state files; found %+v", before)
+				// fault's table, both agents, both BIRDs and the lab's files
+				// remain for clean to remove.
+				if before.Namespaces != 1+len(nodes) || before.NFTables < 1 || before.Agents != 2 || before.BIRDs != 2 || before.State == 0 {
+					t.Errorf("a lab killed once up should leave 5 namespaces, a peerlab table, 2 agents, 2 BIRDs and state files; found %+v", before)
 				}
 			}
 

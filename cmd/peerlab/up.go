@@ -156,9 +156,11 @@ func (a *app) detach(cmd *cobra.Command, topo *topology.Topology) error {
 		return fmt.Errorf("create log folder: %w", err)
 	}
 	logPath := filepath.Join(logDir, topo.Name+".log")
-	// Appending: a refused second `up -d` of a running lab adds its error
-	// to the log rather than emptying the running owner's.
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	// A running lab of this name keeps its owner and the owner's log.
+	if st, err := lab.ReadState(a.stateDir(), topo.Name); err == nil && st.PID > 0 && syscall.Kill(st.PID, 0) == nil {
+		return fmt.Errorf("bring lab %s up: lab %s: %w (owner pid %d)", topo.Name, topo.Name, lab.ErrLabExists, st.PID)
+	}
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("open log %s: %w", logPath, err)
 	}

@@ -35,7 +35,8 @@ type DaemonOptions struct {
 }
 
 // Daemon is a bird process running in the foreground (bird -f) as a child
-// of this process. Stop it with Stop; it is also killed if this process dies.
+// of this process. Stop it with Stop; it outlives this process otherwise
+// (labs killed with SIGKILL are cleaned up by `peerlab clean`).
 type Daemon struct {
 	cmd    *exec.Cmd
 	socket string
@@ -66,7 +67,10 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (*Daemon, error) {
 	cmd := exec.Command(bins.Bird, "-f", "-c", o.ConfigPath, "-s", o.SocketPath)
 	cmd.Stdout = o.Stderr
 	cmd.Stderr = o.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// No Pdeathsig: a detached lab's BIRD must outlive the process that
+	// started it, and a lab killed with SIGKILL is cleaned up by `peerlab
+	// clean`, which kills what still runs in the lab's namespaces.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	start := o.Start
 	if start == nil {
 		start = (*exec.Cmd).Start
