@@ -22,6 +22,11 @@ const (
 	paramAddress  = "address"   // address faults: an IPv4 address
 )
 
+// DefaultBadUpstream is the master address apiserver-proxy-bad-upstream
+// writes into nginx.conf when params.address is not set: an address no
+// lab node has, so connections to it fail.
+const DefaultBadUpstream = "10.255.255.1"
+
 // DefaultFaultPassword is the password md5-mismatch and md5-one-sided give
 // the node when params.password is not set.
 const DefaultFaultPassword = "peerlab-wrong"
@@ -73,6 +78,10 @@ func (fb *faultBuilder) faultParams(raw map[string]any, rule faultRule, f *Fault
 	case "md5-mismatch", "md5-one-sided":
 		if _, set := out[paramPassword]; !set {
 			out[paramPassword] = DefaultFaultPassword
+		}
+	case "apiserver-proxy-bad-upstream":
+		if _, set := out[paramAddress]; !set {
+			out[paramAddress] = DefaultBadUpstream
 		}
 	}
 	if !ok {

@@ -17,6 +17,8 @@ type faultRule struct {
 	// fault alone (nftables chains `<fault>-<hook>`), so that one node can
 	// hold only one instance at a time whatever the peer.
 	perNode bool
+	// role, when set, is the cluster role the node must have.
+	role Role
 }
 
 // faultRules returns the rule of every fault in FaultNames(). It builds a
@@ -39,6 +41,10 @@ func faultRules() map[string]faultRule {
 		"source-ip-missing":   {params: []string{paramAddress}},
 		"wrong-ip-autodetect": {params: []string{paramAddress}},
 		"snat-node-traffic":   {params: []string{paramAddress}, perNode: true},
+		// Cluster faults act on a node's role (docs/kubespray.md).
+		"apiserver-proxy-down":         {role: RoleKubesprayWorker},
+		"apiserver-proxy-bad-upstream": {params: []string{paramAddress}, role: RoleKubesprayWorker},
+		"apiserver-down":               {role: RoleAPIServer},
 	}
 }
 
@@ -119,6 +125,10 @@ func (fb *faultBuilder) fault(rf *rawFault, path string) *Fault {
 	}
 	if known && f.Node != "" && rule.session && rf.Peer == nil && fb.nSessions[f.Node] == 0 {
 		fb.c.add(path+".node", fmt.Sprintf("%s has no BGP session for %s to act on (add a peering)", f.Node, f.Name))
+		ok = false
+	}
+	if known && f.Node != "" && rule.role != "" && !fb.nodes[f.Node].HasRole(rule.role) {
+		fb.c.add(path+".node", fmt.Sprintf("%s needs a node with role %s; %s has roles %s", f.Name, rule.role, f.Node, roleList(fb.nodes[f.Node].Roles)))
 		ok = false
 	}
 	if !known {

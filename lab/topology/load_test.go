@@ -75,6 +75,8 @@ var badCases = map[string]struct {
 	"many-errors":             {10, "peerings[0].multihop", "300 is out of range 0..255"},
 	// faults:
 	"fault-unknown":              {6, "faults[0].fault", `"tcp-drop" is not a fault (known: tcp179-drop, tcp179-reject,`},
+	"roles-invalid":              {5, "nodes.worker1.roles[1]", `unknown role "mayor" (known: apiserver, calico-node, kubespray-worker)`},
+	"roles-fault-node":           {11, "faults[0].node", "apiserver-proxy-down needs a node with role kubespray-worker; master has roles apiserver, calico-node"},
 	"fault-heal-before-at":       {9, "faults[1].heal-at", "3s is not after at (5s)"},
 	"fault-peer-no-session":      {12, "faults[0].peer", "node2 has no session with node1"},
 	"fault-loss-range":           {10, "faults[0].params.loss", "150 is not a percentage"},

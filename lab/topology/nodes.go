@@ -29,6 +29,7 @@ func (b *builder) buildNodes(raw map[string]*rawNode) []*Node {
 		nodes = append(nodes, n)
 	}
 	b.checkDuplicateAddresses(nodes)
+	b.checkClusterRoles(nodes)
 	return nodes
 }
 
@@ -80,6 +81,7 @@ func (b *builder) buildNode(name string, rn *rawNode) *Node {
 	case n.Role == RoleRouteReflector:
 		n.ClusterID = n.RouterID
 	}
+	n.Roles = b.buildRoles(rn.Roles, n.Kind, path+".roles")
 	timers := b.timers
 	timers.apply(b.parseTimers(rn.Timers, path+".timers"))
 	b.checkTimers(timers)

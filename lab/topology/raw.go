@@ -34,6 +34,7 @@ type rawNode struct {
 	Kind      *string     `mapstructure:"kind"`
 	RouterID  *string     `mapstructure:"router-id"`
 	Role      *string     `mapstructure:"role"`
+	Roles     []string    `mapstructure:"roles"`
 	ClusterID *string     `mapstructure:"cluster-id"`
 	Timers    *rawTimers  `mapstructure:"timers"`
 	Prefixes  []rawPrefix `mapstructure:"prefixes"`

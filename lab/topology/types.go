@@ -29,6 +29,25 @@ const (
 	RoleRouteReflector Role = "route-reflector"
 )
 
+// Cluster roles a node may take besides its BGP role (`roles:`): the
+// Kubernetes pieces played around it (docs/kubespray.md).
+const (
+	// RoleAPIServer serves a Kubernetes API server stand-in on the
+	// node's address, port 6443.
+	RoleAPIServer Role = "apiserver"
+	// RoleCalicoNode makes a BIRD node learn its BGP peers from the API
+	// server, as calico-node's confd does, instead of from the topology.
+	RoleCalicoNode Role = "calico-node"
+	// RoleKubesprayWorker runs kubespray's nginx-proxy on the node: the
+	// node reaches the API server through 127.0.0.1:6443.
+	RoleKubesprayWorker Role = "kubespray-worker"
+)
+
+// ClusterRoles lists the roles `roles:` accepts, in documentation order.
+func ClusterRoles() []Role {
+	return []Role{RoleAPIServer, RoleCalicoNode, RoleKubesprayWorker}
+}
+
 // SessionKind tells which peering statement produced a session.
 type SessionKind string
 
@@ -109,6 +128,7 @@ func FaultNames() []string {
 		"as-mismatch", "router-id-conflict", "md5-mismatch", "md5-one-sided",
 		"hold-timer-expiry", "bird-down", "bird-unconfigured", "port179-in-use",
 		"source-ip-missing", "wrong-ip-autodetect", "snat-node-traffic",
+		"apiserver-proxy-down", "apiserver-proxy-bad-upstream", "apiserver-down",
 	}
 }
 
@@ -131,6 +151,8 @@ type Node struct {
 	// RouterID defaults to Address when that is IPv4.
 	RouterID netip.Addr
 	Role     Role
+	// Roles are the node's cluster roles (`roles:`), in file order.
+	Roles []Role
 	// ClusterID is set for route reflectors; defaults to RouterID.
 	ClusterID netip.Addr
 	Timers    Timers
@@ -206,6 +228,16 @@ type Expectation struct {
 	Within time.Duration
 	// Line is the line of the expectation in the source file.
 	Line int
+}
+
+// HasRole reports whether r is one of the node's cluster roles.
+func (n *Node) HasRole(r Role) bool {
+	for _, x := range n.Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
 }
 
 // Node returns the node called name, or nil.
