@@ -56,8 +56,8 @@ func (calicoctlStatus) Recognize(source string, data []byte) (Observations, []st
 		if cells[0] == "" && len(st.Peers) > 0 {
 			p := &st.Peers[len(st.Peers)-1]
 			p.Info = strings.TrimSpace(p.Info + " " + cells[4])
-			p.Line.Text += " " + t
-			lines[len(lines)-1] += " " + t
+			p.Line.Text = p.row()
+			lines[len(lines)-1] = p.Line.Text
 			continue
 		}
 		p := StatusPeer{Address: cells[0], Type: cells[1], State: cells[2], Since: cells[3], Info: cells[4], Line: Line{source, t}}
@@ -66,9 +66,6 @@ func (calicoctlStatus) Recognize(source string, data []byte) (Observations, []st
 		}
 		st.Peers = append(st.Peers, p)
 		lines = append(lines, t)
-	}
-	for i := range st.Peers {
-		st.Peers[i].Line.Text = joinRows(st.Peers[i].Line.Text)
 	}
 	if !seen {
 		return Observations{}, nil, false
@@ -88,5 +85,7 @@ func tableCells(row string) []string {
 	return parts
 }
 
-// joinRows collapses runs of spaces in a joined table row.
-func joinRows(s string) string { return strings.Join(strings.Fields(s), " ") }
+// row renders the peer as one table row, wrapped INFO joined.
+func (p StatusPeer) row() string {
+	return "| " + strings.Join([]string{p.Address, p.Type, p.State, p.Since, p.Info}, " | ") + " |"
+}
