@@ -107,11 +107,11 @@ func TestRules(t *testing.T) {
 			"b/c": "router id 10.0.0.2;\nprotocol bgp Mesh_10_0_0_1 {\n neighbor 10.0.0.1 as 64512;\n source address 10.0.0.2;\n}\n",
 		}, []string{"md5-mismatch/high/a/10.0.0.2", "md5-mismatch/high/b/10.0.0.1"}},
 		{"source address present", ruleSourceIPMissing, map[string]string{
-			"a/c": "router id 10.0.0.2;\nprotocol bgp Mesh_10_0_0_1 {\n neighbor 10.0.0.1 as 64512;\n source address 10.0.0.2;\n}\n",
+			"a/c":  "router id 10.0.0.2;\nprotocol bgp Mesh_10_0_0_1 {\n neighbor 10.0.0.1 as 64512;\n source address 10.0.0.2;\n}\n",
 			"a/ip": addr2,
 		}, nil},
 		{"source address missing", ruleSourceIPMissing, map[string]string{
-			"a/c": "router id 10.0.0.7;\nprotocol bgp Mesh_10_0_0_1 {\n neighbor 10.0.0.1 as 64512;\n source address 10.0.0.7;\n}\n",
+			"a/c":  "router id 10.0.0.7;\nprotocol bgp Mesh_10_0_0_1 {\n neighbor 10.0.0.1 as 64512;\n source address 10.0.0.7;\n}\n",
 			"a/ip": addr2,
 		}, []string{"source-ip-missing/high/a/"}},
 		{"address differs from kubernetes", ruleWrongIPAutodetect, map[string]string{
