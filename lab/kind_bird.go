@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -40,6 +41,10 @@ type birdNode struct {
 	daemon  *bird.Daemon
 	client  *bird.Client
 	stopped bool
+	// frozen is set while hold-timer-expiry holds the daemon stopped
+	// (SIGSTOP): control socket commands then fail at once instead of
+	// waiting for a daemon that cannot answer.
+	frozen atomic.Bool
 
 	// faults holds what active config faults change, over the topology's
 	// configuration (kind_bird_faults_config.go).
@@ -265,8 +270,14 @@ func (b *birdNode) clientLocked(ctx context.Context) (*bird.Client, error) {
 // connection broke (rather than BIRD answering with an error), it drops
 // the client and tries once more on a fresh one.
 func (b *birdNode) cmd(ctx context.Context, fn func(*bird.Client) error) error {
+	if b.frozen.Load() {
+		return b.errFrozen()
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.frozen.Load() { // frozen while this call waited for the lock
+		return b.errFrozen()
+	}
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		var c *bird.Client

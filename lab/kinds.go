@@ -28,11 +28,12 @@ func mustRegister(r *Registry, name string, k Kind) {
 }
 
 // NewDefaultFaultRegistry returns a registry with every fault of
-// topology.FaultNames(). Network faults act on the node's namespace;
-// md5-mismatch, md5-one-sided and wrong-ip-autodetect reconfigure the node
-// and its peers (fault_config.go, fault_wrongip.go); the others are
-// applied by the node itself (FaultInjector), so each node kind decides
-// what it can reproduce. This is the one place faults are wired.
+// topology.FaultNames(). Network faults and source-ip-missing act on the
+// node's namespace; md5-mismatch, md5-one-sided and wrong-ip-autodetect
+// reconfigure the node and its peers (fault_config.go, fault_wrongip.go);
+// the others are applied by the node itself
+// (FaultInjector), so each node kind decides what it can reproduce. This
+// is the one place faults are wired.
 func NewDefaultFaultRegistry() *FaultRegistry {
 	r := NewFaultRegistry()
 	fixed := func(mk func() netfault.Fault) netFault {
@@ -44,6 +45,7 @@ func NewDefaultFaultRegistry() *FaultRegistry {
 	mustRegisterFault(r, netfault.NameLinkDown, fixed(netfault.NewLinkDown))
 	mustRegisterFault(r, netfault.NameNetem, netFault{make: netemFault})
 	mustRegisterFault(r, netfault.NameSNATNodeTraffic, snatFault{})
+	mustRegisterFault(r, "source-ip-missing", sourceIPFault{})
 	// Config faults that change both ends of a session, or several nodes.
 	mustRegisterFault(r, "md5-mismatch", md5Fault{})
 	mustRegisterFault(r, "md5-one-sided", md5Fault{oneSided: true})
@@ -51,7 +53,6 @@ func NewDefaultFaultRegistry() *FaultRegistry {
 	for _, name := range []string{
 		"as-mismatch", "router-id-conflict",
 		"hold-timer-expiry", "bird-down", "bird-unconfigured", "port179-in-use",
-		"source-ip-missing",
 	} {
 		mustRegisterFault(r, name, nodeFault{})
 	}
