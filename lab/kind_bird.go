@@ -87,6 +87,7 @@ func newBIRDNode(v bird.Version) KindFunc {
 		if err != nil {
 			return nil, fmt.Errorf("kind %s: node %s: %w", spec.Node.Kind, spec.Node.Name, err)
 		}
+		cfg = calicoInitialConfig(spec.Node, cfg) // role calico-node: peers come from the API server
 		var buf bytes.Buffer
 		if err := bird.RenderConfig(&buf, cfg, v); err != nil {
 			return nil, fmt.Errorf("kind %s: node %s: %w", spec.Node.Kind, spec.Node.Name, err)

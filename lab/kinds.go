@@ -50,6 +50,10 @@ func NewDefaultFaultRegistry() *FaultRegistry {
 	mustRegisterFault(r, "md5-mismatch", md5Fault{})
 	mustRegisterFault(r, "md5-one-sided", md5Fault{oneSided: true})
 	mustRegisterFault(r, "wrong-ip-autodetect", wrongIPFault{})
+	// Cluster faults act on node roles (role_faults.go).
+	mustRegisterFault(r, "apiserver-proxy-down", apiserverProxyDownFault{})
+	mustRegisterFault(r, "apiserver-proxy-bad-upstream", apiserverProxyBadUpstreamFault{})
+	mustRegisterFault(r, "apiserver-down", apiserverDownFault{})
 	for _, name := range []string{
 		"as-mismatch", "router-id-conflict",
 		"hold-timer-expiry", "bird-down", "bird-unconfigured", "port179-in-use",

@@ -55,6 +55,8 @@ type Lab struct {
 	unsubs  []func()
 	// captures record the lab's traffic (Options.CaptureDir), or nil.
 	captures *labCaptures
+	// roles plays the nodes' cluster roles (role.go), or nil.
+	roles *clusterRoles
 
 	// polled lists the nodes that push no events: a poller watches them.
 	polled []string
@@ -186,6 +188,10 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 			return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
 		}
 	}
+	// API servers and nginx-proxies run before the nodes that need them.
+	if l.roles, err = l.newClusterRoles(ctx); err != nil {
+		return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
+	}
 	// Nodes start concurrently: every session's passive end must be
 	// configured before its active end's first connection attempt (GoBGP
 	// makes it 1.5 to 2 s after the peer is added), which a sequential start
@@ -204,6 +210,9 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 	}
 	bgCtx, cancel := context.WithCancel(context.Background())
 	l.stopBackground = cancel
+	if err := l.roles.startAgents(bgCtx); err != nil {
+		return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
+	}
 	for _, name := range l.polled {
 		l.background.Add(1)
 		go func() {
@@ -346,12 +355,16 @@ func (l *Lab) Down() error {
 		for _, u := range l.unsubs {
 			u()
 		}
+		rerr := l.roles.stop()
 		err := forEachNode(l.order, func(name string) error {
 			if err := l.nodes[name].Stop(); err != nil {
 				return fmt.Errorf("stop node %s: %w", name, err)
 			}
 			return nil
 		})
+		if rerr != nil {
+			err = errors.Join(err, fmt.Errorf("stop node roles: %w", rerr))
+		}
 		if cerr := l.stopCaptures(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("stop captures: %w", cerr))
 		}

@@ -21,6 +21,9 @@ type Report struct {
 	Timeline []TimelineEntry `json:"timeline"`
 	// Faults lists every fault injected and healed, oldest first.
 	Faults []FaultEvent `json:"faults"`
+	// Readiness is each calico-node's BIRD readiness at report time
+	// (role calico-node, docs/kubespray.md).
+	Readiness []NodeReadiness `json:"readiness,omitempty"`
 }
 
 // SessionReport is one end's view of a session.
@@ -57,6 +60,7 @@ func (l *Lab) Report(ctx context.Context, results []ExpectationResult) Report {
 		Sessions:     []SessionReport{},
 		Timeline:     []TimelineEntry{},
 		Faults:       l.FaultLog(),
+		Readiness:    l.Readiness(ctx),
 	}
 	if r.Faults == nil {
 		r.Faults = []FaultEvent{}
@@ -135,6 +139,17 @@ func (r Report) WriteTable(w io.Writer) error {
 				who += " (peer " + f.Peer + ")"
 			}
 			fmt.Fprintf(tw, "%.1fs\t%s %s\t%s\t%s\n", float64(f.AtMS)/1000, f.Action, f.Fault, who, res)
+		}
+	}
+	if len(r.Readiness) > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "CALICO-NODE\tBIRD READINESS")
+		for _, n := range r.Readiness {
+			msg := n.Message
+			if n.Ready {
+				msg = "ready"
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", n.Node, msg)
 		}
 	}
 	if len(r.Expectations) == 0 {
