@@ -62,6 +62,7 @@ PEERLAB_OUTPUT=json, PEERLAB_LOG_LEVEL=debug), then the config file given by
 		newFaultCommand(a),
 		newExecCommand(a),
 		newDiagnoseCommand(a),
+		newCalicoNodeCommand(a),
 	)
 	return root
 }
