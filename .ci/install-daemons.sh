@@ -2,7 +2,8 @@
 # install-daemons.sh installs the real daemons and tools that peerlab's interop
 # tests and namespace labs drive: BIRD 1.6 (Debian package "bird"), BIRD 2
 # (Debian package "bird2", unpacked into a cache folder because it conflicts
-# with "bird"), nginx-light, tshark, iproute2 and nftables.
+# with "bird"), nginx-light (with libnginx-mod-stream), tshark, iproute2 and
+# nftables.
 #
 # It is idempotent: work already done is skipped. It must run as root and only
 # reaches Debian's package mirrors. No system BIRD service is left running:
@@ -78,6 +79,13 @@ apt_install() {
 # 1. Debian packages. tshark asks whether non-root users may capture: answer no.
 echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
 apt_install "${PACKAGES[@]}"
+
+# 1b. kubespray's nginx-proxy (role kubespray-worker) needs nginx's stream
+#     module; Debian's nginx-light has it only as a dynamic module, shipped
+#     in libnginx-mod-stream.
+if nginx -V 2>&1 | grep -q -- '--with-stream=dynamic' && [ ! -e /usr/lib/nginx/modules/ngx_stream_module.so ]; then
+	apt_install libnginx-mod-stream
+fi
 
 # 2. BIRD 2, unpacked next to BIRD 1.6.
 if [ ! -x "$BIRD2_DIR/usr/sbin/bird" ] || [ ! -x "$BIRD2_DIR/usr/sbin/birdc" ]; then
