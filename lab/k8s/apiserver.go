@@ -133,12 +133,14 @@ func (a *APIServer) Running() bool {
 // Stopping a stopped stand-in does nothing.
 func (a *APIServer) Stop() error {
 	a.mu.Lock()
-	srv := a.srv
+	srv, ln := a.srv, a.ln
 	a.srv, a.ln = nil, nil
 	a.mu.Unlock()
 	if srv == nil {
 		return nil
 	}
+	// Close the listener first: Serve may not have taken it over yet.
+	_ = ln.Close()
 	// Close, not Shutdown: a stopped API server drops its connections.
 	if err := srv.Close(); err != nil {
 		return fmt.Errorf("api server stand-in: close: %w", err)
