@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -226,10 +228,45 @@ func (p *nginxProxy) reload(ctx context.Context, cfg k8s.NginxConfig) error {
 		return fmt.Errorf("nginx-proxy: %w", err)
 	}
 	p.cfg = cfg
+	master := p.cmd.Process.Pid
+	before := children(master)
 	if out, err := exec.CommandContext(ctx, p.bin.path, p.nginxArgs("-s", "reload")...).CombinedOutput(); err != nil {
 		return fmt.Errorf("nginx-proxy: nginx -s reload: %w: %s", err, strings.TrimSpace(string(out)))
 	}
-	return nil
+	// `nginx -s reload` only signals the master. Wait until the workers
+	// of the old configuration are gone (they stop accepting at once and
+	// leave within worker_shutdown_timeout) and new ones run, so that
+	// every connection from now on meets the new configuration.
+	deadline := time.Now().Add(12 * time.Second)
+	for {
+		now := children(master)
+		if len(now) > 0 && !slices.ContainsFunc(now, func(pid int) bool { return slices.Contains(before, pid) }) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nginx-proxy: workers of the old configuration still run 12 s after nginx -s reload (before %v, now %v)", before, now)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// children lists the child processes of pid (nginx's workers).
+func children(pid int) []int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, f := range strings.Fields(string(data)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // config is the configuration nginx runs on.

@@ -142,7 +142,7 @@ func (a *APIServer) Stop() error {
 	// Close the listener first: Serve may not have taken it over yet.
 	_ = ln.Close()
 	// Close, not Shutdown: a stopped API server drops its connections.
-	if err := srv.Close(); err != nil {
+	if err := srv.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("api server stand-in: close: %w", err)
 	}
 	return nil
