@@ -8,7 +8,7 @@ TOPOLOGY  ?= topologies/quickstart.yaml
 # serially after the others to keep a 2-core machine responsive.
 TESTFLAGS ?= -count=1 -timeout 20m
 
-.PHONY: help build run test test-short bench lint daemons clean fuzz-short
+.PHONY: help build run test test-short bench lint daemons clean fuzz-short proto proto-check
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -57,3 +57,17 @@ fuzz-short: ## run each fuzz target of capture/ for 10 s, one at a time
 		echo "fuzz $$f (10s)"; \
 		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime 10s -fuzzminimizetime 1s ./capture/ || exit 1; \
 	done
+
+proto: ## lint proto/ and regenerate its Go code (buf and the plugins are go tool dependencies)
+	$(GO) tool buf lint
+	$(GO) tool buf generate
+
+proto-check: ## fail if buf lint complains or the committed generated Go differs from a fresh generation
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(GO) tool buf lint || exit 1; \
+	$(GO) tool buf generate --output "$$tmp" || exit 1; \
+	mkdir -p "$$tmp/committed"; \
+	(cd proto && find . -name '*.pb.go' -exec cp --parents {} "$$tmp/committed" \;) || exit 1; \
+	if ! diff -r "$$tmp/committed" "$$tmp/proto" >/dev/null; then \
+		echo "generated protobuf code is stale: run 'make proto' and commit"; diff -r "$$tmp/committed" "$$tmp/proto" | head -40; exit 1; \
+	fi; echo "proto: generated code up to date"
