@@ -344,3 +344,53 @@ func getIn(t *testing.T, l *Lab, node, url string) (int, error) {
 	code, _, err := k8s.Get(context.Background(), c, url)
 	return code, err
 }
+
+// TestKubesprayTopologyReport plays topologies/kubespray-nginx-proxy-down.yaml
+// as `peerlab run` does: the report shows master's and worker2's sessions to
+// worker1 not Established and Calico's readiness message on master.
+func TestKubesprayTopologyReport(t *testing.T) {
+	rolesRequire(t)
+	t.Parallel()
+	topo, err := topology.Load(filepath.Join("..", "topologies", "kubespray-nginx-proxy-down.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	l, err := Up(ctx, topo, Options{Logger: zaptest.NewLogger(t), StateDir: t.TempDir(), Mode: ModeNamespace})
+	if err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	defer func() {
+		if err := l.Down(); err != nil {
+			t.Errorf("down: %v", err)
+		}
+	}()
+	r := l.Report(ctx, l.Check(ctx))
+	if !r.OK {
+		t.Errorf("expectations failed: %+v", r.Expectations)
+	}
+	seen := map[string]string{}
+	for _, s := range r.Sessions {
+		if s.Remote == "worker1" {
+			seen[s.Local] = s.State
+		}
+	}
+	for _, n := range []string{"master", "worker2"} {
+		if st, ok := seen[n]; !ok || st == "Established" {
+			t.Errorf("report: %s->worker1 is %q, want a session that is not Established", n, st)
+		}
+	}
+	var master *NodeReadiness
+	for i := range r.Readiness {
+		if r.Readiness[i].Node == "master" {
+			master = &r.Readiness[i]
+		}
+	}
+	if master == nil || master.Message != notReadyWorker1 {
+		t.Errorf("report readiness of master = %+v, want %q", master, notReadyWorker1)
+	}
+	if len(r.Faults) != 1 || r.Faults[0].Fault != "apiserver-proxy-down" || r.Faults[0].Error != "" {
+		t.Errorf("report faults = %+v", r.Faults)
+	}
+}
