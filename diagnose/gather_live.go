@@ -2,7 +2,10 @@ package diagnose
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -225,4 +228,18 @@ func (g *nodeGather) probeSpec(nsPath string, peer netip.AddrPort) probeSpec {
 		spec.Source, _ = netip.ParseAddr(g.cfg.ListenAddress)
 	}
 	return spec
+}
+
+// SaveArtifacts writes gathered text as an artifacts folder: dir/<node>/<file>.
+func SaveArtifacts(dir string, arts []Artifact) error {
+	for _, a := range arts {
+		p := filepath.Join(dir, a.Node, a.File)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("diagnose: save artifacts: %w", err)
+		}
+		if err := os.WriteFile(p, a.Data, 0o644); err != nil {
+			return fmt.Errorf("diagnose: save artifacts: %w", err)
+		}
+	}
+	return nil
 }

@@ -96,7 +96,7 @@ func gatherNode(ctx context.Context, t NodeTarget, birdTimeout, apiTimeout time.
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var part nodeGather
+			part := nodeGather{t: t}
 			fn(&part)
 			mu.Lock()
 			g.merge(&part)

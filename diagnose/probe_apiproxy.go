@@ -25,7 +25,7 @@ type apiProxyProbe struct {
 	Healthz string
 	// Through maps "/healthz" and "/version" to the result of an HTTPS GET
 	// through the proxy.
-	Through map[string]string
+	Through   map[string]string
 	ThroughOK bool
 	// Upstreams maps each upstream to the result of an HTTPS GET /healthz
 	// sent to it directly; UpstreamsOK counts the answering ones.

@@ -13,7 +13,7 @@ import (
 // evidence collected on the nodes.
 func newDiagnoseCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "diagnose --artifacts PATH...",
+		Use:   "diagnose [--artifacts PATH... | --lab NAME --node N [--peer ADDR]]",
 		Short: "Explain why Calico/BIRD BGP sessions are not Established",
 		Long: `diagnose reads evidence collected on Calico nodes and explains why BGP
 sessions are down ("BIRD is not ready: BGP not established with ..."): findings
@@ -28,9 +28,24 @@ ip -4 addr, ip route, kubectl get nodes -o wide, Calico manifests. Files in a
 sub-folder of a given folder belong to the node named after the sub-folder
 (artifacts/worker3/...); other files to one unnamed node.
 
+--lab NAME --node N diagnoses a node of a running namespace lab live: BIRD's
+protocols through its control socket, its bird.cfg, logs, listening sockets,
+TCP MD5 counters, nftables rules and API server proxy path, a TCP connect and
+a BGP OPEN as the node to each peer whose session is down, and a 1 s capture
+on eth0; peers that are lab nodes are gathered too, so findings name the node
+where the cause lies. The whole diagnosis answers within about 2 s.
+
+With neither --artifacts nor --lab, diagnose runs in HOST mode on a real
+node, read-only, with the same probes in this host's network namespace; the
+--bird-socket, --bird-config, --bird-log, --calico-log-dir, --manifests,
+--nginx-conf, --api-proxy and --interface flags override the defaults.
+--save-artifacts DIR writes the gathered text for a later --artifacts run.
+
 Exit status: 0 healthy, 1 findings, 2 usage error (bad flags, unreadable path).`,
 		Example: `  peerlab diagnose --artifacts ./bundle
-  peerlab diagnose --artifacts status.txt bird.cfg --output json`,
+  peerlab diagnose --artifacts status.txt bird.cfg --output json
+  peerlab diagnose --lab calico-bird-mesh --node node1
+  sudo peerlab diagnose --peer 10.0.0.2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.diagnose(cmd)
@@ -39,6 +54,19 @@ Exit status: 0 healthy, 1 findings, 2 usage error (bad flags, unreadable path).`
 	f := cmd.Flags()
 	f.StringSlice("artifacts", nil, "files or folders of collected evidence (repeat or comma-separate)")
 	f.StringP("output", "o", "text", "report format: "+strings.Join(diagnose.Formats, " or "))
+	f.String("lab", "", "running lab to diagnose live (with --node)")
+	f.String("node", "", "node of --lab to diagnose")
+	f.String("peer", "", "only probe this peer address")
+	f.String("state-dir", "", "folder for lab state (default /run/peerlab as root, else per user)")
+	f.String("save-artifacts", "", "write the text gathered live into this folder (<node>/<file>)")
+	f.String("bird-socket", "", "host mode: BIRD control socket (default /var/run/calico/bird.ctl, then /var/run/bird/bird.ctl)")
+	f.String("bird-config", "", "host mode: bird.cfg (default /etc/calico/confd/config/bird.cfg)")
+	f.String("bird-log", "", "host mode: BIRD log file, if any")
+	f.String("calico-log-dir", "", "host mode: calico-node *.log folder (default /var/log/calico)")
+	f.String("manifests", "", "host mode: static pod manifests (default /etc/kubernetes/manifests)")
+	f.String("nginx-conf", "", "host mode: nginx-proxy config (default /etc/nginx/nginx.conf)")
+	f.String("api-proxy", "", "host mode: local API server proxy (default 127.0.0.1:6443)")
+	f.String("interface", "", "host mode: interface to capture BGP on (default eth0, - for none)")
 	return cmd
 }
 
@@ -49,15 +77,56 @@ func (a *app) diagnose(cmd *cobra.Command) error {
 	if !slices.Contains(diagnose.Formats, output) {
 		return usageErrorf("peerlab diagnose: --output %q: want %s", output, strings.Join(diagnose.Formats, " or "))
 	}
-	if len(paths) == 0 {
-		return usageErrorf("peerlab diagnose: give --artifacts PATH... (lab and host modes are coming)\nUsage: %s", cmd.UseLine())
+	fl := cmd.Flags()
+	str := func(name string) string { v, _ := fl.GetString(name); return v }
+	var rep diagnose.Report
+	switch {
+	case len(paths) > 0:
+		if str("lab") != "" {
+			return usageErrorf("peerlab diagnose: --artifacts and --lab exclude each other")
+		}
+		c, err := diagnose.LoadArtifacts(paths, diagnose.ArtifactOptions{})
+		if err != nil {
+			// Every load error is about the paths given: a usage error.
+			return usageErrorf("peerlab diagnose: %v", err)
+		}
+		rep = diagnose.Diagnose(c)
+	default:
+		var (
+			target  diagnose.NodeTarget
+			resolve diagnose.PeerResolver
+		)
+		if name := str("lab"); name != "" {
+			if str("node") == "" {
+				return usageErrorf("peerlab diagnose: --lab needs --node")
+			}
+			stateDir := a.stateDir()
+			if d := str("state-dir"); d != "" {
+				stateDir = d
+			}
+			var err error
+			if target, err = diagnose.LabTarget(stateDir, name, str("node")); err != nil {
+				return usageErrorf("peerlab diagnose: %v", err)
+			}
+			if resolve, err = diagnose.LabResolver(stateDir, name); err != nil {
+				return usageErrorf("peerlab diagnose: %v", err)
+			}
+		} else {
+			target = diagnose.HostTarget(diagnose.HostPaths{
+				BirdSocket: str("bird-socket"), BirdConfig: str("bird-config"), BirdLog: str("bird-log"),
+				CalicoLogDir: str("calico-log-dir"), Manifests: str("manifests"), NginxConf: str("nginx-conf"),
+				APIProxy: str("api-proxy"), Interface: str("interface"),
+			})
+		}
+		var live *diagnose.Live
+		rep, live = diagnose.DiagnoseLive(cmd.Context(), target, resolve, diagnose.LiveOptions{Peer: str("peer")})
+		if dir := str("save-artifacts"); dir != "" {
+			if err := diagnose.SaveArtifacts(dir, live.Artifacts); err != nil {
+				return err
+			}
+		}
+		a.log.Debug("live diagnosis done")
 	}
-	c, err := diagnose.LoadArtifacts(paths, diagnose.ArtifactOptions{})
-	if err != nil {
-		// Every load error is about the paths given: a usage error.
-		return usageErrorf("peerlab diagnose: %v", err)
-	}
-	rep := diagnose.Diagnose(c)
 	a.log.Debug("diagnosis done")
 	if err := diagnose.WriteReport(cmd.OutOrStdout(), rep, output); err != nil {
 		return err

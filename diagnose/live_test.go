@@ -1,0 +1,189 @@
+package diagnose
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/peerlab/peerlab/lab"
+	"github.com/peerlab/peerlab/lab/topology"
+)
+
+var updateCorpus = flag.Bool("update-corpus", false, "save the evidence of the live lab tests under testdata/artifacts/lab-<case>")
+
+// requireRoot skips a test that needs root and namespaces, except in CI
+// (CI=true), where it fails instead.
+func requireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("needs root (network namespaces, BIRD); CI=true so this is a failure, not a skip")
+	}
+	t.Skip("needs root (network namespaces, BIRD); skipped because CI is not \"true\"")
+}
+
+// liveLab brings up a two-node lab n (10.x.y.1) -- p (10.x.y.2) of the
+// given kinds in namespace mode and tears it down at cleanup.
+func liveLab(t testing.TB, kn, kp string) (*lab.Lab, string, string) {
+	t.Helper()
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%s/%d", t.Name(), os.Getpid())
+	sum := h.Sum32()
+	name := fmt.Sprintf("dg%08x", sum)
+	net := fmt.Sprintf("10.%d.%d", 100+sum%100, (sum>>8)%250)
+	src := fmt.Sprintf(`name: %s
+defaults: {asn: 64512, timers: {hold: 9s, keepalive: 3s, connect-retry: 1s}}
+nodes:
+  n: {kind: %s, address: %s.1, prefixes: [10.244.1.0/24]}
+  p: {kind: %s, address: %s.2, prefixes: [10.244.2.0/24]}
+peerings:
+  - between: [n, p]
+`, name, kn, net, kp, net)
+	topo, err := topology.Parse(name+".yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stateDir := t.TempDir()
+	l, err := lab.Up(context.Background(), topo, lab.Options{StateDir: stateDir, Mode: lab.ModeNamespace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Down() })
+	// Up alone publishes no state file (the CLI's owner process does).
+	st := lab.LabState{Name: name, Mode: lab.ModeNamespace, PID: os.Getpid(), Nodes: map[string]string{"n": kn, "p": kp}}
+	if err := lab.WriteState(stateDir, st); err != nil {
+		t.Fatal(err)
+	}
+	return l, stateDir, name
+}
+
+// liveCases are the faults a two-node lab reproduces, where they are
+// injected, the node that shows the symptom and the expected top cause.
+var liveCases = []struct {
+	name, fault, on, peer, from string
+	want                        Cause
+}{
+	{"tcp179-drop", "tcp179-drop", "p", "", "n", CauseTCP179Dropped},
+	{"tcp179-reject", "tcp179-reject", "p", "", "n", CauseTCP179Rejected},
+	{"icmp-unreachable", "icmp-unreachable", "p", "", "n", CauseTCP179Rejected},
+	{"link-down", "link-down", "p", "", "n", CauseNoRouteToPeer},
+	{"bird-down", "bird-down", "p", "", "n", CausePeerBirdDown},
+	{"bird-unconfigured", "bird-unconfigured", "p", "", "n", CausePeerBirdUnconfigured},
+	{"port179-in-use", "port179-in-use", "p", "", "n", CausePort179InUse},
+	{"as-mismatch", "as-mismatch", "n", "p", "n", CauseASMismatch},
+	{"router-id-conflict", "router-id-conflict", "n", "p", "n", CauseRouterIDConflict},
+	{"md5-one-sided", "md5-one-sided", "n", "p", "n", CauseMD5Mismatch},
+	{"source-ip-missing", "source-ip-missing", "n", "", "n", CauseSourceIPMissing},
+}
+
+func TestLiveDiagnosis(t *testing.T) {
+	requireRoot(t)
+	for _, kinds := range [][2]string{{"bird", "bird"}} {
+		for _, tc := range liveCases {
+			t.Run(kinds[0]+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				l, stateDir, name := liveLab(t, kinds[0], kinds[1])
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				defer cancel()
+				time.Sleep(2 * time.Second)
+				if err := l.InjectFault(ctx, &topology.Fault{Name: tc.fault, Node: tc.on, Peer: tc.peer}); err != nil {
+					t.Fatalf("inject %s: %v", tc.fault, err)
+				}
+				time.Sleep(6 * time.Second) // BIRD retries and records its error
+				target, err := LabTarget(stateDir, name, tc.from)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resolve, err := LabResolver(stateDir, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rep, live := DiagnoseLive(ctx, target, resolve, LiveOptions{})
+				var text strings.Builder
+				_ = WriteReport(&text, rep, "text")
+				t.Logf("took %s\n%s", live.Took, text.String())
+				if len(rep.Findings) == 0 || rep.Findings[0].Cause != tc.want {
+					got := Cause("none")
+					if len(rep.Findings) > 0 {
+						got = rep.Findings[0].Cause
+					}
+					t.Errorf("top cause %s, want %s", got, tc.want)
+				}
+				if live.Took > 3*time.Second {
+					t.Errorf("live diagnosis took %s, want about 2 s", live.Took)
+				}
+				if *updateCorpus && kinds[0] == "bird" {
+					saveCorpusCase(t, "lab-"+tc.name, live)
+				}
+			})
+		}
+	}
+}
+
+var corpusMu sync.Mutex
+
+// saveCorpusCase writes the gathered text as an artifacts case; its
+// expected.json is what the artifacts diagnosis concludes from the text
+// alone (probes are not in it).
+func saveCorpusCase(t *testing.T, name string, live *Live) {
+	corpusMu.Lock()
+	defer corpusMu.Unlock()
+	dir := filepath.Join("testdata", "artifacts", name)
+	_ = os.RemoveAll(dir)
+	if err := SaveArtifacts(dir, live.Artifacts); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadArtifacts([]string{dir}, ArtifactOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Diagnose(c)
+	exp := map[string]any{"healthy": rep.Healthy}
+	if len(rep.Findings) > 0 {
+		exp["cause"], exp["confidence"] = rep.Findings[0].Cause, rep.Findings[0].Confidence
+	}
+	data, _ := json.Marshal(exp)
+	if err := os.WriteFile(filepath.Join(dir, "expected.json"), append(data, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	_ = WriteReport(&text, rep, "text")
+	if err := os.WriteFile(filepath.Join("testdata", "golden", name+".txt"), []byte(text.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkLiveDiagnosis measures a live diagnosis of a node whose peer
+// drops TCP 179 (the worst case: the connect probe times out).
+func BenchmarkLiveDiagnosis(b *testing.B) {
+	requireRoot(b)
+	l, stateDir, name := liveLab(b, "bird", "bird")
+	ctx := context.Background()
+	if err := l.InjectFault(ctx, &topology.Fault{Name: "tcp179-drop", Node: "p"}); err != nil {
+		b.Fatal(err)
+	}
+	target, err := LabTarget(stateDir, name, "n")
+	if err != nil {
+		b.Fatal(err)
+	}
+	resolve, err := LabResolver(stateDir, name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		rep, _ := DiagnoseLive(ctx, target, resolve, LiveOptions{})
+		if len(rep.Findings) == 0 {
+			b.Fatal("no findings")
+		}
+	}
+}
