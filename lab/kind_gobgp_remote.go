@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -186,7 +184,7 @@ func (r *remoteGoBGPNode) launch(ctx context.Context) (*agent.Client, error) {
 	c, err := r.waitSocket(ctx)
 	if err != nil {
 		r.terminate(nil)
-		if out := agentLogTail(r.logf, 1024); out != "" {
+		if out := tail(r.logf, 1024); out != "" {
 			err = fmt.Errorf("%w; agent log ends: %s", err, out)
 		}
 		return nil, err
@@ -421,16 +419,3 @@ func logLevel(log *zap.Logger) string {
 	return zapcore.ErrorLevel.String()
 }
 
-// agentLogTail is the last n bytes of the agent's log, for error messages.
-func agentLogTail(file string, n int64) string {
-	f, err := os.Open(file)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > n {
-		_, _ = f.Seek(-n, io.SeekEnd)
-	}
-	data, _ := io.ReadAll(f)
-	return strings.TrimSpace(string(data))
-}

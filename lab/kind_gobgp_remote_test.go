@@ -297,7 +297,7 @@ func TestRemoteNodesPeerInNamespaces(t *testing.T) {
 		if pids := agentProcesses(t, r.sock); len(pids) > 0 {
 			t.Errorf("agent of %s still running after Stop: pids %v", n, pids)
 		}
-		if log := agentLogTail(r.logf, 4096); !strings.Contains(log, `"msg":"agent listening"`) {
+		if log := tail(r.logf, 4096); !strings.Contains(log, `"msg":"agent listening"`) {
 			t.Errorf("agent log of %s lacks its JSON start line:\n%s", n, log)
 		}
 	}
