@@ -418,4 +418,3 @@ func logLevel(log *zap.Logger) string {
 	}
 	return zapcore.ErrorLevel.String()
 }
-
