@@ -53,7 +53,12 @@ peerings:
 	if err != nil {
 		t.Fatal(err)
 	}
-	stateDir := t.TempDir()
+	// A short state folder keeps BIRD's control socket path short.
+	stateDir, err := os.MkdirTemp("", "dg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(stateDir) })
 	l, err := lab.Up(context.Background(), topo, lab.Options{StateDir: stateDir, Mode: lab.ModeNamespace})
 	if err != nil {
 		t.Fatal(err)
@@ -95,11 +100,15 @@ func TestLiveDiagnosis(t *testing.T) {
 				l, stateDir, name := liveLab(t, kinds[0], kinds[1])
 				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 				defer cancel()
-				time.Sleep(2 * time.Second)
+				time.Sleep(4 * time.Second)
 				if err := l.InjectFault(ctx, &topology.Fault{Name: tc.fault, Node: tc.on, Peer: tc.peer}); err != nil {
 					t.Fatalf("inject %s: %v", tc.fault, err)
 				}
-				time.Sleep(6 * time.Second) // BIRD retries and records its error
+				wait := 6 * time.Second // BIRD retries and records its error
+				if tc.fault == "link-down" {
+					wait = 11 * time.Second // an Established session lasts the 9 s hold time
+				}
+				time.Sleep(wait)
 				target, err := LabTarget(stateDir, name, tc.from)
 				if err != nil {
 					t.Fatal(err)
