@@ -63,6 +63,7 @@ PEERLAB_OUTPUT=json, PEERLAB_LOG_LEVEL=debug), then the config file given by
 		newExecCommand(a),
 		newDiagnoseCommand(a),
 		newCalicoNodeCommand(a),
+		newServeCommand(a), newLabHostCommand(a),
 	)
 	return root
 }

@@ -1,0 +1,285 @@
+package server
+
+import (
+	"context"
+	"os"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/peerlab/peerlab/lab"
+	pb "github.com/peerlab/peerlab/proto/peerlab/v1"
+)
+
+// TestPanicFault is the fault name that, with HostOptions.TestHooks, makes
+// the host process panic in a goroutine of its own (as a GoBGP parser bug
+// would): the crash-isolation tests use it.
+const TestPanicFault = "test-panic"
+
+// HostOptions tune a Host.
+type HostOptions struct {
+	// Logger receives logs; nil means none.
+	Logger *zap.Logger
+	// OnDelete is called when a client asks to delete the lab.
+	OnDelete func()
+	// Port is the lab's BGP port (reported in Lab.port; captures filter on it).
+	Port int
+	// TestHooks enables TestPanicFault.
+	TestHooks bool
+	// WatchInterval is how often watchers look for news; 0 means 100 ms.
+	WatchInterval time.Duration
+}
+
+// Host serves one running lab's per-lab services from the process that
+// owns the lab.
+type Host struct {
+	pb.UnimplementedLabServiceServer
+	pb.UnimplementedFaultServiceServer
+
+	lab  *lab.Lab
+	opts HostOptions
+	log  *zap.Logger
+
+	mu           sync.Mutex
+	expectations []lab.ExpectationResult
+	checked      chan struct{}
+
+	done <-chan struct{} // closed when the lab goes down
+
+	speakers *hostSpeakers
+	captures *hostCaptures
+}
+
+// NewHost serves l. It starts checking l's expectations at once; cancel
+// ctx to stop that.
+func NewHost(ctx context.Context, l *lab.Lab, opts HostOptions) *Host {
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.WatchInterval == 0 {
+		opts.WatchInterval = 100 * time.Millisecond
+	}
+	h := &Host{lab: l, opts: opts, log: opts.Logger, checked: make(chan struct{}), done: ctx.Done()}
+	h.speakers = &hostSpeakers{lab: l}
+	h.captures = newHostCaptures(l, opts.Port, opts.Logger)
+	go func() {
+		defer close(h.checked)
+		res := l.Check(ctx)
+		h.mu.Lock()
+		h.expectations = res
+		h.mu.Unlock()
+	}()
+	return h
+}
+
+// Register adds the host's services to s.
+func (h *Host) Register(s *grpc.Server) {
+	pb.RegisterLabServiceServer(s, h)
+	pb.RegisterFaultServiceServer(s, h)
+	pb.RegisterSpeakerServiceServer(s, h.speakers)
+	pb.RegisterCaptureServiceServer(s, h.captures)
+}
+
+// Close stops the captures the host started.
+func (h *Host) Close() error { return h.captures.close() }
+
+// checkLab returns NotFound unless name is this host's lab.
+func (h *Host) checkLab(name string) error {
+	if name != h.lab.Topology().Name {
+		return status.Errorf(codes.NotFound, "lab %q: %v", name, lab.ErrLabNotFound)
+	}
+	return nil
+}
+
+// snapshot describes the lab now.
+func (h *Host) snapshot(ctx context.Context) *pb.Lab {
+	topo := h.lab.Topology()
+	out := &pb.Lab{
+		Name: topo.Name, State: pb.LabState_LAB_STATE_RUNNING, Mode: modeToProto(h.lab.Mode()),
+		HostPid: int32(os.Getpid()), Started: timestamppb.New(h.lab.Started()),
+		CaptureFiles: h.lab.CaptureFiles(), Port: int32(h.opts.Port),
+	}
+	for _, n := range topo.Nodes {
+		out.Nodes = append(out.Nodes, &pb.Node{Name: n.Name, Kind: n.Kind, BindAddress: h.lab.BindAddress(n.Name)})
+	}
+	sessions, err := h.lab.Sessions(ctx)
+	if err != nil {
+		h.log.Warn("sessions", zap.Error(err))
+	}
+	for _, s := range sessions {
+		out.Sessions = append(out.Sessions, sessionToProto(s))
+	}
+	h.mu.Lock()
+	for _, r := range h.expectations {
+		out.Expectations = append(out.Expectations, expectationToProto(r))
+	}
+	h.mu.Unlock()
+	for _, f := range h.lab.FaultLog() {
+		out.Faults = append(out.Faults, faultToProto(f))
+	}
+	return out
+}
+
+// GetLab returns the lab.
+func (h *Host) GetLab(ctx context.Context, req *pb.GetLabRequest) (*pb.GetLabResponse, error) {
+	if err := h.checkLab(req.GetName()); err != nil {
+		return nil, err
+	}
+	return &pb.GetLabResponse{Lab: h.snapshot(ctx)}, nil
+}
+
+// ListLabs returns the one lab.
+func (h *Host) ListLabs(ctx context.Context, _ *pb.ListLabsRequest) (*pb.ListLabsResponse, error) {
+	return &pb.ListLabsResponse{Labs: []*pb.Lab{h.snapshot(ctx)}}, nil
+}
+
+// DeleteLab asks the owner to tear the lab down.
+func (h *Host) DeleteLab(_ context.Context, req *pb.DeleteLabRequest) (*pb.DeleteLabResponse, error) {
+	if err := h.checkLab(req.GetName()); err != nil {
+		return nil, err
+	}
+	if h.opts.OnDelete != nil {
+		h.opts.OnDelete()
+	}
+	return &pb.DeleteLabResponse{}, nil
+}
+
+// WatchLab streams session changes, faults and expectation results.
+func (h *Host) WatchLab(req *pb.WatchLabRequest, stream grpc.ServerStreamingServer[pb.WatchLabResponse]) error {
+	if err := h.checkLab(req.GetName()); err != nil {
+		return err
+	}
+	sentEvents, sentFaults, sentChecks := 0, 0, false
+	if !req.GetReplay() {
+		sentEvents, sentFaults = len(h.lab.Events()), len(h.lab.FaultLog())
+		select {
+		case <-h.checked:
+			sentChecks = true
+		default:
+		}
+	}
+	tick := time.NewTicker(h.opts.WatchInterval)
+	defer tick.Stop()
+	for {
+		events := h.lab.Events()
+		for ; sentEvents < len(events); sentEvents++ {
+			if err := stream.Send(sessionEventToProto(events[sentEvents])); err != nil {
+				return err
+			}
+		}
+		faults := h.lab.FaultLog()
+		for ; sentFaults < len(faults); sentFaults++ {
+			f := faults[sentFaults]
+			at := h.lab.Started().Add(time.Duration(f.AtMS) * time.Millisecond)
+			if err := stream.Send(&pb.WatchLabResponse{Time: timestamppb.New(at),
+				Event: &pb.WatchLabResponse_Fault{Fault: faultToProto(f)}}); err != nil {
+				return err
+			}
+		}
+		if !sentChecks {
+			select {
+			case <-h.checked:
+				sentChecks = true
+				h.mu.Lock()
+				res := append([]lab.ExpectationResult(nil), h.expectations...)
+				h.mu.Unlock()
+				for _, r := range res {
+					at := h.lab.Started().Add(time.Duration(r.AfterMS) * time.Millisecond)
+					if err := stream.Send(&pb.WatchLabResponse{Time: timestamppb.New(at),
+						Event: &pb.WatchLabResponse_Expectation{Expectation: expectationToProto(r)}}); err != nil {
+						return err
+					}
+				}
+			default:
+			}
+		}
+		select {
+		case <-stream.Context().Done():
+			return nil
+		case <-h.done:
+			return status.Error(codes.Unavailable, "the lab is going down")
+		case <-tick.C:
+		}
+	}
+}
+
+// InjectFault applies a fault now.
+func (h *Host) InjectFault(ctx context.Context, req *pb.InjectFaultRequest) (*pb.InjectFaultResponse, error) {
+	f, err := h.fault(req.GetLab(), req.GetFault())
+	if err != nil {
+		return nil, err
+	}
+	if h.opts.TestHooks && f.Name == TestPanicFault {
+		h.log.Warn("test hook: panicking in a goroutine")
+		go func() { panic("peerlab test hook: " + TestPanicFault) }()
+		return &pb.InjectFaultResponse{}, nil
+	}
+	if err := h.lab.InjectFault(ctx, faultFromProto(f)); err != nil {
+		return nil, faultStatus(err, "InjectFault")
+	}
+	return &pb.InjectFaultResponse{}, nil
+}
+
+// HealFault undoes a fault.
+func (h *Host) HealFault(ctx context.Context, req *pb.HealFaultRequest) (*pb.HealFaultResponse, error) {
+	f, err := h.fault(req.GetLab(), req.GetFault())
+	if err != nil {
+		return nil, err
+	}
+	if err := h.lab.HealFault(ctx, faultFromProto(f)); err != nil {
+		return nil, faultStatus(err, "HealFault")
+	}
+	return &pb.HealFaultResponse{}, nil
+}
+
+// ListFaults returns the fault log.
+func (h *Host) ListFaults(_ context.Context, req *pb.ListFaultsRequest) (*pb.ListFaultsResponse, error) {
+	if err := h.checkLab(req.GetLab()); err != nil {
+		return nil, err
+	}
+	out := &pb.ListFaultsResponse{}
+	for _, f := range h.lab.FaultLog() {
+		out.Faults = append(out.Faults, faultToProto(f))
+	}
+	return out, nil
+}
+
+// fault checks a fault request: the lab, the fault name and the nodes.
+func (h *Host) fault(labName string, f *pb.Fault) (*pb.Fault, error) {
+	if err := h.checkLab(labName); err != nil {
+		return nil, err
+	}
+	if f == nil {
+		return nil, status.Error(codes.InvalidArgument, "fault: required")
+	}
+	if err := required("fault.name", f.GetName()); err != nil {
+		return nil, err
+	}
+	if _, ok := lab.NewDefaultFaultRegistry().Lookup(f.GetName()); !ok && !(h.opts.TestHooks && f.GetName() == TestPanicFault) {
+		return nil, status.Errorf(codes.InvalidArgument, "fault.name: unknown fault %q", f.GetName())
+	}
+	for field, node := range map[string]string{"fault.node": f.GetNode(), "fault.peer": f.GetPeer()} {
+		if node != "" && h.lab.Topology().Node(node) == nil {
+			return nil, status.Errorf(codes.NotFound, "%s: lab %s has no node %q", field, labName, node)
+		}
+	}
+	if err := required("fault.node", f.GetNode()); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// faultStatus maps a fault error: unsupported and already-active faults are
+// FailedPrecondition, anything else the lab refused too.
+func faultStatus(err error, what string) error {
+	st, _ := status.FromError(toStatus(err, what))
+	if st.Code() == codes.Internal {
+		return status.Error(codes.FailedPrecondition, st.Message())
+	}
+	return st.Err()
+}

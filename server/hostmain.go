@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc/status"
+
+	"github.com/peerlab/peerlab/lab"
+	"github.com/peerlab/peerlab/lab/topology"
+)
+
+// HostConfig is what a lab host process needs.
+type HostConfig struct {
+	// TopologyFile is the topology to bring up.
+	TopologyFile string
+	// Socket is the Unix socket to serve the lab's gRPC services on.
+	Socket string
+	// StateDir, Port, Mode and CaptureDir are lab.Options.
+	StateDir   string
+	Port       int
+	Mode       lab.Mode
+	CaptureDir string
+	// Logger receives logs; nil means none.
+	Logger *zap.Logger
+	// TestHooks enables TestPanicFault.
+	TestHooks bool
+	// Ready, when not nil, is told "ready" once the lab is up and served,
+	// or "error CODE MESSAGE" (CODE a gRPC code name) when it cannot be;
+	// it is closed after that one line.
+	Ready io.WriteCloser
+}
+
+// RunHost is a lab host process: it brings the lab up, serves its gRPC
+// services on cfg.Socket until ctx ends or a client deletes the lab, then
+// tears it down.
+func RunHost(ctx context.Context, cfg HostConfig) (err error) {
+	log := cfg.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	defer func() {
+		if err != nil && cfg.Ready != nil {
+			st, _ := status.FromError(toStatus(err, "lab host"))
+			fmt.Fprintf(cfg.Ready, "error %s %s\n", st.Code(), strings.ReplaceAll(st.Message(), "\n", "; "))
+			cfg.Ready.Close()
+		}
+	}()
+	topo, err := topology.Load(cfg.TopologyFile)
+	if err != nil {
+		return err
+	}
+	if cfg.Port == 0 {
+		cfg.Port = lab.DefaultPort
+	}
+	l, err := lab.Up(ctx, topo, lab.Options{Logger: log, StateDir: cfg.StateDir, Port: cfg.Port,
+		Mode: cfg.Mode, CaptureDir: cfg.CaptureDir})
+	if err != nil {
+		return fmt.Errorf("bring lab %s up: %w", topo.Name, err)
+	}
+	defer func() {
+		if derr := l.Down(); derr != nil {
+			log.Warn("tear down", zap.Error(derr))
+		}
+	}()
+	_ = os.Remove(cfg.Socket)
+	ln, err := net.Listen("unix", cfg.Socket)
+	if err != nil {
+		return fmt.Errorf("lab %s: listen on %s: %w", topo.Name, cfg.Socket, err)
+	}
+	hctx, stop := context.WithCancel(ctx)
+	defer stop()
+	h := NewHost(hctx, l, HostOptions{Logger: log, OnDelete: stop, Port: cfg.Port, TestHooks: cfg.TestHooks})
+	defer h.Close()
+	gs, _ := NewGRPCServer(log)
+	h.Register(gs)
+	served := make(chan error, 1)
+	go func() { served <- gs.Serve(ln) }()
+	if cfg.Ready != nil {
+		fmt.Fprintln(cfg.Ready, "ready")
+		cfg.Ready.Close()
+		cfg.Ready = nil
+	}
+	select {
+	case <-hctx.Done():
+	case err := <-served:
+		if err != nil && !errors.Is(err, net.ErrClosed) {
+			log.Warn("serve", zap.Error(err))
+		}
+	}
+	log.Info("tearing the lab down", zap.String("lab", topo.Name))
+	graceful := make(chan struct{})
+	go func() { gs.GracefulStop(); close(graceful) }()
+	select {
+	case <-graceful:
+	case <-time.After(2 * time.Second):
+		gs.Stop()
+	}
+	return nil
+}

@@ -1,0 +1,488 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/peerlab/peerlab/lab"
+	"github.com/peerlab/peerlab/lab/topology"
+	pb "github.com/peerlab/peerlab/proto/peerlab/v1"
+)
+
+// ManagerOptions tune a Manager.
+type ManagerOptions struct {
+	// Logger receives logs; nil means none.
+	Logger *zap.Logger
+	// StateDir is the labs' state folder; "" means lab.DefaultStateDir().
+	// The manager keeps its own files (topologies, host logs and sockets)
+	// in StateDir/serve.
+	StateDir string
+	// HostCommand builds the command of a lab host process from its
+	// arguments (`lab-host --topology … --socket …`); nil runs this very
+	// program (which must be peerlab) with them.
+	HostCommand func(args []string) *exec.Cmd
+	// StartTimeout bounds CreateLab; 0 means 2 minutes.
+	StartTimeout time.Duration
+}
+
+// Manager is the LabService of `peerlab serve`: a registry of labs, each
+// run by its own host process, and the proxy of every per-lab call to it.
+type Manager struct {
+	pb.UnimplementedLabServiceServer
+	opts ManagerOptions
+	log  *zap.Logger
+	dir  string
+
+	mu   sync.Mutex
+	labs map[string]*hostedLab
+}
+
+// hostedLab is one lab and its host process.
+type hostedLab struct {
+	name    string
+	mode    pb.LabMode
+	port    int32
+	started time.Time
+	logPath string
+	conn    *grpc.ClientConn
+	pid     int
+	exited  chan struct{} // closed when the host process is gone
+
+	mu      sync.Mutex
+	state   pb.LabState
+	failure string
+}
+
+// snapshot describes the lab as the manager knows it.
+func (h *hostedLab) snapshot() *pb.Lab {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return &pb.Lab{Name: h.name, State: h.state, Mode: h.mode, Failure: h.failure, HostPid: int32(h.pid), Port: h.port}
+}
+
+// current returns the state and failure.
+func (h *hostedLab) current() (pb.LabState, string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.state, h.failure
+}
+
+// NewManager returns a manager with no labs.
+func NewManager(opts ManagerOptions) (*Manager, error) {
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.StateDir == "" {
+		opts.StateDir = lab.DefaultStateDir()
+	}
+	if opts.StartTimeout == 0 {
+		opts.StartTimeout = 2 * time.Minute
+	}
+	if opts.HostCommand == nil {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("find the peerlab executable: %w", err)
+		}
+		opts.HostCommand = func(args []string) *exec.Cmd { return exec.Command(exe, args...) }
+	}
+	dir := filepath.Join(opts.StateDir, "serve")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	return &Manager{opts: opts, log: opts.Logger, dir: dir, labs: map[string]*hostedLab{}}, nil
+}
+
+// Register adds the manager's services (lab, speaker, fault, capture,
+// diagnosis) to s.
+func (m *Manager) Register(s *grpc.Server) {
+	pb.RegisterLabServiceServer(s, m)
+	pb.RegisterSpeakerServiceServer(s, &speakerProxy{m: m})
+	pb.RegisterFaultServiceServer(s, &faultProxy{m: m})
+	pb.RegisterCaptureServiceServer(s, &captureProxy{m: m})
+	pb.RegisterDiagnosisServiceServer(s, &Diagnosis{})
+}
+
+// loadTopology reads the topology of a CreateLab request.
+func loadTopology(req *pb.CreateLabRequest) (*topology.Topology, []byte, error) {
+	switch src := req.GetSource().(type) {
+	case *pb.CreateLabRequest_Yaml:
+		t, err := topology.Parse("yaml", []byte(src.Yaml))
+		return t, []byte(src.Yaml), err
+	case *pb.CreateLabRequest_Path:
+		data, err := os.ReadFile(src.Path)
+		if err != nil {
+			return nil, nil, status.Errorf(codes.InvalidArgument, "path: %v", err)
+		}
+		t, err := topology.Load(src.Path)
+		return t, data, err
+	}
+	return nil, nil, status.Error(codes.InvalidArgument, "source: yaml or path required")
+}
+
+// CreateLab starts a host process for the topology and waits until the
+// lab is up.
+func (m *Manager) CreateLab(ctx context.Context, req *pb.CreateLabRequest) (*pb.CreateLabResponse, error) {
+	topo, data, err := loadTopology(req)
+	if err != nil {
+		if _, ok := status.FromError(err); ok {
+			return nil, err
+		}
+		return nil, status.Errorf(codes.InvalidArgument, "topology: %v", err)
+	}
+	name := topo.Name
+	h := &hostedLab{name: name, mode: req.GetMode(), port: req.GetPort(), state: pb.LabState_LAB_STATE_STARTING,
+		started: time.Now(), exited: make(chan struct{}), logPath: filepath.Join(m.dir, name+".log")}
+	if h.port == 0 {
+		h.port = lab.DefaultPort
+	}
+	m.mu.Lock()
+	if _, ok := m.labs[name]; ok {
+		m.mu.Unlock()
+		return nil, status.Errorf(codes.AlreadyExists, "lab %s: %v", name, lab.ErrLabExists)
+	}
+	m.labs[name] = h
+	m.mu.Unlock()
+	if err := m.start(ctx, h, data, req); err != nil {
+		m.mu.Lock()
+		delete(m.labs, name)
+		m.mu.Unlock()
+		return nil, err
+	}
+	resp, err := pb.NewLabServiceClient(h.conn).GetLab(ctx, &pb.GetLabRequest{Name: name})
+	if err != nil {
+		return &pb.CreateLabResponse{Lab: h.snapshot()}, nil
+	}
+	m.decorate(h, resp.GetLab())
+	return &pb.CreateLabResponse{Lab: resp.GetLab()}, nil
+}
+
+// start runs the host process and waits for its word.
+func (m *Manager) start(ctx context.Context, h *hostedLab, data []byte, req *pb.CreateLabRequest) error {
+	topoFile := filepath.Join(m.dir, h.name+".yaml")
+	if err := os.WriteFile(topoFile, data, 0o644); err != nil {
+		return status.Errorf(codes.Internal, "write topology: %v", err)
+	}
+	socket := filepath.Join(m.dir, h.name+".sock")
+	args := []string{"lab-host", "--topology", topoFile, "--socket", socket,
+		"--state-dir", m.opts.StateDir, "--port", fmt.Sprint(h.port), "--log-format", "json", "--log-level", "info"}
+	if mode := modeFromProto(req.GetMode()); mode != lab.ModeAuto {
+		args = append(args, "--mode", string(mode))
+	}
+	if req.GetCapture() {
+		args = append(args, "--capture", filepath.Join(m.dir, h.name+"-capture"))
+	}
+	logFile, err := os.OpenFile(h.logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return status.Errorf(codes.Internal, "open host log: %v", err)
+	}
+	defer logFile.Close()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return status.Errorf(codes.Internal, "readiness pipe: %v", err)
+	}
+	defer pr.Close()
+	cmd := m.opts.HostCommand(args)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.ExtraFiles = []*os.File{pw} // fd 3
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		pw.Close()
+		return status.Errorf(codes.Internal, "start lab host: %v", err)
+	}
+	pw.Close()
+	h.pid = cmd.Process.Pid
+	go m.reap(h, cmd)
+
+	line := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(pr).ReadString('\n')
+		line <- strings.TrimSpace(l)
+	}()
+	timer := time.NewTimer(m.opts.StartTimeout)
+	defer timer.Stop()
+	var word string
+	select {
+	case word = <-line:
+	case <-ctx.Done():
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		return status.FromContextError(ctx.Err()).Err()
+	case <-timer.C:
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		return status.Errorf(codes.DeadlineExceeded, "lab %s: not up after %s", h.name, m.opts.StartTimeout)
+	}
+	if rest, ok := strings.CutPrefix(word, "error "); ok {
+		<-h.exited
+		codeName, msg, _ := strings.Cut(rest, " ")
+		return status.Error(codeFromName(codeName), msg)
+	}
+	if word != "ready" {
+		<-h.exited
+		_, failure := h.current()
+		return status.Errorf(codes.Internal, "lab %s: host process ended before the lab was up: %s", h.name, failure)
+	}
+	conn, err := grpc.NewClient("unix://"+socket, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize)))
+	if err != nil {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		return status.Errorf(codes.Internal, "connect to lab host: %v", err)
+	}
+	h.mu.Lock()
+	h.conn = conn
+	if h.state == pb.LabState_LAB_STATE_STARTING {
+		h.state = pb.LabState_LAB_STATE_RUNNING
+	}
+	h.mu.Unlock()
+	return nil
+}
+
+// codeFromName maps a gRPC code name back to the code.
+func codeFromName(name string) codes.Code {
+	for c := codes.OK; c <= codes.Unauthenticated; c++ {
+		if c.String() == name {
+			return c
+		}
+	}
+	return codes.Internal
+}
+
+// reap waits for a host process to end; a lab not being deleted is then
+// FAILED, with the exit status and the end of the host's log, and what it
+// left (namespaces, processes) is cleaned.
+func (m *Manager) reap(h *hostedLab, cmd *exec.Cmd) {
+	err := cmd.Wait()
+	h.mu.Lock()
+	stopping := h.state == pb.LabState_LAB_STATE_STOPPING
+	if !stopping {
+		h.state = pb.LabState_LAB_STATE_FAILED
+		h.failure = fmt.Sprintf("lab host process %d exited: %v; log %s ends: %s", h.pid, exitReason(err), h.logPath, logTail(h.logPath, 600))
+	}
+	h.mu.Unlock()
+	close(h.exited)
+	if !stopping {
+		m.log.Warn("lab host died", zap.String("lab", h.name), zap.Error(err))
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, cerr := lab.Clean(ctx, m.opts.StateDir, h.name, false, m.log); cerr != nil {
+			m.log.Warn("clean after host death", zap.String("lab", h.name), zap.Error(cerr))
+		}
+	}
+}
+
+// exitReason describes how a process ended.
+func exitReason(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
+
+// logTail returns the last n bytes of a file, on one line.
+func logTail(path string, n int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > n {
+		_, _ = f.Seek(fi.Size()-n, 0)
+	}
+	buf := make([]byte, n)
+	k, _ := f.Read(buf)
+	return strings.Join(strings.Fields(string(buf[:k])), " ")
+}
+
+// lookup finds a lab by name.
+func (m *Manager) lookup(name string) (*hostedLab, error) {
+	if err := required("name", name); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h, ok := m.labs[name]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "lab %q: %v", name, lab.ErrLabNotFound)
+	}
+	return h, nil
+}
+
+// conn returns the connection to a running lab's host.
+func (m *Manager) conn(name string) (*grpc.ClientConn, error) {
+	h, err := m.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	state, failure := h.current()
+	switch state {
+	case pb.LabState_LAB_STATE_RUNNING:
+		return h.conn, nil
+	case pb.LabState_LAB_STATE_FAILED:
+		return nil, status.Errorf(codes.FailedPrecondition, "lab %s failed: %s", name, failure)
+	}
+	return nil, status.Errorf(codes.Unavailable, "lab %s is %s", name, state)
+}
+
+// decorate sets what the manager knows better than the host.
+func (m *Manager) decorate(h *hostedLab, l *pb.Lab) {
+	own := h.snapshot()
+	l.State, l.Failure, l.HostPid = own.State, own.Failure, own.HostPid
+}
+
+// GetLab returns the lab: from its host while it runs.
+func (m *Manager) GetLab(ctx context.Context, req *pb.GetLabRequest) (*pb.GetLabResponse, error) {
+	h, err := m.lookup(req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	if state, _ := h.current(); state == pb.LabState_LAB_STATE_RUNNING {
+		resp, err := pb.NewLabServiceClient(h.conn).GetLab(ctx, req)
+		if err == nil {
+			m.decorate(h, resp.GetLab())
+			return resp, nil
+		}
+		if state, _ := h.current(); state == pb.LabState_LAB_STATE_RUNNING {
+			return nil, err
+		}
+	}
+	return &pb.GetLabResponse{Lab: h.snapshot()}, nil
+}
+
+// ListLabs lists the labs by name, without asking their hosts.
+func (m *Manager) ListLabs(_ context.Context, _ *pb.ListLabsRequest) (*pb.ListLabsResponse, error) {
+	m.mu.Lock()
+	hs := make([]*hostedLab, 0, len(m.labs))
+	for _, h := range m.labs {
+		hs = append(hs, h)
+	}
+	m.mu.Unlock()
+	sort.Slice(hs, func(i, j int) bool { return hs[i].name < hs[j].name })
+	out := &pb.ListLabsResponse{}
+	for _, h := range hs {
+		out.Labs = append(out.Labs, h.snapshot())
+	}
+	return out, nil
+}
+
+// DeleteLab tears a lab down (a failed lab is only forgotten).
+func (m *Manager) DeleteLab(ctx context.Context, req *pb.DeleteLabRequest) (*pb.DeleteLabResponse, error) {
+	h, err := m.lookup(req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	if err := m.stop(ctx, h); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if m.labs[h.name] == h {
+		delete(m.labs, h.name)
+	}
+	m.mu.Unlock()
+	return &pb.DeleteLabResponse{}, nil
+}
+
+// stop asks a lab's host to tear the lab down and waits for it to exit
+// (SIGTERM, then SIGKILL, when it does not).
+func (m *Manager) stop(ctx context.Context, h *hostedLab) error {
+	h.mu.Lock()
+	running := h.state == pb.LabState_LAB_STATE_RUNNING
+	if running {
+		h.state = pb.LabState_LAB_STATE_STOPPING
+	}
+	h.mu.Unlock()
+	if running {
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := pb.NewLabServiceClient(h.conn).DeleteLab(dctx, &pb.DeleteLabRequest{Name: h.name})
+		cancel()
+		if err != nil {
+			m.log.Warn("delete on lab host", zap.String("lab", h.name), zap.Error(err))
+			_ = syscall.Kill(h.pid, syscall.SIGTERM)
+		}
+		select {
+		case <-h.exited:
+		case <-time.After(60 * time.Second):
+			_ = syscall.Kill(h.pid, syscall.SIGKILL)
+			<-h.exited
+		}
+	}
+	if h.conn != nil {
+		_ = h.conn.Close()
+	}
+	return nil
+}
+
+// Shutdown tears every lab down, or with keep leaves them running
+// (their hosts outlive the server, reachable by their sockets).
+func (m *Manager) Shutdown(ctx context.Context, keep bool) {
+	m.mu.Lock()
+	hs := make([]*hostedLab, 0, len(m.labs))
+	for _, h := range m.labs {
+		hs = append(hs, h)
+	}
+	m.labs = map[string]*hostedLab{}
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, h := range hs {
+		if keep {
+			if h.conn != nil {
+				_ = h.conn.Close()
+			}
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = m.stop(ctx, h) }()
+	}
+	wg.Wait()
+}
+
+// WatchLab forwards the host's event stream and, when the host dies,
+// ends it with a LabStateChange to FAILED.
+func (m *Manager) WatchLab(req *pb.WatchLabRequest, stream grpc.ServerStreamingServer[pb.WatchLabResponse]) error {
+	h, err := m.lookup(req.GetName())
+	if err != nil {
+		return err
+	}
+	conn, err := m.conn(req.GetName())
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	up, err := pb.NewLabServiceClient(conn).WatchLab(ctx, req)
+	if err != nil {
+		return err
+	}
+	for {
+		ev, err := up.Recv()
+		if err != nil {
+			if stream.Context().Err() != nil {
+				return nil
+			}
+			select {
+			case <-h.exited:
+			case <-time.After(2 * time.Second):
+			}
+			if state, failure := h.current(); state == pb.LabState_LAB_STATE_FAILED {
+				return stream.Send(&pb.WatchLabResponse{Event: &pb.WatchLabResponse_State{
+					State: &pb.LabStateChange{State: state, Failure: failure}}})
+			}
+			return err
+		}
+		if err := stream.Send(ev); err != nil {
+			return err
+		}
+	}
+}
