@@ -57,9 +57,10 @@ func TestProcessFaultsOnBIRD(t *testing.T) {
 		{
 			// The squatter accepts and never answers: the peer waits in
 			// OpenSent (until BIRD's initial hold time of 240 s).
-			fault: "port179-in-use",
-			node:  []seen{{states: []string{"Down"}, lastError: errNoListening}},
-			peer:  []seen{{lastError: "Received: Administrative shutdown"}, {states: []string{"OpenSent"}, anyError: true}},
+			fault:   "port179-in-use",
+			node:    []seen{{states: []string{"Down"}, lastError: errNoListening}},
+			nodeLog: "bind: Address already in use",
+			peer:    []seen{{lastError: "Received: Administrative shutdown"}, {states: []string{"OpenSent"}, anyError: true}},
 		},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
