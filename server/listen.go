@@ -82,8 +82,11 @@ func isLoopback(addr string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("--listen %s: %w", addr, err)
 	}
-	if host == "localhost" {
+	switch host {
+	case "localhost":
 		return true, nil
+	case "":
+		return false, nil // every address
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
