@@ -47,7 +47,7 @@ type faultLab struct {
 // faultPair is a faulted node and its peer.
 type faultPair struct{ node, peer string }
 
-// pairs are the two faulted nodes of every fault lab and their peers.
+// faultPairs are the two faulted nodes of every fault lab and their peers.
 var faultPairs = []faultPair{{"x1", "y1"}, {"x2", "y2"}}
 
 // faultTopology is the YAML of a fault lab: y1 is of kind y1Kind; with
@@ -413,6 +413,10 @@ type netFaultCase struct {
 // and a BIRD 2 node with established sessions, checks what BIRD shows at
 // both ends (docs/faults.md quotes it), heals and waits for Established.
 func TestNetworkFaultsOnBIRD(t *testing.T) {
+	birdRequire(t)
+	// Build the GoBGP agent before any lab is up: a build takes both cores
+	// for a while, which is no time to time BGP sessions.
+	useBuiltAgent(t)
 	holdThenConnect := []seen{{lastError: errHoldTimer}, {states: []string{"Connect"}, lastError: errHoldTimer}}
 	snatAddr := map[string]string{"x1": "10.0.0.201", "x2": "10.0.0.203"}
 	for _, tc := range []netFaultCase{
