@@ -216,7 +216,8 @@ func (h *Host) InjectFault(ctx context.Context, req *pb.InjectFaultRequest) (*pb
 	}
 	if h.opts.TestHooks && f.Name == TestPanicFault {
 		h.log.Warn("test hook: panicking in a goroutine")
-		go func() { panic("peerlab test hook: " + TestPanicFault) }()
+		// Late enough for this reply to reach the caller.
+		time.AfterFunc(200*time.Millisecond, func() { panic("peerlab test hook: " + TestPanicFault) })
 		return &pb.InjectFaultResponse{}, nil
 	}
 	if err := h.lab.InjectFault(ctx, faultFromProto(f)); err != nil {
