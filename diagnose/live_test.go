@@ -100,15 +100,19 @@ func TestLiveDiagnosis(t *testing.T) {
 				l, stateDir, name := liveLab(t, kinds[0], kinds[1])
 				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 				defer cancel()
-				time.Sleep(4 * time.Second)
+				other := "p"
+				if tc.from == "p" {
+					other = "n"
+				}
+				waitSession(t, l, tc.from, other, true, 40*time.Second)
 				if err := l.InjectFault(ctx, &topology.Fault{Name: tc.fault, Node: tc.on, Peer: tc.peer}); err != nil {
 					t.Fatalf("inject %s: %v", tc.fault, err)
 				}
-				wait := 6 * time.Second // BIRD retries and records its error
-				if tc.fault == "link-down" {
-					wait = 11 * time.Second // an Established session lasts the 9 s hold time
-				}
-				time.Sleep(wait)
+				// The symptom: the session is down where it is diagnosed
+				// (a silent fault shows once the 9 s hold timer expires);
+				// then BIRD retries once and records its error.
+				waitSession(t, l, tc.from, other, false, 40*time.Second)
+				time.Sleep(3 * time.Second)
 				target, err := LabTarget(stateDir, name, tc.from)
 				if err != nil {
 					t.Fatal(err)
@@ -136,6 +140,25 @@ func TestLiveDiagnosis(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// waitSession waits until local's view of its session with remote is
+// Established (or not, as up says).
+func waitSession(t *testing.T, l *lab.Lab, local, remote string, up bool, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ss, _ := l.Sessions(context.Background())
+		for _, s := range ss {
+			if s.Local == local && s.Remote == remote && s.Established() == up {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s->%s never became Established=%v in %s (sessions: %+v)", local, remote, up, timeout, ss)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
