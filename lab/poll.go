@@ -18,7 +18,11 @@ func (l *Lab) pollSessions(ctx context.Context, node Node, every time.Duration) 
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		ss, err := node.Sessions(ctx)
+		// One poll may not hang the poller: a daemon that stops answering
+		// (frozen, overloaded) costs one interval, not the watch.
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		ss, err := node.Sessions(pctx)
+		cancel()
 		if err == nil {
 			now := time.Now()
 			for _, s := range ss {
