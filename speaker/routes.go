@@ -95,7 +95,7 @@ func prefixNLRI(pfx netip.Prefix) (bgp.Family, bgp.NLRI, error) {
 
 // announcePath builds the GoBGP path of one route: ORIGIN IGP, an AS_PATH
 // that is empty (GoBGP adds the own AS towards eBGP peers) or holds Prepend
-// copies of the own AS, NEXT_HOP (IPv4 with an IPv4 next hop) or
+// copies of the own AS followed by ASPath, NEXT_HOP (IPv4 with an IPv4 next hop) or
 // MP_REACH_NLRI, and the optional COMMUNITIES, MED and LOCAL_PREF.
 func (s *Speaker) announcePath(r Route, now int64) (*apiutil.Path, error) {
 	fam, nlri, err := prefixNLRI(r.Prefix)
@@ -114,11 +114,12 @@ func (s *Speaker) announcePath(r Route, now int64) (*apiutil.Path, error) {
 	}
 	attrs := []bgp.PathAttributeInterface{bgp.NewPathAttributeOrigin(bgp.BGP_ORIGIN_ATTR_TYPE_IGP)}
 	var segs []bgp.AsPathParamInterface
-	if r.Prepend > 0 {
-		as := make([]uint32, r.Prepend)
+	if n := r.Prepend + len(r.ASPath); n > 0 {
+		as := make([]uint32, r.Prepend, n)
 		for i := range as {
 			as[i] = s.cfg.ASN
 		}
+		as = append(as, r.ASPath...)
 		segs = append(segs, bgp.NewAs4PathParam(bgp.BGP_ASPATH_ATTR_TYPE_SEQ, as))
 	}
 	attrs = append(attrs, bgp.NewPathAttributeAsPath(segs))

@@ -142,6 +142,10 @@ type Route struct {
 	Communities []string
 	// Prepend puts the speaker's AS this many extra times in the AS path.
 	Prepend int
+	// ASPath is appended after the Prepend copies: the AS numbers the
+	// route claims to have crossed (a replayed table's paths). GoBGP puts
+	// the speaker's own AS in front of it towards eBGP peers.
+	ASPath []uint32
 	// MED and LocalPref are sent when non-zero.
 	MED       uint32
 	LocalPref uint32
