@@ -38,8 +38,8 @@ func ReadMRT(r io.Reader, opts MRTOptions) ([]speaker.Route, error) {
 	sc.Buffer(make([]byte, 64<<10), maxMRTRecord)
 	sc.Split(mrt.SplitMrt)
 	var out []speaker.Route
-	paths := map[string][]uint32{}   // interned AS paths
-	comms := map[string][]string{}   // interned community lists
+	paths := map[string][]uint32{} // interned AS paths
+	comms := map[string][]string{} // interned community lists
 	for rec := 0; sc.Scan(); rec++ {
 		data := sc.Bytes()
 		h, err := mrt.ParseHeader(data[:mrt.MRT_COMMON_HEADER_LEN])
