@@ -227,8 +227,13 @@ func apiProxyFindings(g *nodeGather) []Finding {
 	}
 	switch {
 	case !a.ListenOK:
-		return []Finding{newFinding(CauseAPIServerProxyDown, High, g.t.Name, "",
-			fmt.Sprintf("%s: nothing accepts on the local API server proxy %s, so calico-node cannot read the datastore", g.t.Name, a.Listen), lines)}
+		f := newFinding(CauseAPIServerProxyDown, High, g.t.Name, "",
+			fmt.Sprintf("%s: nothing accepts on the local API server proxy %s, so calico-node cannot read the datastore", g.t.Name, a.Listen), lines)
+		if a.Manifest != "" && !a.ManifestFound {
+			f.Summary = fmt.Sprintf("%s: the nginx-proxy static pod manifest is missing and nothing accepts on the local API server proxy %s, so calico-node cannot read the datastore", g.t.Name, a.Listen)
+			f = f.withSteps(fmt.Sprintf("restore the nginx-proxy static pod manifest %s (re-run kubespray's nginx-proxy role, or copy it from a healthy worker); kubelet then starts nginx-proxy", a.Manifest))
+		}
+		return []Finding{f}
 	case !a.ThroughOK && len(a.Upstreams) > 0 && a.UpstreamsOK == 0:
 		if allUpstreamsUnknown(a) {
 			return []Finding{newFinding(CauseAPIServerProxyBadUpstream, High, g.t.Name, "",
@@ -262,17 +267,22 @@ func augment(c *Cluster, rep Report, live []Finding) Report {
 		return rep
 	}
 	cat := Catalogue()
+	// Live findings go first: where one merges with the engine's, its
+	// probe evidence, summary and node-specific steps lead.
 	var found []Finding
-	for _, f := range rep.Findings {
-		if f.Cause == CauseUnknown && explained(c, live, f.Node, f.Peer) {
-			continue
-		}
-		found = append(found, f)
-	}
 	for _, f := range live {
 		f.Remediation = appendUniqueAll(f.Remediation, causeInfo(cat, f.Cause).Remediation...)
 		rep.Unknowns = appendUniqueAll(rep.Unknowns, f.notes...)
 		f.notes = nil
+		found = append(found, f)
+	}
+	for _, f := range rep.Findings {
+		if f.Cause == CauseUnknown && explained(c, live, f.Node, f.Peer) {
+			continue
+		}
+		if apiPathCause(f.Cause) && probedAPIPath(live, f.Node, f.Cause) {
+			continue // the probe walked the proxy path: its cause stands
+		}
 		found = append(found, f)
 	}
 	found = mergeFindings(found)
@@ -280,4 +290,23 @@ func augment(c *Cluster, rep Report, live []Finding) Report {
 	rep.Findings = found
 	rep.Healthy = len(found) == 0
 	return rep
+}
+
+// apiPathCause reports whether c is one of the causes on a node's path to
+// the API server.
+func apiPathCause(c Cause) bool {
+	return c == CauseAPIServerProxyDown || c == CauseAPIServerProxyBadUpstream || c == CauseAPIServerUnreachable
+}
+
+// probedAPIPath reports whether a live finding names another cause on
+// node's API server path: the probe tried the proxy, through it and each
+// upstream, so a text rule's different guess (an EOF through the proxy
+// read as a bad upstream) is superseded.
+func probedAPIPath(live []Finding, node string, c Cause) bool {
+	for _, f := range live {
+		if f.Node == node && apiPathCause(f.Cause) && f.Cause != c {
+			return true
+		}
+	}
+	return false
 }

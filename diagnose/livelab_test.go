@@ -1,0 +1,87 @@
+package diagnose
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/peerlab/peerlab/lab"
+	"github.com/peerlab/peerlab/lab/topology"
+)
+
+// upLiveLab brings topo up in namespace mode under a fresh short state
+// folder (BIRD's control socket path must stay short), publishes the
+// state file that LabTarget and LabResolver read (lab.Up alone does not:
+// the CLI's owner process does) and tears the lab down at cleanup.
+func upLiveLab(t testing.TB, topo *topology.Topology) (*lab.Lab, string) {
+	t.Helper()
+	stateDir, err := os.MkdirTemp("", "dg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(stateDir) })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	l, err := lab.Up(ctx, topo, lab.Options{StateDir: stateDir, Mode: lab.ModeNamespace})
+	if err != nil {
+		t.Fatalf("lab %s up: %v", topo.Name, err)
+	}
+	t.Cleanup(func() { _ = l.Down() })
+	kinds := map[string]string{}
+	for _, n := range topo.Nodes {
+		kinds[n.Name] = n.Kind
+	}
+	st := lab.LabState{Name: topo.Name, Mode: lab.ModeNamespace, PID: os.Getpid(), Nodes: kinds}
+	if err := lab.WriteState(stateDir, st); err != nil {
+		t.Fatal(err)
+	}
+	return l, stateDir
+}
+
+// requireNginx skips (or, with CI=true, fails) a test that needs nginx
+// with the stream module for the kubespray-worker role.
+func requireNginx(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("nginx"); err == nil {
+		return
+	}
+	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("needs nginx (.ci/install-daemons.sh); CI=true so this is a failure, not a skip")
+	}
+	t.Skip("needs nginx (.ci/install-daemons.sh); skipped because CI is not \"true\"")
+}
+
+// diagnoseFrom runs a live diagnosis of node in the running lab and logs
+// the report.
+func diagnoseFrom(t testing.TB, stateDir, labName, node string) (Report, *Live) {
+	t.Helper()
+	target, err := LabTarget(stateDir, labName, node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolve, err := LabResolver(stateDir, labName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, live := DiagnoseLive(ctx, target, resolve, LiveOptions{})
+	var text strings.Builder
+	_ = WriteReport(&text, rep, "text")
+	t.Logf("%s: took %s\n%s", node, live.Took, text.String())
+	return rep, live
+}
+
+// topCause is the cause of rep's first finding, or "none".
+func topCause(rep Report) Cause {
+	if len(rep.Findings) == 0 {
+		return "none"
+	}
+	return rep.Findings[0].Cause
+}
