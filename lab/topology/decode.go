@@ -83,13 +83,20 @@ func decodeInto(input, result any, base string, c *collector, skip map[string]bo
 	}
 }
 
-var rawPrefixType = reflect.TypeFor[rawPrefix]()
+var (
+	rawPrefixType = reflect.TypeFor[rawPrefix]()
+	rawRoutesList = reflect.TypeFor[[]rawRoutes]()
+)
 
 // prefixHook turns the short prefix form `- 192.168.0.0/24` into
-// `- {prefix: 192.168.0.0/24}`.
+// `- {prefix: 192.168.0.0/24}`, and a single `routes:` mapping into a
+// one-item list.
 func prefixHook(from, to reflect.Type, data any) (any, error) {
 	if to == rawPrefixType && from.Kind() == reflect.String {
 		return map[string]any{"prefix": data}, nil
+	}
+	if to == rawRoutesList && from.Kind() == reflect.Map {
+		return []any{data}, nil
 	}
 	return data, nil
 }

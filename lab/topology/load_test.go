@@ -91,12 +91,18 @@ var badCases = map[string]struct {
 	"fault-needs-session":        {8, "faults[0].node", "node1 has no BGP session for hold-timer-expiry"},
 	"router-id-conflict-no-peer": {8, "faults[0]", "router-id-conflict needs a peer"},
 	// links:
-	"link-subnet":       {9, "links[0].addresses.b", "10.1.0.2/30 is not in the same subnet as a's 10.1.1.1/30"},
-	"link-missing-node": {6, "links[0].between[1]", `unknown node "c"`},
-	"link-same-node":    {6, "links[0].between[1]", `node "a" is listed twice`},
-	"link-node-address": {7, "links[0].addresses.b", "address 10.0.0.1 is node a's address"},
-	"link-overlap":      {10, "links[1].addresses", "subnet 10.1.0.0/24 overlaps the subnet 10.1.0.0/30 of links[0]"},
-	"link-addresses":    {8, "links[0].addresses.a", "10.1.0.0/30 is the subnet's network address"},
+	"link-subnet":        {9, "links[0].addresses.b", "10.1.0.2/30 is not in the same subnet as a's 10.1.1.1/30"},
+	"routes-too-many":    {9, "nodes.a.routes[1].generate", "10.1.0.0/16 holds only 256 /24 prefixes, 300 asked"},
+	"routes-mixed":       {5, "nodes.a.routes[0]", "give either generate: or mrt:, not both"},
+	"routes-mrt-keys":    {7, "nodes.a.routes[0].length", "length is only valid with generate:"},
+	"routes-bird":        {6, "nodes.a.routes", "routes: is only supported on gobgp nodes"},
+	"routes-no-source":   {6, "nodes.a.routes[0]", "a route source needs generate: N (with from:) or mrt: FILE"},
+	"routes-unknown-key": {8, "nodes.a.routes[0].med", `unknown key "med"`},
+	"link-missing-node":  {6, "links[0].between[1]", `unknown node "c"`},
+	"link-same-node":     {6, "links[0].between[1]", `node "a" is listed twice`},
+	"link-node-address":  {7, "links[0].addresses.b", "address 10.0.0.1 is node a's address"},
+	"link-overlap":       {10, "links[1].addresses", "subnet 10.1.0.0/24 overlaps the subnet 10.1.0.0/30 of links[0]"},
+	"link-addresses":     {8, "links[0].addresses.a", "10.1.0.0/30 is the subnet's network address"},
 }
 
 func TestBadTopologies(t *testing.T) {

@@ -87,6 +87,7 @@ func (b *builder) buildNode(name string, rn *rawNode) *Node {
 	b.checkTimers(timers)
 	n.Timers = timers.Timers
 	n.Prefixes = b.buildPrefixes(rn.Prefixes, path+".prefixes")
+	n.Routes = b.buildRoutes(rn.Routes, n.Kind, path+".routes")
 	return n
 }
 

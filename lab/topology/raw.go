@@ -38,6 +38,19 @@ type rawNode struct {
 	ClusterID *string     `mapstructure:"cluster-id"`
 	Timers    *rawTimers  `mapstructure:"timers"`
 	Prefixes  []rawPrefix `mapstructure:"prefixes"`
+	Routes    []rawRoutes `mapstructure:"routes"`
+}
+
+// rawRoutes is one bulk route source (`routes:`): a generator or an MRT
+// dump. A single mapping is accepted for a one-item list (routesHook).
+type rawRoutes struct {
+	Generate rawNumber `mapstructure:"generate"`
+	From     *string   `mapstructure:"from"`
+	Length   rawNumber `mapstructure:"length"`
+	Variety  rawNumber `mapstructure:"variety"`
+	MRT      *string   `mapstructure:"mrt"`
+	Limit    rawNumber `mapstructure:"limit"`
+	NextHop  *string   `mapstructure:"next-hop"`
 }
 
 type rawTimers struct {

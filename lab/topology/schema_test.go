@@ -38,6 +38,7 @@ func TestSchemaMatchesFormat(t *testing.T) {
 		{"node", def("node"), rawNode{}},
 		{"timers", def("timers"), rawTimers{}},
 		{"prefix", nodePrefixObject, rawPrefix{}},
+		{"route source", def("routeSource"), rawRoutes{}},
 		{"peering", def("peering"), rawPeering{}},
 		{"expectation", def("expectation"), rawExpect{}},
 		{"fault", def("fault"), rawFault{}},

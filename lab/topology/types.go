@@ -158,6 +158,9 @@ type Node struct {
 	Timers    Timers
 	// Prefixes the node announces once its sessions are up (announced at start).
 	Prefixes []Prefix
+	// Routes are bulk route sources (`routes:`), announced at start
+	// together with Prefixes.
+	Routes []RouteSource
 	// Line is the line of the node's key in the source file, for reports.
 	Line int
 }
@@ -171,6 +174,33 @@ type Prefix struct {
 	Communities []string
 	// Prepend is how many extra times the node's AS is put in the AS path.
 	Prepend int
+}
+
+// RouteSource is one bulk table a node injects: either Generate prefixes
+// of length Length carved in order from From, or the routes of the MRT
+// TABLE_DUMP_V2 file MRT. docs/injection.md describes both.
+type RouteSource struct {
+	// Generate is the number of generated prefixes (0 for an MRT source).
+	Generate int
+	// From is the range generated prefixes are carved from.
+	From netip.Prefix
+	// Length is the generated prefix length (default 24 for IPv4, 64 for
+	// IPv6).
+	Length int
+	// Variety is how many distinct attribute sets (AS path, community,
+	// MED) generated routes cycle through; 0 or 1 means minimal
+	// attributes.
+	Variety int
+	// MRT is the dump's path as written (relative paths are relative to
+	// the directory peerlab runs in).
+	MRT string
+	// Limit caps the routes read from MRT (0: all).
+	Limit int
+	// NextHop overrides every route's next hop; zero means the node's own
+	// address (an MRT dump's next hops are not reachable in a lab).
+	NextHop netip.Addr
+	// Line is the line of the source in the topology file.
+	Line int
 }
 
 // Session is one BGP session between two nodes, both ends configured.
