@@ -22,13 +22,17 @@ const (
 )
 
 // TestMain lets the test binary act as a capturing child process, as
-// the decoding child of BenchmarkDecodeVsTshark, or as a capture generator.
+// the decoding child of BenchmarkDecodeVsTshark, or as a capture generator
+// (synthetic, gen_test.go, or the lab's, labgen_test.go).
 func TestMain(m *testing.M) {
 	if path := os.Getenv(envChildPath); path != "" {
 		os.Exit(runCaptureChild(path, os.Getenv(envChildPort)))
 	}
 	if path := os.Getenv(envDecodeChild); path != "" {
 		os.Exit(runDecodeChild(path, os.Getenv(envDecodeChildPort)))
+	}
+	if n := os.Getenv(envLabGen); n != "" {
+		os.Exit(runLabGenerator(n))
 	}
 	if path := os.Getenv(envGenPath); path != "" {
 		os.Exit(runGenerator(path))
