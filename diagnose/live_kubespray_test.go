@@ -109,9 +109,9 @@ func TestLiveKubespray(t *testing.T) {
 			}
 		}},
 	}
+	var jobs []liveJob
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
+		jobs = append(jobs, liveJob{tc.name, func(t *testing.T) {
 			l, stateDir, name := kubesprayLab(t)
 			waitAllEstablished(t, l, 40*time.Second)
 			ctx := context.Background()
@@ -142,8 +142,9 @@ func TestLiveKubespray(t *testing.T) {
 			if tc.check != nil {
 				tc.check(t, f)
 			}
-		})
+		}})
 	}
+	runLabs(t, jobs)
 }
 
 // waitAllEstablished waits until the lab has sessions and every one is

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,4 +85,36 @@ func topCause(rep Report) Cause {
 		return "none"
 	}
 	return rep.Findings[0].Cause
+}
+
+// maxLabs bounds the labs a test runs at once: t.Parallel alone is
+// limited by -parallel (GOMAXPROCS, 2 here), while a lab mostly waits.
+const maxLabs = 6
+
+// liveJob is one named lab case.
+type liveJob struct {
+	name string
+	run  func(t *testing.T)
+}
+
+// runLabs runs each job as a subtest of t, at most maxLabs at once, each
+// in its own goroutine (t.Run may be called from several goroutines; all
+// return before runLabs does).
+func runLabs(t *testing.T, jobs []liveJob) {
+	t.Helper()
+	if len(jobs) == 0 {
+		t.Fatal("no lab cases")
+	}
+	sem := make(chan struct{}, maxLabs)
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			t.Run(j.name, j.run)
+		}()
+	}
+	wg.Wait()
 }
