@@ -61,6 +61,7 @@ func evidenceHas(f Finding, parts ...string) bool {
 // master that must follow the symptom to worker1.
 func TestLiveKubespray(t *testing.T) {
 	requireRoot(t)
+	t.Parallel() // the live tests overlap: their labs mostly wait
 	requireNginx(t)
 	cases := []struct {
 		name, fault, on string

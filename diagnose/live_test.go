@@ -108,6 +108,7 @@ var liveKinds = []struct {
 
 func TestLiveDiagnosis(t *testing.T) {
 	requireRoot(t)
+	t.Parallel() // the live tests overlap: their labs mostly wait
 	var jobs []liveJob
 	for _, k := range liveKinds {
 		for _, tc := range liveCases {
