@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"testing"
 	"time"
 
 	"github.com/peerlab/peerlab/speaker"
@@ -366,4 +368,63 @@ func waitQuiet(c *Capture, quiet time.Duration, deadline time.Time) error {
 		}
 	}
 	return nil
+}
+
+// TestLabCaptureOnePrefixPerUpdate makes a small lab capture the way
+// BenchmarkDecodeVsTshark's is made and checks that every route went out
+// in an UPDATE of its own and that the capture lost nothing.
+func TestLabCaptureOnePrefixPerUpdate(t *testing.T) {
+	requireRoot(t)
+	const routes = 3000
+	path := filepath.Join(t.TempDir(), "lab.pcapng")
+	meta, err := generateLabCapture(context.Background(), path, labTransferSpec{Updates: routes, Batch: 1000}, t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta.AdjRIBIn != routes {
+		t.Errorf("receiver's adj-RIB-in holds %d routes, want %d", meta.AdjRIBIn, routes)
+	}
+	if meta.Updates != routes {
+		t.Errorf("decoder counted %d UPDATEs, want one per route (%d)", meta.Updates, routes)
+	}
+	tl := decodeFile(t, path, DecodeOptions{Ports: []int{meta.Port}})
+	for _, s := range tl.Sessions {
+		for _, e := range s.Events {
+			if e.Kind == KindGap || e.Kind == KindMalformed {
+				t.Errorf("%s event in the lab capture: %s", e.Kind, e.Summary())
+			}
+		}
+	}
+}
+
+// TestLabCachePath checks the cache file names of lab captures.
+func TestLabCachePath(t *testing.T) {
+	tests := []struct {
+		spec labTransferSpec
+		want string
+	}{
+		{labTransferSpec{Updates: 1_000_000, Batch: 50_000}, "peerlab-bench-1m-"},
+		{labTransferSpec{Updates: 250_000, Batch: 50_000}, "peerlab-bench-250k-"},
+		{labTransferSpec{Updates: 1234, Batch: 50_000}, "peerlab-bench-1234-"},
+	}
+	seen := map[string]bool{}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			p := labCachePath(tt.spec)
+			if filepath.Dir(p) != filepath.Clean(os.TempDir()) || !strings.HasPrefix(filepath.Base(p), tt.want) || filepath.Ext(p) != ".pcapng" {
+				t.Errorf("labCachePath(%+v) = %s, want %s<hash>.pcapng in %s", tt.spec, p, tt.want, os.TempDir())
+			}
+			if seen[p] {
+				t.Errorf("two specs share %s", p)
+			}
+			seen[p] = true
+		})
+	}
+	a := labCachePath(labTransferSpec{Updates: 1000, Batch: 100})
+	if b := labCachePath(labTransferSpec{Updates: 1000, Batch: 200}); a == b {
+		t.Errorf("batch size does not change the cache path %s", a)
+	}
+	if got := metaPath(a); got != strings.TrimSuffix(a, ".pcapng")+".json" {
+		t.Errorf("metaPath(%s) = %s", a, got)
+	}
 }
