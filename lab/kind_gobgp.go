@@ -123,7 +123,10 @@ func (g *gobgpNode) Start(ctx context.Context) error {
 			return fmt.Errorf("add peer %s to %s: %w", p.Name, g.spec.Node.Name, err)
 		}
 	}
-	routes := nodeRoutes(g.spec.Node)
+	routes, err := nodeRoutes(g.spec.Node)
+	if err != nil {
+		return err
+	}
 	if len(routes) == 0 {
 		return nil
 	}
@@ -284,19 +287,4 @@ func passiveEnd(s *topology.Session, topo *topology.Topology) string {
 		return a.Name
 	}
 	return b.Name
-}
-
-// nodeRoutes turns a node's prefixes into the routes its speaker announces.
-// The lab address is the next hop the user means; IPv6 prefixes keep the
-// speaker's own default.
-func nodeRoutes(n *topology.Node) []speaker.Route {
-	routes := make([]speaker.Route, 0, len(n.Prefixes))
-	for _, p := range n.Prefixes {
-		r := speaker.Route{Prefix: p.Prefix, NextHop: p.NextHop, Communities: p.Communities, Prepend: p.Prepend}
-		if !r.NextHop.IsValid() && p.Prefix.Addr().Is4() && n.Address.Is4() {
-			r.NextHop = n.Address
-		}
-		routes = append(routes, r)
-	}
-	return routes
 }

@@ -247,7 +247,11 @@ func (g *gobgpNode) restartSpeaker(ctx context.Context, routerID netip.Addr, pee
 			return fmt.Errorf("add peer %s: %w", p.Name, err)
 		}
 	}
-	if routes := nodeRoutes(g.spec.Node); len(routes) > 0 {
+	routes, err := nodeRoutes(g.spec.Node)
+	if err != nil {
+		return err
+	}
+	if len(routes) > 0 {
 		if err := sp.Announce(ctx, routes); err != nil {
 			return fmt.Errorf("announce prefixes: %w", err)
 		}

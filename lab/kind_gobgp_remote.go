@@ -111,7 +111,11 @@ func newRemoteGoBGPNode(spec NodeSpec) (Node, error) {
 		r.peers = append(r.peers, pc)
 		r.names[pc.Address] = pc.Name
 	}
-	r.routes = nodeRoutes(n)
+	routes, err := nodeRoutes(n)
+	if err != nil {
+		return nil, err
+	}
+	r.routes = routes
 	r.faults.init(r.peers, n.RouterID)
 	return r, nil
 }

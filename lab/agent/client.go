@@ -63,14 +63,38 @@ func (c *Client) ResetPeer(ctx context.Context, addr netip.Addr) error {
 	return c.call(ctx, "ResetPeer", addr, &Empty{})
 }
 
-// Announce originates routes from the speaker.
+// MaxRoutesPerCall is the most routes (or prefixes) one Announce or
+// Withdraw RPC carries: larger tables are streamed in calls of this size,
+// so a million-route table never becomes one giant message. GoBGP packs
+// each call's routes into full UPDATEs, and routes sent before the session
+// is up go out packed as one table whatever the call size.
+const MaxRoutesPerCall = 50000
+
+// Announce originates routes from the speaker, in calls of at most
+// MaxRoutesPerCall routes.
 func (c *Client) Announce(ctx context.Context, routes []speaker.Route) error {
-	return c.call(ctx, "Announce", routes, &Empty{})
+	return inBatches(routes, func(b []speaker.Route) error { return c.call(ctx, "Announce", b, &Empty{}) })
 }
 
-// Withdraw withdraws the speaker's routes for prefixes.
+// Withdraw withdraws the speaker's routes for prefixes, in calls of at
+// most MaxRoutesPerCall prefixes.
 func (c *Client) Withdraw(ctx context.Context, prefixes []netip.Prefix) error {
-	return c.call(ctx, "Withdraw", prefixes, &Empty{})
+	return inBatches(prefixes, func(b []netip.Prefix) error { return c.call(ctx, "Withdraw", b, &Empty{}) })
+}
+
+// inBatches calls fn on consecutive slices of items of at most
+// MaxRoutesPerCall each (once with an empty slice when items is empty).
+func inBatches[T any](items []T, fn func([]T) error) error {
+	if len(items) == 0 {
+		return fn(items)
+	}
+	for start := 0; start < len(items); start += MaxRoutesPerCall {
+		end := min(start+MaxRoutesPerCall, len(items))
+		if err := fn(items[start:end]); err != nil {
+			return fmt.Errorf("items %d-%d of %d: %w", start, end-1, len(items), err)
+		}
+	}
+	return nil
 }
 
 // Peers reports every neighbor's session.
