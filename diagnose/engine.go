@@ -27,6 +27,7 @@ func rules() []rule {
 		{"connection-reset-closed", ruleConnectionResetOrClosed},
 		{"connect-timeout", ruleConnectTimeout},
 		{"no-route", ruleNoRoute},
+		{"link-down", ruleLinkDown},
 		{"passive-waiting", rulePassiveWaiting},
 		{"bad-peer-as", notificationRule(2, 2, CauseASMismatch, High)},
 		{"bad-bgp-identifier", notificationRule(2, 3, CauseRouterIDConflict, High)},

@@ -230,7 +230,10 @@ type Listener struct {
 type Interface struct {
 	Name     string
 	Prefixes []netip.Prefix
-	Lines    []Line
+	// Down: the link is not up (no UP flag, NO-CARRIER, state DOWN or
+	// LOWERLAYERDOWN), so no traffic leaves through it.
+	Down  bool
+	Lines []Line
 }
 
 // Route is one `ip route` entry.

@@ -34,7 +34,7 @@ func (ipAddr) Recognize(source string, data []byte) (Observations, []string, boo
 			if i := strings.IndexByte(name, '@'); i >= 0 {
 				name = name[:i]
 			}
-			ifs = append(ifs, Interface{Name: name, Lines: []Line{{source, t}}})
+			ifs = append(ifs, Interface{Name: name, Down: longFormDown(f[2:]), Lines: []Line{{source, t}}})
 			cur = &ifs[len(ifs)-1]
 			long = true
 			lines = append(lines, t)
@@ -50,7 +50,7 @@ func (ipAddr) Recognize(source string, data []byte) (Observations, []string, boo
 		}
 		// Brief form: NAME STATE ADDR/LEN...
 		if !long && len(f) >= 3 && isLinkState(f[1]) {
-			it := Interface{Name: strings.Split(f[0], "@")[0], Lines: []Line{{source, t}}}
+			it := Interface{Name: strings.Split(f[0], "@")[0], Down: f[1] == "DOWN" || f[1] == "LOWERLAYERDOWN", Lines: []Line{{source, t}}}
 			for _, a := range f[2:] {
 				if p, err := netip.ParsePrefix(a); err == nil {
 					it.Prefixes = append(it.Prefixes, p)
@@ -90,4 +90,26 @@ func isLinkState(s string) bool {
 		return true
 	}
 	return false
+}
+
+// longFormDown reads the link state of an `ip addr` interface line from
+// its flags and state: "<BROADCAST,MULTICAST> ... state DOWN" is down, and
+// so is an up link with NO-CARRIER.
+func longFormDown(f []string) bool {
+	flags := strings.Split(strings.Trim(f[0], "<>"), ",")
+	up := false
+	for _, fl := range flags {
+		switch fl {
+		case "UP":
+			up = true
+		case "NO-CARRIER":
+			return true
+		}
+	}
+	for i := 1; i+1 < len(f); i++ {
+		if f[i] == "state" && (f[i+1] == "DOWN" || f[i+1] == "LOWERLAYERDOWN") {
+			return true
+		}
+	}
+	return !up
 }

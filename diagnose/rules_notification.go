@@ -32,10 +32,19 @@ func notificationRule(code, subcode uint8, cause Cause, level Confidence) func(*
 				if le.Sent {
 					dir = "sent to the peer"
 				}
-				out = append(out, newFinding(cause, level, label, ev.Peer,
+				f := newFinding(cause, level, label, ev.Peer,
 					fmt.Sprintf("%s: "+notificationSummary[cause], orNode(label),
 						fmt.Sprintf("NOTIFICATION %d/%d %q %s %s", code, subcode, bird.NotificationText(code, subcode), dir, ev.Peer)),
-					ev.Lines))
+					ev.Lines)
+				if code == 4 {
+					// A hold timer expires whatever stops the keepalives;
+					// a link down at either end is the cause, not this.
+					if _, where := peeringLinkDown(c, n, ev.Peer); where != "" {
+						f.Confidence = Low
+						f = f.withNotes(fmt.Sprintf("%s: the hold timer with %s expired because the link is down on %s (no-route-to-peer)", orNode(label), ev.Peer, orNode(where)))
+					}
+				}
+				out = append(out, f)
 			}
 		}
 		return out

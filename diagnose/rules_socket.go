@@ -104,9 +104,11 @@ func ruleConnectionResetOrClosed(c *Cluster) []Finding {
 		}
 		out = append(out,
 			newFinding(CauseSNATNodeTraffic, Low, label, s.Peer,
-				fmt.Sprintf("%s: %s accepts and then closes the connection: it does not know the source address; SNAT of node traffic is the usual reason", orNode(label), s.Peer), s.Lines).withNotes(note),
-			newFinding(CausePeerBirdUnconfigured, Low, label, s.Peer,
+				fmt.Sprintf("%s: %s accepts and then closes the connection: it does not know the source address; SNAT of node traffic is the usual reason", orNode(label), s.Peer), s.Lines).withNotes(note))
+		if !peerHasProtocolFor(c, n, s.Peer) {
+			out = append(out, newFinding(CausePeerBirdUnconfigured, Low, label, s.Peer,
 				fmt.Sprintf("%s: %s may have no protocol for this node at all (stale config on the peer)", orNode(label), s.Peer), s.Lines))
+		}
 	})
 	return out
 }
@@ -233,4 +235,30 @@ func rulePassiveWaiting(c *Cluster) []Finding {
 		}
 	}
 	return out
+}
+
+// peerHasProtocolFor reports whether the peer's own evidence (its bird.cfg
+// or protocols) shows a protocol for one of n's addresses.
+func peerHasProtocolFor(c *Cluster, n *Node, peer string) bool {
+	pn := c.NodeByAddr(peer)
+	if pn == nil || pn == n {
+		return false
+	}
+	mine := map[string]bool{}
+	for _, a := range c.Addrs(n) {
+		mine[a] = true
+	}
+	for _, cfg := range pn.Obs.BirdConfigs {
+		for _, p := range cfg.Peers {
+			if mine[p.Neighbor] {
+				return true
+			}
+		}
+	}
+	for _, p := range pn.Obs.Protocols {
+		if p.Proto == "BGP" && mine[p.NeighborAddress] {
+			return true
+		}
+	}
+	return false
 }
