@@ -64,7 +64,7 @@ PEERLAB_OUTPUT=json, PEERLAB_LOG_LEVEL=debug), then the config file given by
 		newDiagnoseCommand(a),
 		newCalicoNodeCommand(a),
 		newServeCommand(a), newLabHostCommand(a),
-		newGraphCommand(a),
+		newGraphCommand(a), newExerciseCommand(a),
 	)
 	return root
 }

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/peerlab/peerlab/exercise"
+)
+
+// newExerciseCommand groups the training exercise commands.
+func newExerciseCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "exercise list|start|hint|check|solve|stop",
+		Short: "Training exercises: a broken lab, a task, hints and a check",
+		Long: `exercise plays the training exercises under topologies/exercises/ (or
+--exercises-dir): start brings a lab up and breaks one node; you diagnose and
+repair it with peerlab exec (birdc, the node's bird.cfg, nft, ip, nginx);
+check passes only when the cause is repaired (docs/exercises.md).`,
+	}
+	cmd.PersistentFlags().String("exercises-dir", "", "folder of exercises (default ./topologies/exercises, else beside the executable)")
+	cmd.PersistentFlags().String("state-dir", "", "folder for lab state (default /run/peerlab as root, else per user)")
+	one := func(use, short string, run func(*cobra.Command, *exercise.Exercise) error) *cobra.Command {
+		return &cobra.Command{
+			Use: use + " NAME", Short: short, Args: exactArgs(1),
+			RunE: func(c *cobra.Command, args []string) error {
+				e, err := exercise.Find(a.exercisesDir(), args[0])
+				if err != nil {
+					return usageErrorf("peerlab exercise %s: %v", use, err)
+				}
+				return run(c, e)
+			},
+		}
+	}
+	cmd.AddCommand(
+		&cobra.Command{
+			Use: "list", Short: "List the exercises", Args: exactArgs(0),
+			RunE: func(c *cobra.Command, _ []string) error {
+				all, err := exercise.LoadAll(a.exercisesDir())
+				if err != nil {
+					return err
+				}
+				w := c.OutOrStdout()
+				fmt.Fprintf(w, "%-24s %-44s %s\n", "NAME", "FAMILY", "TITLE")
+				for _, e := range all {
+					fmt.Fprintf(w, "%-24s %-44s %s\n", e.Name, e.Family, e.Title)
+				}
+				return nil
+			},
+		},
+		one("start", "Bring the exercise's lab up, break it and print the task", func(c *cobra.Command, e *exercise.Exercise) error {
+			if err := e.Start(c.Context(), a.exerciseRunner()); err != nil {
+				return err
+			}
+			_ = os.Remove(a.hintFile(e))
+			fmt.Fprintf(c.OutOrStdout(), "exercise %s started: lab %s (nodes: %s)\n\n%s\n%s",
+				e.Name, e.Lab(), nodeNames(e), e.Title, e.Task)
+			return nil
+		}),
+		one("hint", "Print the next hint (each call reveals one more)", func(c *cobra.Command, e *exercise.Exercise) error {
+			n := 0
+			if data, err := os.ReadFile(a.hintFile(e)); err == nil {
+				n, _ = strconv.Atoi(strings.TrimSpace(string(data)))
+			}
+			if n < len(e.Hints) {
+				n++
+			}
+			if err := os.WriteFile(a.hintFile(e), []byte(strconv.Itoa(n)), 0o644); err != nil {
+				return fmt.Errorf("remember hints given: %w", err)
+			}
+			for i := 0; i < n; i++ {
+				fmt.Fprintf(c.OutOrStdout(), "hint %d/%d: %s\n", i+1, len(e.Hints), e.Hints[i])
+			}
+			return nil
+		}),
+		one("check", "Check whether the cause is repaired (exit 1 when not)", func(c *cobra.Command, e *exercise.Exercise) error {
+			res := e.CheckLab(c.Context(), a.exerciseRunner())
+			return printResult(c, e, res)
+		}),
+		one("solve", "Apply the reference solution through peerlab exec and check", func(c *cobra.Command, e *exercise.Exercise) error {
+			r := a.exerciseRunner()
+			w := c.OutOrStdout()
+			for _, s := range e.Solution {
+				fmt.Fprintf(w, "peerlab exec %s %s -- %s\n", e.Lab(), s.Node, shellQuote(s.Run))
+			}
+			if err := e.RunSteps(c.Context(), r, e.Solution); err != nil {
+				return err
+			}
+			res := e.WaitCheck(c.Context(), r, 90*time.Second)
+			if err := printResult(c, e, res); err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "\n%s", e.Explanation)
+			return nil
+		}),
+		one("stop", "Tear the exercise's lab down", func(c *cobra.Command, e *exercise.Exercise) error {
+			_ = os.Remove(a.hintFile(e))
+			if err := e.Stop(c.Context(), a.exerciseRunner()); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "exercise %s stopped\n", e.Name)
+			return nil
+		}),
+	)
+	return cmd
+}
+
+// printResult prints a check's verdict; a failed check exits 1.
+func printResult(c *cobra.Command, e *exercise.Exercise, res exercise.Result) error {
+	w := c.OutOrStdout()
+	if res.OK {
+		fmt.Fprintf(w, "PASS %s: the cause is repaired and every session is Established\n", e.Name)
+		return nil
+	}
+	fmt.Fprintf(w, "FAIL %s:\n", e.Name)
+	for _, p := range res.Problems {
+		fmt.Fprintf(w, "  - %s\n", p)
+	}
+	return &exitError{code: 1}
+}
+
+// exercisesDir is --exercises-dir, else ./topologies/exercises when it
+// exists, else topologies/exercises beside the executable's folder.
+func (a *app) exercisesDir() string {
+	if d := a.v.GetString("exercises-dir"); d != "" {
+		return d
+	}
+	local := filepath.Join("topologies", "exercises")
+	if _, err := os.Stat(local); err == nil {
+		return local
+	}
+	if exe, err := os.Executable(); err == nil {
+		return filepath.Join(filepath.Dir(filepath.Dir(exe)), "topologies", "exercises")
+	}
+	return local
+}
+
+// exerciseRunner runs this very peerlab binary for lab operations.
+func (a *app) exerciseRunner() exercise.Runner {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	return exercise.BinaryRunner{Path: exe, StateDir: a.v.GetString("state-dir")}
+}
+
+// hintFile remembers how many hints of e were given.
+func (a *app) hintFile(e *exercise.Exercise) string {
+	dir := filepath.Join(a.stateDir(), "exercises")
+	_ = os.MkdirAll(dir, 0o755)
+	return filepath.Join(dir, e.Name+".hints")
+}
+
+// nodeNames lists e's nodes.
+func nodeNames(e *exercise.Exercise) string {
+	var names []string
+	for _, n := range e.Topology.Nodes {
+		names = append(names, n.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// shellQuote renders argv for a shell, quoting words that need it.
+func shellQuote(argv []string) string {
+	out := make([]string, len(argv))
+	for i, s := range argv {
+		if s != "" && !strings.ContainsAny(s, " \t\n'\"$;&|<>()*?![]{}\\`#~") {
+			out[i] = s
+			continue
+		}
+		out[i] = "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
+	return strings.Join(out, " ")
+}
