@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -12,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap"
 
 	"github.com/peerlab/peerlab/internal/bird"
 	"github.com/peerlab/peerlab/internal/netns"
@@ -33,7 +34,14 @@ func startInjectLab(t *testing.T, yaml string) *injectLab {
 	t.Helper()
 	birdRequire(t)
 	useBuiltAgent(t)
-	base, h := birdNet(t)
+	return startInjectLabTB(t, yaml)
+}
+
+// startInjectLabTB is startInjectLab for tests and benchmarks; the caller
+// has checked for root, BIRD and the agent.
+func startInjectLabTB(t testing.TB, yaml string) *injectLab {
+	t.Helper()
+	base, h := birdNetTB(t)
 	name := fmt.Sprintf("ij%x", h)
 	topo, err := topology.Parse("inject.yaml", []byte(fmt.Sprintf(yaml, base, name)))
 	if err != nil {
@@ -43,7 +51,7 @@ func startInjectLab(t *testing.T, yaml string) *injectLab {
 	for _, n := range topo.Nodes {
 		spec.Nodes = append(spec.Nodes, netns.NodeSpec{Name: n.Name, Addresses: []netip.Prefix{netip.PrefixFrom(n.Address, 24)}})
 	}
-	log := zaptest.NewLogger(t)
+	log := zap.NewNop()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	netLab, err := netns.Create(ctx, spec, log)
@@ -260,4 +268,12 @@ peerings:
 	}
 	l.withdrawAll(t, "up", prefixes)
 	l.waitCount(t, "edge", within, 0)
+}
+
+// birdNetTB is birdNet for tests and benchmarks.
+func birdNetTB(t testing.TB) (base string, h uint32) {
+	f := fnv.New32a()
+	f.Write([]byte(t.Name() + "/" + strconv.Itoa(os.Getpid())))
+	h = f.Sum32()
+	return fmt.Sprintf("10.%d.%d", 100+h%100, (h>>8)%250+1), h
 }
