@@ -3,7 +3,8 @@
 # tests and namespace labs drive: BIRD 1.6 (Debian package "bird"), BIRD 2
 # (Debian package "bird2", unpacked into a cache folder because it conflicts
 # with "bird"), nginx-light (with libnginx-mod-stream), tshark, iproute2 and
-# nftables.
+# nftables, and ExaBGP (Debian package "exabgp", the reference injector of
+# `peerlab bench inject` / docs/injection.md).
 #
 # It is idempotent: work already done is skipped. It must run as root and only
 # reaches Debian's package mirrors. No system BIRD service is left running:
@@ -16,7 +17,7 @@ set -euo pipefail
 
 CACHE="${PEERLAB_CACHE:-/var/cache/peerlab}"
 BIRD2_DIR="$CACHE/bird2"
-PACKAGES=(bird nginx-light tshark iproute2 nftables)
+PACKAGES=(bird nginx-light tshark iproute2 nftables exabgp)
 installed=()
 
 log() { printf 'install-daemons: %s\n' "$*"; }
@@ -119,6 +120,7 @@ fi
 #    by its pidfile, and make sure nothing holds /run/bird/bird.ctl or port 179.
 service bird stop >/dev/null 2>&1 || true
 service bird6 stop >/dev/null 2>&1 || true
+service exabgp stop >/dev/null 2>&1 || true
 if command -v systemctl >/dev/null 2>&1; then
 	systemctl disable --now bird.service bird6.service >/dev/null 2>&1 || true
 fi
