@@ -25,6 +25,11 @@ var protoStates = map[string]bool{
 // greetings, "bird>" prompts and carriage returns. Indentation that is part
 // of the table itself is kept, though the parsers do not rely on it.
 func textLines(r io.Reader) ([]string, error) {
+	return scanLines(r, true)
+}
+
+// scanLines is textLines with the reply-code stripping optional.
+func scanLines(r io.Reader, strip bool) ([]string, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), maxLineLen)
 	var out []string
@@ -33,7 +38,9 @@ func textLines(r io.Reader) ([]string, error) {
 		if strings.HasPrefix(line, "+") {
 			continue
 		}
-		line = stripCode(line)
+		if strip {
+			line = stripCode(line)
+		}
 		t := strings.TrimSpace(line)
 		switch {
 		case t == "":
@@ -49,6 +56,22 @@ func textLines(r io.Reader) ([]string, error) {
 		return out, fmt.Errorf("bird: read protocol text: %w", err)
 	}
 	return out, nil
+}
+
+// countFields splits a "[Total:] N of M routes …" line, or returns nil.
+func countFields(t string) []string {
+	f := strings.Fields(t)
+	g := f
+	if len(g) > 0 && g[0] == "Total:" {
+		g = g[1:]
+	}
+	if len(g) < 4 || g[1] != "of" || g[3] != "routes" {
+		return nil
+	}
+	if _, err := strconv.Atoi(g[0]); err != nil {
+		return nil
+	}
+	return f
 }
 
 // stripCode removes a leading "NNNN-" or "NNNN " reply prefix, if any.
@@ -329,20 +352,25 @@ func parseRouteCounts(s string) RouteCounts {
 // 3 networks") or BIRD 2 (one line per table and a "Total: ..." line) and
 // returns the number of routes shown (the first number), summed over tables.
 func ParseRouteCount(r io.Reader) (int, error) {
-	lines, err := textLines(r)
+	// Lines are read unstripped: a count such as "2000 of 2001 routes"
+	// starts with four digits and a space, like a reply code.
+	lines, err := scanLines(r, false)
 	if err != nil {
 		return 0, err
 	}
 	total, sum, found, hasTotal := 0, 0, false, false
 	for _, l := range lines {
 		t := strings.TrimSpace(l)
-		isTotal := false
-		if rest, ok := strings.CutPrefix(t, "Total:"); ok {
-			t, isTotal = strings.TrimSpace(rest), true
+		f := countFields(t)
+		if f == nil {
+			f = countFields(strings.TrimSpace(stripCode(l)))
 		}
-		f := strings.Fields(t)
-		if len(f) < 4 || f[1] != "of" || f[3] != "routes" {
+		if f == nil {
 			continue
+		}
+		isTotal := f[0] == "Total:"
+		if isTotal {
+			f = f[1:]
 		}
 		n, err := strconv.Atoi(f[0])
 		if err != nil {

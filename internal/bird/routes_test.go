@@ -84,3 +84,22 @@ func TestHasPrimaryRoute(t *testing.T) {
 		})
 	}
 }
+
+func TestParseRouteCountFourDigitCounts(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		want       int
+	}{
+		{"plain birdc", "2000 of 2001 routes for 2000 networks\n", 2000},
+		{"raw socket", "0014-2000 of 2001 routes for 2000 networks\n0000 \n", 2000},
+		{"raw socket, last line", "0014 1234 of 1234 routes for 1234 networks\n", 1234},
+		{"bird2 total", "Total: 2000 of 2001 routes for 2000 networks in 1 tables\n", 2000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseRouteCount(strings.NewReader(tc.text))
+			if err != nil || got != tc.want {
+				t.Fatalf("ParseRouteCount = %d, %v; want %d", got, err, tc.want)
+			}
+		})
+	}
+}
