@@ -28,29 +28,20 @@ import (
 // ../capture/testdata/bird/, where capture's golden test renders them.
 var updateBIRDCaptures = flag.Bool("update-bird-captures", false, "copy the BIRD capture tests' pcapng files to capture/testdata/bird/")
 
-// captureSkipOrFail skips outside CI and fails when CI=true.
-func captureSkipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true: "+format, args...)
-	}
-	t.Skipf("skipping outside CI (CI != \"true\"): "+format, args...)
-}
-
 // captureRequire checks for root, BIRD 1.6 and tshark.
 func captureRequire(t *testing.T) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		captureSkipOrFail(t, "lab captures need root (network namespaces, AF_PACKET)")
+		skipOrFail(t, "lab captures need root (network namespaces, AF_PACKET)")
 	}
 	if b := bird.DefaultBinaries(bird.Bird1).Bird; b != "" {
 		if _, err := exec.LookPath(b); err != nil {
-			captureSkipOrFail(t, "BIRD binary %s not found (run .ci/install-daemons.sh): %v", b, err)
+			skipOrFail(t, "BIRD binary %s not found (run .ci/install-daemons.sh): %v", b, err)
 		}
 	}
 	tshark, err := exec.LookPath("tshark")
 	if err != nil {
-		captureSkipOrFail(t, "tshark not found (run .ci/install-daemons.sh): %v", err)
+		skipOrFail(t, "tshark not found (run .ci/install-daemons.sh): %v", err)
 	}
 	return tshark
 }
@@ -158,7 +149,7 @@ func runCaptureCase(t *testing.T, tc captureCase, tshark string) {
 		}
 		err := l.InjectFault(ctx, &topology.Fault{Name: tc.fault, Node: tc.node, Peer: peer})
 		if errors.Is(err, ErrFaultUnsupported) {
-			captureSkipOrFail(t, "fault %s not implemented for BIRD nodes yet: %v", tc.fault, err)
+			skipOrFail(t, "fault %s not implemented for BIRD nodes yet: %v", tc.fault, err)
 		}
 		if err != nil {
 			t.Fatalf("inject %s: %v", tc.fault, err)
@@ -497,7 +488,7 @@ func TestCaptureRunningLab(t *testing.T) {
 // from outside the lab's 127.A.0.0/16 block.
 func TestCaptureLoopbackLab(t *testing.T) {
 	if os.Geteuid() != 0 {
-		captureSkipOrFail(t, "capturing on lo needs root (AF_PACKET)")
+		skipOrFail(t, "capturing on lo needs root (AF_PACKET)")
 	}
 	name, _, port := capLabName(t)
 	topo, err := topology.Parse("capture.yaml", []byte(fmt.Sprintf(`

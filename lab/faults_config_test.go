@@ -150,19 +150,12 @@ func anyBadID(s SessionStatus) string {
 	return ""
 }
 
-// configFaultRequire skips outside CI when the lab cannot run here and
-// fails under CI=true.
-func configFaultRequire(t *testing.T) {
-	t.Helper()
-	birdRequire(t)
-}
-
 // TestConfigFaults injects every config fault into a small namespace lab
 // per case, for BIRD 1.6, BIRD 2 and gobgp nodes: the sessions go from
 // Established to the state docs/faults-config.md promises, and back to
 // Established once healed.
 func TestConfigFaults(t *testing.T) {
-	configFaultRequire(t)
+	requireBIRD(t)
 	t.Setenv(AgentExeEnv, builtPeerlab(t))
 	cases := configFaultCases()
 	if len(cases) == 0 {
@@ -315,7 +308,7 @@ func waitAll(t *testing.T, l *Lab, what string, timeout time.Duration, bad func(
 // TestWrongIPOnGoBGPNodeIsUnsupported checks that wrong-ip-autodetect
 // refuses a gobgp node: only BIRD nodes autodetect their address.
 func TestWrongIPOnGoBGPNodeIsUnsupported(t *testing.T) {
-	configFaultRequire(t)
+	requireBIRD(t)
 	t.Setenv(AgentExeEnv, builtPeerlab(t))
 	l := configFaultLab(t, 99, pairYAML("gobgp", "bird", ""), "")
 	err := l.InjectFault(context.Background(), &topology.Fault{Name: "wrong-ip-autodetect", Node: "n"})

@@ -85,7 +85,7 @@ func faultLabName(t *testing.T) string {
 // session is Established at both ends and starts watching them.
 func upFaultLab(t *testing.T, yaml string) *faultLab {
 	t.Helper()
-	birdRequire(t)
+	requireBIRD(t)
 	topo, err := topology.Parse("fault.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatalf("topology: %v", err)
@@ -413,7 +413,7 @@ type netFaultCase struct {
 // and a BIRD 2 node with established sessions, checks what BIRD shows at
 // both ends (docs/faults.md quotes it), heals and waits for Established.
 func TestNetworkFaultsOnBIRD(t *testing.T) {
-	birdRequire(t)
+	requireBIRD(t)
 	// Build the GoBGP agent before any lab is up: a build takes both cores
 	// for a while, which is no time to time BGP sessions.
 	useBuiltAgent(t)

@@ -32,7 +32,7 @@ type injectLab struct {
 // name), creates the namespaces and starts every node.
 func startInjectLab(t *testing.T, yaml string) *injectLab {
 	t.Helper()
-	birdRequire(t)
+	requireBIRD(t)
 	useBuiltAgent(t)
 	return startInjectLabTB(t, yaml)
 }

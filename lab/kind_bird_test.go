@@ -6,7 +6,6 @@ import (
 	"hash/fnv"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,29 +18,6 @@ import (
 	"github.com/peerlab/peerlab/internal/netns"
 	"github.com/peerlab/peerlab/lab/topology"
 )
-
-// birdSkipOrFail skips the test outside CI and fails it when CI=true.
-func birdSkipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true: "+format, args...)
-	}
-	t.Skipf("skipping outside CI (CI != \"true\"): "+format, args...)
-}
-
-// birdRequire checks for root and both BIRD versions' binaries.
-func birdRequire(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		birdSkipOrFail(t, "BIRD nodes need root for network namespaces")
-	}
-	for _, v := range []bird.Version{bird.Bird1, bird.Bird2} {
-		b := bird.DefaultBinaries(v)
-		if _, err := exec.LookPath(b.Bird); err != nil {
-			birdSkipOrFail(t, "%s binary %s not found (run .ci/install-daemons.sh): %v", v, b.Bird, err)
-		}
-	}
-}
 
 // birdTestLab is a set of BIRD nodes in namespaces made by the test.
 type birdTestLab struct {
@@ -65,7 +41,7 @@ func birdNet(t *testing.T) (base string, h uint32) {
 // Everything is torn down when the test ends.
 func startBIRDLab(t *testing.T, yaml string) *birdTestLab {
 	t.Helper()
-	birdRequire(t)
+	requireBIRD(t)
 	base, h := birdNet(t)
 	name := fmt.Sprintf("bk%x", h)
 	topo, err := topology.Parse("test.yaml", []byte(fmt.Sprintf(yaml, base, name)))

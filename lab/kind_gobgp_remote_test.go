@@ -24,19 +24,6 @@ import (
 	"github.com/peerlab/peerlab/lab/topology"
 )
 
-// remoteRequireRoot skips a test that needs root, except under CI=true,
-// where not being root is a failure.
-func remoteRequireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("test needs root (network namespaces) and CI=true, so not skipping")
-	}
-	t.Skip("test needs root (network namespaces); skipped because CI is not \"true\"")
-}
-
 // peerlabBuild builds cmd/peerlab once per test binary, next to the test
 // binary (go test removes that folder), for the remote nodes to run as
 // their agent: inside the test, /proc/self/exe is the test binary.
@@ -198,7 +185,7 @@ func TestRemoteNodeFailedStarts(t *testing.T) {
 // own network namespaces: the session comes up both ways, the route
 // arrives, events reach subscribers, and Stop leaves no agent behind.
 func TestRemoteNodesPeerInNamespaces(t *testing.T) {
-	remoteRequireRoot(t)
+	requireRoot(t)
 	start := time.Now()
 	t.Setenv(AgentExeEnv, builtPeerlab(t))
 	t.Logf("peerlab built in %v", time.Since(start))

@@ -18,7 +18,7 @@ import (
 // BIRD 2 nodes as real daemons, every expectation of each file checked.
 // The subtests run one after the other: they share PEERLAB_AGENT_EXE.
 func TestShippedTopologiesInNamespaces(t *testing.T) {
-	remoteRequireRoot(t)
+	requireRoot(t)
 	t.Setenv(AgentExeEnv, builtPeerlab(t))
 	files, err := filepath.Glob("../topologies/*.yaml")
 	if err != nil || len(files) == 0 {

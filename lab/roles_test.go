@@ -43,9 +43,9 @@ const notReadyWorker1 = "calico/node is not ready: BIRD is not ready: BGP not es
 // rolesRequire checks for root, BIRD and nginx with the stream module.
 func rolesRequire(t *testing.T) {
 	t.Helper()
-	birdRequire(t)
+	requireBIRD(t)
 	if _, err := findNginx(context.Background()); err != nil {
-		birdSkipOrFail(t, "%v", err)
+		skipOrFail(t, "%v", err)
 	}
 }
 
