@@ -196,9 +196,24 @@ func bgpFinding(f *liveFacts, p sessionProbe, pg *nodeGather, lines []Line) []Fi
 		}
 	case p.BGP == bgpSilent && pg != nil && !pg.birdOK:
 		return []Finding{newFinding(CauseHoldTimerExpired, Medium, label, p.Peer,
-			fmt.Sprintf("%s: %s accepts TCP but its BIRD neither speaks BGP nor answers its control socket: BIRD is hung, so keepalives stop", label, pg.t.Name), lines)}
+			fmt.Sprintf("%s: %s accepts TCP but its BIRD neither speaks BGP nor answers its control socket: BIRD is hung, so keepalives stop", label, pg.t.Name), concat(lines, hungLines(pg)))}
 	}
 	return nil
+}
+
+// hungLines are the lines of pg's control socket probe that found its
+// BIRD hung: the evidence that the peer, not the path, went silent.
+func hungLines(pg *nodeGather) []Line {
+	var out []Line
+	for _, e := range pg.evidence {
+		if e.Kind != "probe-bird-socket" {
+			continue
+		}
+		for _, l := range e.Lines {
+			out = append(out, Line{e.Source, l})
+		}
+	}
+	return out
 }
 
 // expectedAS is the AS g's bird.cfg expects from peer.

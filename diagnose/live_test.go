@@ -37,6 +37,13 @@ func requireRoot(t testing.TB) {
 // given kinds in namespace mode and tears it down at cleanup.
 func liveLab(t testing.TB, kn, kp string) (*lab.Lab, string, string) {
 	t.Helper()
+	return liveLabWith(t, kn, kp, "")
+}
+
+// liveLabWith is liveLab with the peering's passive end set (none when
+// passive is empty).
+func liveLabWith(t testing.TB, kn, kp, passive string) (*lab.Lab, string, string) {
+	t.Helper()
 	h := fnv.New32a()
 	fmt.Fprintf(h, "%s/%d", t.Name(), os.Getpid())
 	sum := h.Sum32()
@@ -48,8 +55,8 @@ nodes:
   n: {kind: %s, address: %s.1, prefixes: [10.244.1.0/24]}
   p: {kind: %s, address: %s.2, prefixes: [10.244.2.0/24]}
 peerings:
-  - between: [n, p]
-`, name, kn, net, kp, net)
+  - {between: [n, p]%s}
+`, name, kn, net, kp, net, passiveOpt(passive))
 	topo, err := topology.Parse(name+".yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
@@ -79,22 +86,45 @@ peerings:
 type liveCase struct {
 	name, fault, on, peer, from string
 	want                        Cause
+	// setup is the extra a case needs, nil for none.
+	setup *liveSetup
+}
+
+// liveSetup is what a few cases need beyond inject and wait.
+type liveSetup struct {
+	// passive is the peering's passive end ("" for none).
+	passive string
+	// params gives the fault's params in the running lab.
+	params func(l *lab.Lab) map[string]string
+	// restart restarts the faulted node's BGP protocols after the inject
+	// (SNAT translates new connections only).
+	restart bool
+	// settle is how long to wait after the symptom (default 3 s).
+	settle time.Duration
+	// evidence, when set, must be in one of the top finding's evidence
+	// lines.
+	evidence string
 }
 
 // liveCases are the faults a two-node lab reproduces, where they are
 // injected, the node that shows the symptom and the expected top cause.
 var liveCases = []liveCase{
-	{"tcp179-drop", "tcp179-drop", "p", "", "n", CauseTCP179Dropped},
-	{"tcp179-reject", "tcp179-reject", "p", "", "n", CauseTCP179Rejected},
-	{"icmp-unreachable", "icmp-unreachable", "p", "", "n", CauseTCP179Rejected},
-	{"link-down", "link-down", "p", "", "n", CauseNoRouteToPeer},
-	{"bird-down", "bird-down", "p", "", "n", CausePeerBirdDown},
-	{"bird-unconfigured", "bird-unconfigured", "p", "", "n", CausePeerBirdUnconfigured},
-	{"port179-in-use", "port179-in-use", "p", "", "n", CausePort179InUse},
-	{"as-mismatch", "as-mismatch", "n", "p", "n", CauseASMismatch},
-	{"router-id-conflict", "router-id-conflict", "n", "p", "n", CauseRouterIDConflict},
-	{"md5-one-sided", "md5-one-sided", "n", "p", "n", CauseMD5Mismatch},
-	{"source-ip-missing", "source-ip-missing", "n", "", "n", CauseSourceIPMissing},
+	{"tcp179-drop", "tcp179-drop", "p", "", "n", CauseTCP179Dropped, nil},
+	{"tcp179-reject", "tcp179-reject", "p", "", "n", CauseTCP179Rejected, nil},
+	{"icmp-unreachable", "icmp-unreachable", "p", "", "n", CauseTCP179Rejected, nil},
+	{"link-down", "link-down", "p", "", "n", CauseNoRouteToPeer, nil},
+	{"bird-down", "bird-down", "p", "", "n", CausePeerBirdDown, nil},
+	{"bird-unconfigured", "bird-unconfigured", "p", "", "n", CausePeerBirdUnconfigured, nil},
+	{"port179-in-use", "port179-in-use", "p", "", "n", CausePort179InUse, nil},
+	{"as-mismatch", "as-mismatch", "n", "p", "n", CauseASMismatch, nil},
+	{"router-id-conflict", "router-id-conflict", "n", "p", "n", CauseRouterIDConflict, nil},
+	{"md5-one-sided", "md5-one-sided", "n", "p", "n", CauseMD5Mismatch, nil},
+	{"source-ip-missing", "source-ip-missing", "n", "", "n", CauseSourceIPMissing, nil},
+	{"hold-timer-expired", "hold-timer-expiry", "p", "", "n", CauseHoldTimerExpired, &liveSetup{evidence: "BIRD is hung"}},
+	{"wrong-ip-autodetect-peer", "wrong-ip-autodetect", "n", "", "p", CauseWrongIPAutodetect, nil},
+	{"wrong-ip-autodetect-node", "wrong-ip-autodetect", "n", "", "n", CauseWrongIPAutodetect, nil},
+	{"snat-node-traffic-peer", "snat-node-traffic", "n", "", "p", CauseSNATNodeTraffic, snatSetup},
+	{"snat-node-traffic-node", "snat-node-traffic", "n", "", "n", CauseSNATNodeTraffic, snatSetup},
 }
 
 // liveKinds are the BIRD kinds the live cases run on; skip lists the
@@ -125,7 +155,11 @@ func TestLiveDiagnosis(t *testing.T) {
 // runLiveCase brings up a two-node lab of kinds, injects the case's
 // fault, waits for the symptom and diagnoses the symptomatic node live.
 func runLiveCase(t *testing.T, kinds [2]string, tc liveCase) {
-	l, stateDir, name := liveLab(t, kinds[0], kinds[1])
+	setup := tc.setup
+	if setup == nil {
+		setup = &liveSetup{}
+	}
+	l, stateDir, name := liveLabWith(t, kinds[0], kinds[1], setup.passive)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	other := "p"
@@ -133,17 +167,31 @@ func runLiveCase(t *testing.T, kinds [2]string, tc liveCase) {
 		other = "n"
 	}
 	waitSession(t, l, tc.from, other, true, 40*time.Second)
-	if err := l.InjectFault(ctx, &topology.Fault{Name: tc.fault, Node: tc.on, Peer: tc.peer}); err != nil {
+	f := &topology.Fault{Name: tc.fault, Node: tc.on, Peer: tc.peer}
+	if setup.params != nil {
+		f.Params = setup.params(l)
+	}
+	if err := l.InjectFault(ctx, f); err != nil {
 		t.Fatalf("inject %s: %v", tc.fault, err)
+	}
+	if setup.restart {
+		birdRestartAll(t, stateDir, name, tc.on)
 	}
 	// The symptom: the session is down where it is diagnosed (a silent
 	// fault shows once the 9 s hold timer expires); then BIRD retries once
 	// and records its error.
 	waitSession(t, l, tc.from, other, false, 40*time.Second)
-	time.Sleep(3 * time.Second)
+	settle := setup.settle
+	if settle == 0 {
+		settle = 3 * time.Second
+	}
+	time.Sleep(settle)
 	rep, live := diagnoseFrom(t, stateDir, name, tc.from)
 	if got := topCause(rep); got != tc.want {
 		t.Errorf("top cause %s, want %s", got, tc.want)
+	}
+	if setup.evidence != "" && !topEvidenceHas(rep, setup.evidence) {
+		t.Errorf("top finding's evidence lacks %q", setup.evidence)
 	}
 	if live.Took > 3*time.Second {
 		t.Errorf("live diagnosis took %s, want about 2 s", live.Took)

@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"context"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerlab/peerlab/internal/bird"
 	"github.com/peerlab/peerlab/lab"
 	"github.com/peerlab/peerlab/lab/topology"
 )
@@ -117,4 +119,62 @@ func runLabs(t *testing.T, jobs []liveJob) {
 		}()
 	}
 	wg.Wait()
+}
+
+// passiveOpt is the topology peering option that makes node the passive
+// end, or nothing when node is empty.
+func passiveOpt(node string) string {
+	if node == "" {
+		return ""
+	}
+	return ", passive: " + node
+}
+
+// snatSetup: node n's new connections leave from .201 of the lab segment
+// (an address p can answer but no protocol names); p is passive, so only
+// n's translated connections can bring the session up, and n's protocols
+// restart so that it opens one.
+var snatSetup = &liveSetup{
+	passive: "p",
+	params: func(l *lab.Lab) map[string]string {
+		for _, n := range l.Topology().Nodes {
+			if n.Name == "n" {
+				a := n.Address.As4()
+				a[3] = 201
+				return map[string]string{"address": netip.AddrFrom4(a).String()}
+			}
+		}
+		return nil
+	},
+	restart: true,
+}
+
+// birdRestartAll restarts every protocol of node's BIRD through its
+// control socket.
+func birdRestartAll(t testing.TB, stateDir, labName, node string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := bird.Dial(ctx, labNodeTarget(stateDir, labName, node).BirdSockets[0])
+	if err != nil {
+		t.Fatalf("bird on %s: %v", node, err)
+	}
+	defer c.Close()
+	if _, err := c.Cmd(ctx, "restart all"); err != nil {
+		t.Fatalf("restart all on %s: %v", node, err)
+	}
+}
+
+// topEvidenceHas reports whether one of the evidence lines of rep's first
+// finding contains s.
+func topEvidenceHas(rep Report, s string) bool {
+	if len(rep.Findings) == 0 {
+		return false
+	}
+	for _, e := range rep.Findings[0].Evidence {
+		if strings.Contains(e, s) {
+			return true
+		}
+	}
+	return false
 }
