@@ -55,6 +55,10 @@ func NewUnix(path string, opts ...grpc.DialOption) (*Client, error) {
 	return New("unix://"+path, opts...)
 }
 
+// Conn is the underlying connection, for services beside the API (the
+// report service a lab's control socket serves for `peerlab status`).
+func (c *Client) Conn() grpc.ClientConnInterface { return c.conn }
+
 // Close closes the connection.
 func (c *Client) Close() error { return c.conn.Close() }
 

@@ -71,6 +71,8 @@ type Lab struct {
 	faults   *FaultRegistry
 	active   map[faultKey]HealFunc
 	faultLog []FaultEvent
+	// subs are woken when events grows (subscribe.go).
+	subs subscribers
 	// stopBackground ends the pollers and the fault schedule; background
 	// waits for them.
 	stopBackground context.CancelFunc
@@ -268,6 +270,7 @@ func (l *Lab) record(e SessionEvent) {
 		}
 	}
 	l.live[k] = st
+	l.notifyLocked()
 	l.mu.Unlock()
 	l.log.Debug("session state", zap.String("node", e.Local), zap.String("peer", e.Remote),
 		zap.String("from", e.From), zap.String("to", e.To), zap.String("reason", e.Reason))

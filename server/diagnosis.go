@@ -12,13 +12,18 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/peerlab/peerlab/diagnose"
+	"github.com/peerlab/peerlab/lab"
 	pb "github.com/peerlab/peerlab/proto/peerlab/v1"
 )
 
 // Diagnosis serves DiagnosisService. Artifacts are diagnosed in the
-// server process (the diagnose package recovers from hostile input).
+// server process (the diagnose package recovers from hostile input); lab
+// nodes are diagnosed live in their namespaces.
 type Diagnosis struct {
 	pb.UnimplementedDiagnosisServiceServer
+	// StateDir is the labs' state folder where DiagnoseNode finds labs;
+	// "" means lab.DefaultStateDir().
+	StateDir string
 }
 
 // safeName refuses names that would leave the artifact folder.
@@ -78,15 +83,58 @@ func (d *Diagnosis) DiagnoseArtifacts(_ context.Context, req *pb.DiagnoseArtifac
 	out := &pb.DiagnoseArtifactsResponse{Healthy: r.Healthy, Unknowns: r.Unknowns,
 		Rendered: strings.ReplaceAll(buf.String(), dir+string(filepath.Separator), "")}
 	for _, f := range r.Findings {
-		out.Findings = append(out.Findings, &pb.Finding{Cause: string(f.Cause), Confidence: string(f.Confidence),
-			Node: f.Node, Peer: f.Peer, Summary: f.Summary, Evidence: f.Evidence, Remediation: f.Remediation})
+		out.Findings = append(out.Findings, findingToProto(f))
 	}
 	return out, nil
 }
 
-// DiagnoseNode is not implemented yet: the diagnose package's lab evidence
-// source is being written.
-func (d *Diagnosis) DiagnoseNode(_ context.Context, _ *pb.DiagnoseNodeRequest) (*pb.DiagnoseNodeResponse, error) {
-	// TODO(issue 6): wire the diagnose package's lab-mode source here once it lands.
-	return nil, status.Error(codes.Unimplemented, "DiagnoseNode: lab-node diagnosis is not implemented yet (diagnose lab mode is in progress); use DiagnoseArtifacts")
+// DiagnoseNode diagnoses a node of a running namespace lab live, as
+// `peerlab diagnose --lab LAB --node NODE` does: the lab is found by its
+// state file under StateDir, and the lab nodes that are its peers are
+// gathered too.
+func (d *Diagnosis) DiagnoseNode(ctx context.Context, req *pb.DiagnoseNodeRequest) (*pb.DiagnoseNodeResponse, error) {
+	if err := required("lab", req.GetLab()); err != nil {
+		return nil, err
+	}
+	if err := required("node", req.GetNode()); err != nil {
+		return nil, err
+	}
+	stateDir := d.StateDir
+	if stateDir == "" {
+		stateDir = lab.DefaultStateDir()
+	}
+	st, err := lab.ReadState(stateDir, req.GetLab())
+	if err != nil {
+		return nil, toStatus(err, "DiagnoseNode")
+	}
+	if _, ok := st.Nodes[req.GetNode()]; !ok {
+		return nil, status.Errorf(codes.NotFound, "node: lab %s has no node %q", req.GetLab(), req.GetNode())
+	}
+	if st.Mode != lab.ModeNamespace {
+		return nil, status.Errorf(codes.FailedPrecondition, "lab %s runs in %s mode: live diagnosis needs namespace mode", req.GetLab(), st.Mode)
+	}
+	target, err := diagnose.LabTarget(stateDir, req.GetLab(), req.GetNode())
+	if err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "DiagnoseNode: %v", err)
+	}
+	resolve, err := diagnose.LabResolver(stateDir, req.GetLab())
+	if err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "DiagnoseNode: %v", err)
+	}
+	r, _ := diagnose.DiagnoseLive(ctx, target, resolve, diagnose.LiveOptions{})
+	var buf bytes.Buffer
+	if err := diagnose.WriteReport(&buf, r, "text"); err != nil {
+		return nil, status.Errorf(codes.Internal, "render report: %v", err)
+	}
+	out := &pb.DiagnoseNodeResponse{Healthy: r.Healthy, Unknowns: r.Unknowns, Rendered: buf.String()}
+	for _, f := range r.Findings {
+		out.Findings = append(out.Findings, findingToProto(f))
+	}
+	return out, nil
+}
+
+// findingToProto converts one finding.
+func findingToProto(f diagnose.Finding) *pb.Finding {
+	return &pb.Finding{Cause: string(f.Cause), Confidence: string(f.Confidence), Node: f.Node, Peer: f.Peer,
+		Summary: f.Summary, Evidence: f.Evidence, Remediation: f.Remediation}
 }

@@ -70,10 +70,14 @@ func TestStatusCodes(t *testing.T) {
 			_, err = s.Recv()
 			return err
 		}, codes.NotFound, "capture"},
-		{"lab-node diagnosis", func() error {
+		{"lab-node diagnosis in loopback mode", func() error {
 			_, err := c.Diagnosis.DiagnoseNode(ctx, &pb.DiagnoseNodeRequest{Lab: name, Node: "node1"})
 			return err
-		}, codes.Unimplemented, "not implemented"},
+		}, codes.FailedPrecondition, "needs namespace mode"},
+		{"lab-node diagnosis of an unknown node", func() error {
+			_, err := c.Diagnosis.DiagnoseNode(ctx, &pb.DiagnoseNodeRequest{Lab: name, Node: "nope"})
+			return err
+		}, codes.NotFound, "no node"},
 		{"artifact name escaping", func() error {
 			_, err := c.Diagnosis.DiagnoseArtifacts(ctx, &pb.DiagnoseArtifactsRequest{
 				Files: []*pb.ArtifactFile{{Node: "..", Name: "x"}}})

@@ -31,7 +31,11 @@ type HostOptions struct {
 	Port int
 	// TestHooks enables TestPanicFault.
 	TestHooks bool
-	// WatchInterval is how often watchers look for news; 0 means 100 ms.
+	// StateDir is the labs' state folder, where DiagnoseNode finds the lab.
+	StateDir string
+	// WatchInterval is how often watchers look for faults the topology
+	// schedules (session events and faults injected through the host wake
+	// them at once); 0 means 1 s.
 	WatchInterval time.Duration
 }
 
@@ -48,6 +52,9 @@ type Host struct {
 	mu           sync.Mutex
 	expectations []lab.ExpectationResult
 	checked      chan struct{}
+	// faultWake is closed (and replaced) when a fault is injected or
+	// healed through the host, to wake watchers.
+	faultWake chan struct{}
 
 	done <-chan struct{} // closed when the lab goes down
 
@@ -62,9 +69,9 @@ func NewHost(ctx context.Context, l *lab.Lab, opts HostOptions) *Host {
 		opts.Logger = zap.NewNop()
 	}
 	if opts.WatchInterval == 0 {
-		opts.WatchInterval = 100 * time.Millisecond
+		opts.WatchInterval = time.Second
 	}
-	h := &Host{lab: l, opts: opts, log: opts.Logger, checked: make(chan struct{}), done: ctx.Done()}
+	h := &Host{lab: l, opts: opts, log: opts.Logger, checked: make(chan struct{}), faultWake: make(chan struct{}), done: ctx.Done()}
 	h.speakers = &hostSpeakers{lab: l}
 	h.captures = newHostCaptures(l, opts.Port, opts.Logger)
 	go func() {
@@ -77,12 +84,15 @@ func NewHost(ctx context.Context, l *lab.Lab, opts HostOptions) *Host {
 	return h
 }
 
-// Register adds the host's services to s.
+// Register adds the host's services to s: the per-lab API services,
+// DiagnosisService and the report service `peerlab status` calls.
 func (h *Host) Register(s *grpc.Server) {
 	pb.RegisterLabServiceServer(s, h)
 	pb.RegisterFaultServiceServer(s, h)
 	pb.RegisterSpeakerServiceServer(s, h.speakers)
 	pb.RegisterCaptureServiceServer(s, h.captures)
+	pb.RegisterDiagnosisServiceServer(s, &Diagnosis{StateDir: h.opts.StateDir})
+	s.RegisterService(&reportServiceDesc, h)
 }
 
 // Close stops the captures the host started.
@@ -163,9 +173,15 @@ func (h *Host) WatchLab(req *pb.WatchLabRequest, stream grpc.ServerStreamingServ
 		default:
 		}
 	}
+	wake, unsubscribe := h.lab.Subscribe()
+	defer unsubscribe()
+	// Session events wake the watcher at once; the ticker catches what the
+	// lab does not announce (faults scheduled by the topology).
 	tick := time.NewTicker(h.opts.WatchInterval)
 	defer tick.Stop()
+	checked := h.checked
 	for {
+		faultWake := h.faultsChanged()
 		events := h.lab.Events()
 		for ; sentEvents < len(events); sentEvents++ {
 			if err := stream.Send(sessionEventToProto(events[sentEvents])); err != nil {
@@ -198,14 +214,35 @@ func (h *Host) WatchLab(req *pb.WatchLabRequest, stream grpc.ServerStreamingServ
 			default:
 			}
 		}
+		if sentChecks {
+			checked = nil
+		}
 		select {
 		case <-stream.Context().Done():
 			return nil
 		case <-h.done:
 			return status.Error(codes.Unavailable, "the lab is going down")
+		case <-wake:
+		case <-faultWake:
+		case <-checked:
 		case <-tick.C:
 		}
 	}
+}
+
+// faultsChanged returns the channel closed at the next fault through the host.
+func (h *Host) faultsChanged() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.faultWake
+}
+
+// faultLogged wakes the watchers after a fault was injected or healed.
+func (h *Host) faultLogged() {
+	h.mu.Lock()
+	close(h.faultWake)
+	h.faultWake = make(chan struct{})
+	h.mu.Unlock()
 }
 
 // InjectFault applies a fault now.
@@ -220,6 +257,7 @@ func (h *Host) InjectFault(ctx context.Context, req *pb.InjectFaultRequest) (*pb
 		time.AfterFunc(200*time.Millisecond, func() { panic("peerlab test hook: " + TestPanicFault) })
 		return &pb.InjectFaultResponse{}, nil
 	}
+	defer h.faultLogged()
 	if err := h.lab.InjectFault(ctx, faultFromProto(f)); err != nil {
 		return nil, faultStatus(err, "InjectFault")
 	}
@@ -232,6 +270,7 @@ func (h *Host) HealFault(ctx context.Context, req *pb.HealFaultRequest) (*pb.Hea
 	if err != nil {
 		return nil, err
 	}
+	defer h.faultLogged()
 	if err := h.lab.HealFault(ctx, faultFromProto(f)); err != nil {
 		return nil, faultStatus(err, "HealFault")
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -32,15 +33,24 @@ type HostConfig struct {
 	Logger *zap.Logger
 	// TestHooks enables TestPanicFault.
 	TestHooks bool
+	// Source is the topology file recorded in the lab's state file;
+	// "" means TopologyFile.
+	Source string
+	// OnReady, when not nil, is called once the lab is up, served and
+	// published, before Ready is told.
+	OnReady func(l *lab.Lab)
 	// Ready, when not nil, is told "ready" once the lab is up and served,
 	// or "error CODE MESSAGE" (CODE a gRPC code name) when it cannot be;
 	// it is closed after that one line.
 	Ready io.WriteCloser
 }
 
-// RunHost is a lab host process: it brings the lab up, serves its gRPC
-// services on cfg.Socket until ctx ends or a client deletes the lab, then
-// tears it down.
+// RunHost is a lab host process, the one owner of a running lab whether
+// `peerlab up` or `peerlab serve` started it: it brings the lab up, serves
+// its gRPC services on cfg.Socket, publishes the lab's state file
+// (lab.WriteState, with the socket) so every peerlab command finds the lab
+// by name, and runs until ctx ends or a client deletes the lab; then it
+// tears the lab down.
 func RunHost(ctx context.Context, cfg HostConfig) (err error) {
 	log := cfg.Logger
 	if log == nil {
@@ -60,6 +70,9 @@ func RunHost(ctx context.Context, cfg HostConfig) (err error) {
 	if cfg.Port == 0 {
 		cfg.Port = lab.DefaultPort
 	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = lab.DefaultStateDir()
+	}
 	l, err := lab.Up(ctx, topo, lab.Options{Logger: log, StateDir: cfg.StateDir, Port: cfg.Port,
 		Mode: cfg.Mode, CaptureDir: cfg.CaptureDir})
 	if err != nil {
@@ -71,18 +84,28 @@ func RunHost(ctx context.Context, cfg HostConfig) (err error) {
 		}
 	}()
 	_ = os.Remove(cfg.Socket)
-	ln, err := net.Listen("unix", cfg.Socket)
+	raw, err := net.Listen("unix", cfg.Socket)
 	if err != nil {
 		return fmt.Errorf("lab %s: listen on %s: %w", topo.Name, cfg.Socket, err)
 	}
+	ln := trackConns(raw)
 	hctx, stop := context.WithCancel(ctx)
 	defer stop()
-	h := NewHost(hctx, l, HostOptions{Logger: log, OnDelete: stop, Port: cfg.Port, TestHooks: cfg.TestHooks})
+	h := NewHost(hctx, l, HostOptions{Logger: log, OnDelete: stop, Port: cfg.Port, TestHooks: cfg.TestHooks,
+		StateDir: cfg.StateDir})
 	defer h.Close()
 	gs, _ := NewGRPCServer(log)
 	h.Register(gs)
 	served := make(chan error, 1)
 	go func() { served <- gs.Serve(ln) }()
+	if err := publish(cfg, l); err != nil {
+		ln.closeAll()
+		gs.Stop()
+		return err
+	}
+	if cfg.OnReady != nil {
+		cfg.OnReady(l)
+	}
 	if cfg.Ready != nil {
 		fmt.Fprintln(cfg.Ready, "ready")
 		cfg.Ready.Close()
@@ -101,7 +124,30 @@ func RunHost(ctx context.Context, cfg HostConfig) (err error) {
 	select {
 	case <-graceful:
 	case <-time.After(2 * time.Second):
+		ln.closeAll() // connections still in their handshake too
 		gs.Stop()
 	}
 	return nil
+}
+
+// publish writes the lab's state file: who owns it and where its socket is.
+func publish(cfg HostConfig, l *lab.Lab) error {
+	source := cfg.Source
+	if source == "" {
+		source = cfg.TopologyFile
+	}
+	if abs, err := filepath.Abs(source); err == nil {
+		source = abs
+	}
+	socket := cfg.Socket
+	if abs, err := filepath.Abs(socket); err == nil {
+		socket = abs
+	}
+	topo := l.Topology()
+	st := lab.LabState{Name: topo.Name, Source: source, Mode: l.Mode(), PID: os.Getpid(),
+		Socket: socket, Started: l.Started(), Nodes: map[string]string{}}
+	for _, n := range topo.Nodes {
+		st.Nodes[n.Name] = n.Kind
+	}
+	return lab.WriteState(cfg.StateDir, st)
 }

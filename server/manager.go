@@ -114,7 +114,7 @@ func (m *Manager) Register(s *grpc.Server) {
 	pb.RegisterSpeakerServiceServer(s, &speakerProxy{m: m})
 	pb.RegisterFaultServiceServer(s, &faultProxy{m: m})
 	pb.RegisterCaptureServiceServer(s, &captureProxy{m: m})
-	pb.RegisterDiagnosisServiceServer(s, &Diagnosis{})
+	pb.RegisterDiagnosisServiceServer(s, &Diagnosis{StateDir: m.opts.StateDir})
 }
 
 // loadTopology reads the topology of a CreateLab request.
@@ -260,13 +260,33 @@ func codeFromName(name string) codes.Code {
 	return codes.Internal
 }
 
-// reap waits for a host process to end; a lab not being deleted is then
-// FAILED, with the exit status and the end of the host's log, and what it
+// reap waits for a host process to end; a lab whose host exited cleanly
+// without the manager asking was taken down by another client and is
+// forgotten; any other lab not being deleted is then FAILED, with the exit status and the end of the host's log, and what it
 // left (namespaces, processes) is cleaned.
 func (m *Manager) reap(h *hostedLab, cmd *exec.Cmd) {
 	err := cmd.Wait()
 	h.mu.Lock()
 	stopping := h.state == pb.LabState_LAB_STATE_STOPPING
+	// A host that ends cleanly on its own was asked to by someone else
+	// (`peerlab down NAME` on the lab's own socket): the lab is gone, not
+	// failed, and the manager forgets it.
+	downElsewhere := !stopping && err == nil && h.state == pb.LabState_LAB_STATE_RUNNING
+	if downElsewhere {
+		h.state = pb.LabState_LAB_STATE_STOPPING
+		h.mu.Unlock()
+		close(h.exited)
+		m.log.Info("lab taken down through its own socket", zap.String("lab", h.name))
+		m.mu.Lock()
+		if m.labs[h.name] == h {
+			delete(m.labs, h.name)
+		}
+		m.mu.Unlock()
+		if h.conn != nil {
+			h.conn.Close()
+		}
+		return
+	}
 	if !stopping {
 		h.state = pb.LabState_LAB_STATE_FAILED
 		h.failure = fmt.Sprintf("lab host process %d exited: %v; log %s ends: %s", h.pid, exitReason(err), h.logPath, logTail(h.logPath, 600))

@@ -18,7 +18,7 @@ import (
 	"github.com/peerlab/peerlab/internal/bird"
 	"github.com/peerlab/peerlab/internal/netns"
 	"github.com/peerlab/peerlab/lab"
-	"github.com/peerlab/peerlab/lab/control"
+	pb "github.com/peerlab/peerlab/proto/peerlab/v1"
 )
 
 // addStateFlag adds --state-dir to a command that only finds labs.
@@ -169,7 +169,7 @@ func newFaultCommand(a *app) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			fa := control.FaultArgs{Name: args[2], Node: node, Peer: a.v.GetString("peer"), Params: params}
+			fa := &pb.Fault{Name: args[2], Node: node, Peer: a.v.GetString("peer"), Params: params}
 			if action == "inject" {
 				err = c.Inject(cmd.Context(), fa)
 			} else {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,11 +14,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 
+	"github.com/peerlab/peerlab/client"
 	"github.com/peerlab/peerlab/lab"
-	"github.com/peerlab/peerlab/lab/control"
 	"github.com/peerlab/peerlab/lab/topology"
+	pb "github.com/peerlab/peerlab/proto/peerlab/v1"
+	"github.com/peerlab/peerlab/server"
 )
 
 // readyFD is the file descriptor on which a detached `up` child reports
@@ -87,61 +89,29 @@ func (a *app) up(cmd *cobra.Command, file string) error {
 	return err
 }
 
-// own brings the lab up, publishes it, serves its control socket and
-// tears it down at the end. ready, when not nil, is told once the lab is up.
+// own brings the lab up and owns it through server.RunHost: the lab's
+// gRPC services on its control socket (<state>/labs/NAME/control.sock),
+// its published state file, tear-down at the end. ready, when not nil, is
+// told once the lab is up.
 func (a *app) own(cmd *cobra.Command, topo *topology.Topology, file string, ready io.WriteCloser) error {
-	ctx := cmd.Context()
 	stateDir := a.stateDir()
-	l, err := lab.Up(ctx, topo, lab.Options{
-		Logger: a.log, Port: a.v.GetInt("port"), StateDir: stateDir, Mode: lab.Mode(a.v.GetString("mode")),
-		CaptureDir: a.v.GetString("capture"),
+	socket := filepath.Join(lab.LabDir(stateDir, topo.Name), "control.sock")
+	return server.RunHost(cmd.Context(), server.HostConfig{
+		TopologyFile: file, Socket: socket, StateDir: stateDir, Port: a.v.GetInt("port"),
+		Mode: lab.Mode(a.v.GetString("mode")), CaptureDir: a.v.GetString("capture"), Logger: a.log,
+		OnReady: func(l *lab.Lab) {
+			if ready != nil {
+				fmt.Fprintf(ready, "ready %s %s\n", l.Mode(), socket)
+				ready.Close()
+				return
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "lab %s up (%s mode, %d nodes, %d sessions); Ctrl-C or 'peerlab down %s' ends it\n",
+				topo.Name, l.Mode(), len(topo.Nodes), len(topo.Sessions), topo.Name)
+			if files := l.CaptureFiles(); len(files) > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "capturing to %s\n", strings.Join(files, " "))
+			}
+		},
 	})
-	if err != nil {
-		return fmt.Errorf("bring lab %s up: %w", topo.Name, err)
-	}
-	defer func() {
-		if derr := l.Down(); derr != nil {
-			a.log.Warn("tear down", zap.Error(derr))
-		}
-	}()
-	socket := filepath.Join(l.Dir(), "control.sock")
-	ln, err := net.Listen("unix", socket)
-	if err != nil {
-		return fmt.Errorf("lab %s: listen on control socket: %w", topo.Name, err)
-	}
-	source, _ := filepath.Abs(file)
-	st := lab.LabState{
-		Name: topo.Name, Source: source, Mode: l.Mode(), PID: os.Getpid(),
-		Socket: socket, Started: l.Started(), Nodes: map[string]string{},
-	}
-	for _, n := range topo.Nodes {
-		st.Nodes[n.Name] = n.Kind
-	}
-	if err := lab.WriteState(stateDir, st); err != nil {
-		ln.Close()
-		return err
-	}
-	serveCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	done := make(chan error, 1)
-	go func() { done <- control.Serve(serveCtx, ln, l, stop, a.log) }()
-
-	if ready != nil {
-		fmt.Fprintf(ready, "ready %s %s\n", l.Mode(), socket)
-		ready.Close()
-	} else {
-		fmt.Fprintf(cmd.OutOrStdout(), "lab %s up (%s mode, %d nodes, %d sessions); Ctrl-C or 'peerlab down %s' ends it\n",
-			topo.Name, l.Mode(), len(topo.Nodes), len(topo.Sessions), topo.Name)
-		if files := l.CaptureFiles(); len(files) > 0 {
-			fmt.Fprintf(cmd.OutOrStdout(), "capturing to %s\n", strings.Join(files, " "))
-		}
-	}
-	<-serveCtx.Done()
-	a.log.Info("tearing the lab down", zap.String("lab", topo.Name))
-	if err := <-done; err != nil {
-		a.log.Warn("control socket", zap.Error(err))
-	}
-	return nil
 }
 
 // detach starts a background owner for the lab and waits until it reports
@@ -217,17 +187,75 @@ func (a *app) detach(cmd *cobra.Command, topo *topology.Topology) error {
 	return nil
 }
 
-// dialLab connects to a running lab's control socket.
-func (a *app) dialLab(ctx context.Context, name string) (*control.Client, lab.LabState, error) {
+// dialLab connects to a running lab's control socket: the gRPC API its
+// owner serves, whether `peerlab up` or `peerlab serve` started it.
+func (a *app) dialLab(ctx context.Context, name string) (*labConn, lab.LabState, error) {
 	st, err := lab.ReadState(a.stateDir(), name)
 	if err != nil {
 		return nil, st, err
 	}
-	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	c, err := control.Dial(dctx, st.Socket)
+	c, err := client.NewUnix(st.Socket)
 	if err != nil {
 		return nil, st, fmt.Errorf("lab %s is not answering (owner pid %d): %w", name, st.PID, err)
 	}
-	return c, st, nil
+	// grpc connects lazily: ask for the lab now, so that a dead owner is
+	// reported here and not by the call that follows.
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := c.Labs.GetLab(pctx, &pb.GetLabRequest{Name: name}, grpc.WaitForReady(true)); err != nil {
+		c.Close()
+		return nil, st, fmt.Errorf("lab %s is not answering (owner pid %d): %s", name, st.PID, rpcMessage(err))
+	}
+	return &labConn{c: c, name: name}, st, nil
+}
+
+// labConn is the CLI's connection to one running lab's control socket.
+type labConn struct {
+	c    *client.Client
+	name string
+}
+
+// Close closes the connection.
+func (l *labConn) Close() error { return l.c.Close() }
+
+// Status returns the lab's report: sessions, timeline, faults, readiness.
+func (l *labConn) Status(ctx context.Context) (lab.Report, error) {
+	r, err := server.GetReport(ctx, l.c.Conn(), l.name)
+	if err != nil {
+		return r, errors.New(rpcMessage(err))
+	}
+	return r, nil
+}
+
+// Inject applies a fault now.
+func (l *labConn) Inject(ctx context.Context, f *pb.Fault) error {
+	if _, err := l.c.Faults.InjectFault(ctx, &pb.InjectFaultRequest{Lab: l.name, Fault: f}); err != nil {
+		return errors.New(rpcMessage(err))
+	}
+	return nil
+}
+
+// Heal undoes a fault.
+func (l *labConn) Heal(ctx context.Context, f *pb.Fault) error {
+	if _, err := l.c.Faults.HealFault(ctx, &pb.HealFaultRequest{Lab: l.name, Fault: f}); err != nil {
+		return errors.New(rpcMessage(err))
+	}
+	return nil
+}
+
+// Down asks the owner to tear the lab down; the owner exits once it is.
+func (l *labConn) Down(ctx context.Context) error {
+	if _, err := l.c.Labs.DeleteLab(ctx, &pb.DeleteLabRequest{Name: l.name}); err != nil {
+		return errors.New(rpcMessage(err))
+	}
+	return nil
+}
+
+// rpcMessage is a gRPC error's message without the "rpc error: code = …"
+// wrapping, as the CLI shows it.
+func rpcMessage(err error) string {
+	if s, ok := status.FromError(err); ok {
+		return s.Message()
+	}
+	return err.Error()
 }
