@@ -65,6 +65,7 @@ PEERLAB_OUTPUT=json, PEERLAB_LOG_LEVEL=debug), then the config file given by
 		newCalicoNodeCommand(a),
 		newServeCommand(a), newLabHostCommand(a),
 		newGraphCommand(a), newExerciseCommand(a),
+		newBenchCommand(a),
 	)
 	return root
 }
