@@ -424,7 +424,7 @@ func hubIfName(lab, node string) string {
 }
 
 // nodeNames lists the nodes of a topology file.
-func nodeNames(t *testing.T, file string) []string {
+func topologyNodeNames(t *testing.T, file string) []string {
 	t.Helper()
 	topo, err := topology.Load(file)
 	if err != nil {

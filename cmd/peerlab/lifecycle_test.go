@@ -98,7 +98,7 @@ func TestLabLifecycleUpStatusExecFaultDown(t *testing.T) {
 	if !strings.Contains(r.stdout, "lab "+name+" down") {
 		t.Errorf("down said %q", r.stdout)
 	}
-	left := e.count(name, nodeNames(t, file))
+	left := e.count(name, topologyNodeNames(t, file))
 	if left.Namespaces != 0 {
 		t.Errorf("after down: %d namespaces named plab-%s*", left.Namespaces, name)
 	}
@@ -160,7 +160,7 @@ func TestSIGKILLDuringBringUpThenCleanOrDown(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newLabEnv(t)
 			file, name := e.topology("mixed-rr.yaml", "kill", killFault)
-			nodes := nodeNames(t, file)
+			nodes := topologyNodeNames(t, file)
 
 			owner := exec.Command(e.bin, "up", file, "--state-dir", e.dir)
 			stdout, err := owner.StdoutPipe()
@@ -304,7 +304,7 @@ func TestTwoNamespaceLabsAtOnce(t *testing.T) {
 	e := newLabEnv(t)
 	fileA, nameA := e.topology("calico-bird-mesh.yaml", "twoa", "")
 	fileB, nameB := e.topology("calico-bird-mesh.yaml", "twob", "")
-	nodes := nodeNames(t, fileA)
+	nodes := topologyNodeNames(t, fileA)
 	e.mustRun(60*time.Second, "up", "-d", fileA)
 	e.mustRun(60*time.Second, "up", "-d", fileB)
 	e.waitStatus(nameA, "all sessions Established", 30*time.Second, allEstablished(meshSessions))
@@ -386,7 +386,7 @@ func TestRunMixedRouteReflector(t *testing.T) {
 	if routes != 7 {
 		t.Errorf("%d route expectations in the report, want the 7 of mixed-rr.yaml", routes)
 	}
-	if left := e.count(name, nodeNames(t, file)); !left.zero() {
+	if left := e.count(name, topologyNodeNames(t, file)); !left.zero() {
 		t.Errorf("after run: leftovers %+v", left)
 	}
 }
