@@ -423,7 +423,7 @@ func hubIfName(lab, node string) string {
 	return "v" + hex.EncodeToString(h.Sum(nil))[:8]
 }
 
-// nodeNames lists the nodes of a topology file.
+// topologyNodeNames lists the nodes of a topology file.
 func topologyNodeNames(t *testing.T, file string) []string {
 	t.Helper()
 	topo, err := topology.Load(file)
