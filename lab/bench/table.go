@@ -27,7 +27,7 @@ func FloorBytes(n int) int64 {
 // Render writes the rows as a table followed by the ratios.
 func Render(w io.Writer, n int, target string, rows []Row) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "injector\troutes\tSYN to full\troutes/s\tUPDATEs\tUPDATE bytes\tprefixes/UPDATE\tbytes/floor\tpeak RSS\t\n")
+	fmt.Fprintf(tw, "injector\troutes\tSYN to full\tSYN to last UPDATE\troutes/s\tUPDATEs\tUPDATE bytes\tprefixes/UPDATE\tbytes/floor\tpeak RSS\t\n")
 	by := map[Injector]Row{}
 	floor := FloorBytes(n)
 	for _, r := range rows {
@@ -39,8 +39,8 @@ func Render(w io.Writer, n int, target string, rows []Row) error {
 		if r.Took > 0 {
 			rate = float64(r.Reached) / r.Took.Seconds()
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.2f s\t%.0f\t%d\t%d\t%.1f\t%.3f\t%.1f MiB\t\n", r.Injector, r.Reached,
-			r.Took.Seconds(), rate, r.Wire.Updates, r.Wire.UpdateBytes, perUpd,
+		fmt.Fprintf(tw, "%s\t%d\t%.2f s\t%.2f s\t%.0f\t%d\t%d\t%.1f\t%.3f\t%.1f MiB\t\n", r.Injector, r.Reached,
+			r.Took.Seconds(), r.Wire.LastUpdate.Sub(r.Wire.FirstSYN).Seconds(), rate, r.Wire.Updates, r.Wire.UpdateBytes, perUpd,
 			float64(r.Wire.UpdateBytes)/float64(floor), float64(r.PeakRSS)/(1<<20))
 	}
 	if err := tw.Flush(); err != nil {

@@ -25,6 +25,8 @@ type Wire struct {
 	UpdateBytes int64
 	// Prefixes counts the IPv4 NLRI in those UPDATEs.
 	Prefixes int
+	// LastUpdate is when the segment completing the last UPDATE was captured.
+	LastUpdate time.Time
 	// Gaps counts segments lost by the capture; the counts are then low.
 	Gaps int
 }
@@ -97,7 +99,11 @@ func DecodeWire(r io.Reader, speaker netip.Addr, since time.Time) (Wire, error) 
 		}
 		f.next += uint32(len(payload))
 		f.buf = append(f.buf, payload...)
+		before := w.Updates
 		f.buf = w.consume(f.buf)
+		if w.Updates > before {
+			w.LastUpdate = ci.Timestamp
+		}
 	}
 }
 
