@@ -22,7 +22,7 @@ import (
 // process, so runtime.NumGoroutine is its count).
 func TestLoad100Clients(t *testing.T) {
 	if testing.Short() {
-		t.Skip("10 s load test; -short skips it")
+		t.Skip("10 s load test; -short skips it (CI runs without -short)")
 	}
 	const clients, hold = 100, 10 * time.Second
 	ts := startServer(t)
