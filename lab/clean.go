@@ -188,10 +188,16 @@ func cleanLoopbackLocks(stateDir string) error {
 	return nil
 }
 
-// reclaim removes what a dead lab called name left: its namespaces (and
-// the processes in them) and its folder. The caller holds the lab's name
-// lock, so nothing of that name belongs to a running lab.
+// reclaim removes what a dead lab called name left in this state folder:
+// its namespaces (and the processes in them) and its folder. The caller
+// holds the lab's name lock, so nothing of that name in this state folder
+// belongs to a running lab. Namespaces are touched only when the folder
+// shows such a lab existed here: a lab of the same name run from another
+// state folder is not ours to remove (creating ours then fails clearly).
 func reclaim(ctx context.Context, dir, name string, log *zap.Logger) error {
+	if _, err := os.Stat(dir); err != nil {
+		return nil
+	}
 	if os.Geteuid() == 0 {
 		removed, err := netns.Clean(ctx, name, log)
 		if err != nil {
