@@ -118,20 +118,21 @@ func (g *gobgpNode) Start(ctx context.Context) error {
 	if err := sp.Start(ctx); err != nil {
 		return fmt.Errorf("start speaker %s: %w", g.spec.Node.Name, err)
 	}
-	for _, p := range g.peers {
-		if err := sp.AddPeer(ctx, p); err != nil {
-			return fmt.Errorf("add peer %s to %s: %w", p.Name, g.spec.Node.Name, err)
-		}
-	}
+	// Routes go in before the peers: a table loaded at start then leaves
+	// packed when each session comes up.
 	routes, err := nodeRoutes(g.spec.Node)
 	if err != nil {
 		return err
 	}
-	if len(routes) == 0 {
-		return nil
+	if len(routes) > 0 {
+		if err := sp.Announce(ctx, routes); err != nil {
+			return fmt.Errorf("announce prefixes of %s: %w", g.spec.Node.Name, err)
+		}
 	}
-	if err := sp.Announce(ctx, routes); err != nil {
-		return fmt.Errorf("announce prefixes of %s: %w", g.spec.Node.Name, err)
+	for _, p := range g.peers {
+		if err := sp.AddPeer(ctx, p); err != nil {
+			return fmt.Errorf("add peer %s to %s: %w", p.Name, g.spec.Node.Name, err)
+		}
 	}
 	return nil
 }

@@ -121,7 +121,10 @@ func newRemoteGoBGPNode(spec NodeSpec) (Node, error) {
 }
 
 // Start runs the agent in the node's namespace, waits for its socket, then
-// starts the speaker, configures its peers and announces its prefixes.
+// starts the speaker, loads its routes and configures its peers. Routes go
+// in before the peers, so a table loaded at start leaves packed in large
+// UPDATEs when each session comes up rather than trickling out while it is
+// being loaded.
 func (r *remoteGoBGPNode) Start(ctx context.Context) error {
 	c, err := r.launch(ctx)
 	if err != nil {
@@ -130,14 +133,14 @@ func (r *remoteGoBGPNode) Start(ctx context.Context) error {
 	if err := c.Start(ctx, r.cfg); err != nil {
 		return fmt.Errorf("start speaker %s: %w", r.spec.Node.Name, err)
 	}
-	for _, p := range r.peers {
-		if err := c.AddPeer(ctx, p); err != nil {
-			return fmt.Errorf("add peer %s to %s: %w", p.Name, r.spec.Node.Name, err)
-		}
-	}
 	if len(r.routes) > 0 {
 		if err := c.Announce(ctx, r.routes); err != nil {
 			return fmt.Errorf("announce prefixes of %s: %w", r.spec.Node.Name, err)
+		}
+	}
+	for _, p := range r.peers {
+		if err := c.AddPeer(ctx, p); err != nil {
+			return fmt.Errorf("add peer %s to %s: %w", p.Name, r.spec.Node.Name, err)
 		}
 	}
 	return nil
