@@ -9,10 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/peerlab/peerlab/internal/procstat"
 )
 
 // Environment of the decoding child of BenchmarkDecodeVsTshark: the test
@@ -64,24 +65,6 @@ func runDecodeChild(path, port string) int {
 		return 1
 	}
 	return 0
-}
-
-// selfPeakRSS is this process's VmHWM in bytes, or -1 when unknown.
-func selfPeakRSS() int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for line := range strings.Lines(string(data)) {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				return -1
-			}
-			return kb << 10
-		}
-	}
-	return -1
 }
 
 // processRun is the cost of one child process.
@@ -260,4 +243,13 @@ func BenchmarkDecodeVsTshark(b *testing.B) {
 		b.ReportMetric(ts.wall.Seconds(), "tshark-s")
 		b.ReportMetric(ours.wall.Seconds(), "child-s")
 	})
+}
+
+// selfPeakRSS is this process's VmHWM in bytes, or -1 when unknown.
+func selfPeakRSS() int64 {
+	n, err := procstat.PeakRSS(procstat.Self)
+	if err != nil {
+		return -1
+	}
+	return n
 }

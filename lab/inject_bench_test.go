@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/peerlab/peerlab/internal/bird"
+
+	"github.com/peerlab/peerlab/internal/procstat"
 )
 
 var injectN = flag.Int("inject-n", 100000, "prefixes BenchmarkInjectBIRD announces (1000000 for the full-table figure)")
@@ -72,7 +74,7 @@ peerings:
 	b.ReportMetric(took.Seconds(), "s/table")
 	b.ReportMetric(float64(n)/took.Seconds(), "routes/s")
 	if r, ok := l.nodes["up"].(*remoteGoBGPNode); ok && r.cmd != nil {
-		if hwm := procHWM(r.cmd.Process.Pid); hwm > 0 {
+		if hwm, err := procstat.PeakRSS(r.cmd.Process.Pid); err == nil && hwm > 0 {
 			b.ReportMetric(float64(hwm)/(1<<20), "injector-peak-MiB")
 		}
 	}
@@ -85,24 +87,6 @@ peerings:
 			}
 		}
 	}
-}
-
-// procHWM is a process's peak resident set size (VmHWM) in bytes.
-func procHWM(pid int) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) == 2 && f[1] == "kB" {
-				v, _ := strconv.ParseInt(f[0], 10, 64)
-				return v << 10
-			}
-		}
-	}
-	return 0
 }
 
 // birdTotalMiB reads the "Total:" line of `show memory` ("Total: 12 MB",

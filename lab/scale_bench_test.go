@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/peerlab/peerlab/lab/topology"
+
+	"github.com/peerlab/peerlab/internal/procstat"
 )
 
 // rrTopologyYAML writes a topology of one reflector and n clients.
@@ -62,7 +64,7 @@ func BenchmarkLabRouteReflector1000(b *testing.B) {
 		b.StopTimer()
 		// Peak RSS up to now: tearing 1000 GoBGP servers down allocates
 		// fresh tables (GoBGP's adj-RIB Drop), which is not the lab's size.
-		b.ReportMetric(peakRSSMB(b), "MB-peak-rss")
+		b.ReportMetric(selfPeakMB(b), "MB-peak-rss")
 		if err := l.Down(); err != nil {
 			b.Fatal(err)
 		}
@@ -91,19 +93,11 @@ func raiseOpenFiles(b *testing.B, want uint64) {
 	}
 }
 
-// peakRSSMB reads the process's peak resident set (VmHWM) in MB.
-func peakRSSMB(b *testing.B) float64 {
-	data, err := os.ReadFile("/proc/self/status")
+// selfPeakMB is this process's peak RSS in MB.
+func selfPeakMB(b *testing.B) float64 {
+	n, err := procstat.PeakRSS(procstat.Self)
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			var kb float64
-			fmt.Sscanf(strings.TrimSpace(rest), "%f", &kb)
-			return kb / 1024
-		}
-	}
-	b.Fatal("no VmHWM in /proc/self/status")
-	return 0
+	return float64(n) / (1 << 20)
 }

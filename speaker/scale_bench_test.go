@@ -15,14 +15,11 @@ package speaker
 // all 999 sessions Established) and MB-peak-rss.
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"net/netip"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -33,6 +30,8 @@ import (
 	"github.com/osrg/gobgp/v4/pkg/config/oc"
 	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
 	"github.com/osrg/gobgp/v4/pkg/server"
+
+	"github.com/peerlab/peerlab/internal/procstat"
 )
 
 var rawGoBGP = flag.Bool("raw-gobgp", false, "run BenchmarkEstablish1000RawGoBGP instead of BenchmarkEstablish1000 (they need separate processes for peak RSS)")
@@ -79,27 +78,6 @@ func raiseNoFile(b *testing.B) {
 	if lim.Cur < 4096 {
 		b.Skipf("open-file limit %d is too low for %d sessions", lim.Cur, scaleClients)
 	}
-}
-
-// peakRSSMB reads the process's peak resident set (VmHWM) in MB.
-func peakRSSMB(b *testing.B) float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		b.Fatalf("peak rss: %v", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			if err != nil {
-				b.Fatalf("peak rss: %q: %v", v, err)
-			}
-			return float64(kb) / 1024
-		}
-	}
-	b.Fatal("peak rss: no VmHWM in /proc/self/status")
-	return 0
 }
 
 // stopAll calls stop for every index on a few goroutines.
@@ -178,7 +156,7 @@ func BenchmarkEstablish1000(b *testing.B) {
 		b.StopTimer()
 		b.Logf("started after %v, peers configured after %v, all established after %v", started, configured, elapsed)
 		b.ReportMetric(elapsed.Seconds(), "s-to-established")
-		b.ReportMetric(peakRSSMB(b), "MB-peak-rss")
+		b.ReportMetric(selfPeakMB(b), "MB-peak-rss")
 		stopAll(len(speakers), func(i int) { speakers[i].Close() })
 	}
 }
@@ -284,8 +262,17 @@ func BenchmarkEstablish1000RawGoBGP(b *testing.B) {
 		b.StopTimer()
 		b.Logf("started after %v, peers configured after %v, all established after %v", started, configured, elapsed)
 		b.ReportMetric(elapsed.Seconds(), "s-to-established")
-		b.ReportMetric(peakRSSMB(b), "MB-peak-rss")
+		b.ReportMetric(selfPeakMB(b), "MB-peak-rss")
 		cancelWatch()
 		stopAll(len(servers), func(i int) { servers[i].Stop() })
 	}
+}
+
+// selfPeakMB is this process's peak RSS in MB.
+func selfPeakMB(b *testing.B) float64 {
+	n, err := procstat.PeakRSS(procstat.Self)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return float64(n) / (1 << 20)
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/peerlab/peerlab/internal/netns"
 	"github.com/peerlab/peerlab/lab"
 	"github.com/peerlab/peerlab/lab/topology"
+
+	"github.com/peerlab/peerlab/internal/procstat"
 )
 
 // Injector names one of the compared route sources.
@@ -204,7 +206,7 @@ func runOne(ctx context.Context, opts Options, inj Injector, i int) (row Row, er
 	if err != nil {
 		return row, err
 	}
-	row.PeakRSS = peakRSS(pid)
+	row.PeakRSS, _ = procstat.PeakRSS(pid) // 0 when the process is gone
 	log.Info("target full", zap.Int("routes", row.Reached))
 	files := l.CaptureFiles()
 	downErr := l.Down()

@@ -1,31 +1,11 @@
 package bench
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 )
-
-// peakRSS is a process's peak resident set size (VmHWM) in bytes, 0 when
-// it cannot be read.
-func peakRSS(pid int) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) == 2 && f[1] == "kB" {
-				v, _ := strconv.ParseInt(f[0], 10, 64)
-				return v << 10
-			}
-		}
-	}
-	return 0
-}
 
 // childNamed returns the pid of a child of this process whose command line
 // holds every word, 0 when there is none.
