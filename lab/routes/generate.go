@@ -64,21 +64,42 @@ func Generate(g Generator) ([]speaker.Route, error) {
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("generate routes: %w", err)
 	}
+	out := make([]speaker.Route, 0, g.Count)
+	err := g.Each(func(r speaker.Route) error {
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Each calls fn with each route g describes, in address order, without
+// holding the table: a million-route generator costs no memory of its
+// own. Routes of one attribute set share their ASPath and Communities
+// slices; fn must not modify them. The first error from fn stops Each
+// and is returned.
+func (g Generator) Each(fn func(speaker.Route) error) error {
+	if err := g.Validate(); err != nil {
+		return fmt.Errorf("generate routes: %w", err)
+	}
 	sets := max(g.Variety, 1)
 	attrs := make([]speaker.Route, sets)
 	for j := range attrs {
 		attrs[j] = AttributeSet(j)
 	}
-	out := make([]speaker.Route, g.Count)
 	addr := g.From.Addr().As16()
 	shift := g.From.Addr().BitLen() - g.Length
-	for i := range out {
+	for i := range g.Count {
 		r := attrs[i%sets]
 		r.Prefix = netip.PrefixFrom(nthAddr(g.From.Addr(), addr, uint64(i), shift), g.Length)
 		r.NextHop = g.NextHop
-		out[i] = r
+		if err := fn(r); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }
 
 // AttributeSet returns the attributes (no prefix, no next hop) of set j.

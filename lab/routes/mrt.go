@@ -34,17 +34,33 @@ const maxMRTRecord = 16 << 20
 // Records of other types are skipped; a malformed record is an error that
 // names its position.
 func ReadMRT(r io.Reader, opts MRTOptions) ([]speaker.Route, error) {
+	var out []speaker.Route
+	err := EachMRT(r, opts, func(route speaker.Route) error {
+		out = append(out, route)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EachMRT calls fn with each route ReadMRT would return, as it reads, so
+// a full-table dump is never held whole. AS paths and community lists
+// are interned: routes share them, and fn must not modify them. The
+// first error from fn stops EachMRT and is returned.
+func EachMRT(r io.Reader, opts MRTOptions, fn func(speaker.Route) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxMRTRecord)
 	sc.Split(mrt.SplitMrt)
-	var out []speaker.Route
+	n := 0
 	paths := map[string][]uint32{} // interned AS paths
 	comms := map[string][]string{} // interned community lists
 	for rec := 0; sc.Scan(); rec++ {
 		data := sc.Bytes()
 		h, err := mrt.ParseHeader(data[:mrt.MRT_COMMON_HEADER_LEN])
 		if err != nil {
-			return nil, fmt.Errorf("read MRT record %d: %w", rec, err)
+			return fmt.Errorf("read MRT record %d: %w", rec, err)
 		}
 		if h.Type != mrt.TABLE_DUMPv2 {
 			continue
@@ -55,7 +71,7 @@ func ReadMRT(r io.Reader, opts MRTOptions) ([]speaker.Route, error) {
 		}
 		msg, err := mrt.ParseBody(data[mrt.MRT_COMMON_HEADER_LEN:], h)
 		if err != nil {
-			return nil, fmt.Errorf("read MRT record %d: %w", rec, err)
+			return fmt.Errorf("read MRT record %d: %w", rec, err)
 		}
 		rib, ok := msg.Body.(*mrt.Rib)
 		if !ok || len(rib.Entries) == 0 {
@@ -63,20 +79,23 @@ func ReadMRT(r io.Reader, opts MRTOptions) ([]speaker.Route, error) {
 		}
 		route, err := ribRoute(rib, paths, comms)
 		if err != nil {
-			return nil, fmt.Errorf("read MRT record %d: %w", rec, err)
+			return fmt.Errorf("read MRT record %d: %w", rec, err)
 		}
 		if opts.NextHop.IsValid() {
 			route.NextHop = opts.NextHop
 		}
-		out = append(out, route)
-		if opts.Limit > 0 && len(out) >= opts.Limit {
-			return out, nil
+		if err := fn(route); err != nil {
+			return err
+		}
+		n++
+		if opts.Limit > 0 && n >= opts.Limit {
+			return nil
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read MRT after %d routes: %w", len(out), err)
+		return fmt.Errorf("read MRT after %d routes: %w", n, err)
 	}
-	return out, nil
+	return nil
 }
 
 // ribRoute turns the first entry of a RIB record into a route.
