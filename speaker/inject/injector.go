@@ -49,6 +49,9 @@ type Config struct {
 	Peers []Peer
 	// Logger receives session events; nil means none.
 	Logger *zap.Logger
+	// Do runs fn where the injector's sockets must be made (for example
+	// on a thread switched into a network namespace); nil runs fn as is.
+	Do func(fn func() error) error
 }
 
 // Peer is one session of the injector.
@@ -70,26 +73,23 @@ type Injector struct {
 
 	packMu sync.Mutex // one packing at a time keeps batches in order
 
-	cancel   context.CancelFunc
+	startMu  sync.Mutex
+	cancel   context.CancelFunc // nil until Start
 	wg       sync.WaitGroup
 	listener net.Listener
 	sessions []*session
 }
 
-// New checks cfg and starts the injector's sessions: active peers are
-// dialled at once and again every ConnectRetry; passive peers are awaited
-// on Address:Port. Its table starts empty; Load and Announce fill it. Close
-// stops it.
+// New checks cfg and returns an injector with an empty table and no
+// session yet: Load its table, then Start it. Close stops it.
 func New(cfg Config) (*Injector, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	in := &Injector{
 		cfg:     cfg,
 		log:     cfg.Logger,
 		journal: newJournal(),
-		cancel:  cancel,
 		enc: encoding{
 			localAS:  cfg.AS,
 			ebgp:     cfg.Peers[0].AS != cfg.AS,
@@ -97,17 +97,37 @@ func New(cfg Config) (*Injector, error) {
 			nextHop6: cfg.NextHop6,
 		},
 	}
-	passive := false
 	for _, p := range cfg.Peers {
-		s := newSession(in, p)
-		in.sessions = append(in.sessions, s)
+		in.sessions = append(in.sessions, newSession(in, p))
+	}
+	return in, nil
+}
+
+// Start starts the sessions: active peers are dialled at once and again
+// every ConnectRetry after a failure; passive peers are awaited on
+// Address:Port. Sockets are made through Config.Do. It returns once the
+// listener (if any) is bound; Close stops everything.
+func (in *Injector) Start() error {
+	in.startMu.Lock()
+	defer in.startMu.Unlock()
+	if in.cancel != nil {
+		return errors.New("injector: already started")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	passive := false
+	for _, p := range in.cfg.Peers {
 		passive = passive || p.Passive
 	}
 	if passive {
-		ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Address.String(), strconv.Itoa(cfg.Port)))
+		var ln net.Listener
+		err := in.cfg.Do(func() error {
+			var err error
+			ln, err = net.Listen("tcp", net.JoinHostPort(in.cfg.Address.String(), strconv.Itoa(in.cfg.Port)))
+			return err
+		})
 		if err != nil {
 			cancel()
-			return nil, fmt.Errorf("injector listen: %w", err)
+			return fmt.Errorf("injector listen: %w", err)
 		}
 		in.listener = ln
 		in.wg.Add(1)
@@ -116,6 +136,7 @@ func New(cfg Config) (*Injector, error) {
 			in.accept(ctx, ln)
 		}()
 	}
+	in.cancel = cancel
 	for _, s := range in.sessions {
 		if s.peer.Passive {
 			continue
@@ -126,7 +147,7 @@ func New(cfg Config) (*Injector, error) {
 			s.dialLoop(ctx)
 		}()
 	}
-	return in, nil
+	return nil
 }
 
 // defaults fills cfg's zero fields and reports the first problem.
@@ -160,6 +181,9 @@ func (cfg *Config) defaults() error {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
+	}
+	if cfg.Do == nil {
+		cfg.Do = func(fn func() error) error { return fn() }
 	}
 	if len(cfg.Peers) == 0 {
 		return errors.New("injector: no peers")
@@ -252,6 +276,11 @@ func (in *Injector) pack(fill func(*packer) error) error {
 // Close stops every session (sending a Cease NOTIFICATION on established
 // ones) and waits for them.
 func (in *Injector) Close() error {
+	in.startMu.Lock()
+	defer in.startMu.Unlock()
+	if in.cancel == nil {
+		return nil
+	}
 	in.cancel()
 	if in.listener != nil {
 		in.listener.Close()

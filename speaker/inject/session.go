@@ -20,11 +20,12 @@ type State string
 
 // Session states (RFC 4271 section 8.2.2).
 const (
-	StateIdle        State = "idle"
-	StateConnect     State = "connect"
-	StateOpenSent    State = "opensent"
-	StateOpenConfirm State = "openconfirm"
-	StateEstablished State = "established"
+	StateIdle        State = "Idle"
+	StateConnect     State = "Connect"
+	StateActive      State = "Active" // waiting for a passive peer's connection
+	StateOpenSent    State = "OpenSent"
+	StateOpenConfirm State = "OpenConfirm"
+	StateEstablished State = "Established"
 )
 
 // openTimeout bounds the wait for the peer's OPEN and KEEPALIVE.
@@ -69,16 +70,22 @@ type PeerStats struct {
 	Connects int
 	// LastError is why the last connection ended, "" if none has.
 	LastError string
+	// Notification is the last NOTIFICATION sent or received, nil if none.
+	Notification *NotificationError
 }
 
 // newSession returns an idle session with p.
 func newSession(in *Injector, p Peer) *session {
-	return &session{
+	s := &session{
 		in:    in,
 		peer:  p,
 		log:   in.log.With(zap.Stringer("peer", p.Address)),
 		stats: PeerStats{Peer: p.Address, State: StateIdle},
 	}
+	if p.Passive {
+		s.stats.State = StateActive
+	}
+	return s
 }
 
 // dialLoop connects to the peer, serves the connection, and tries again
@@ -91,7 +98,12 @@ func (s *session) dialLoop(ctx context.Context) {
 	target := net.JoinHostPort(s.peer.Address.String(), strconv.Itoa(s.in.cfg.Port))
 	for ctx.Err() == nil {
 		s.setState(StateConnect)
-		conn, err := d.DialContext(ctx, "tcp", target)
+		var conn net.Conn
+		err := s.in.cfg.Do(func() error {
+			var err error
+			conn, err = d.DialContext(ctx, "tcp", target)
+			return err
+		})
 		if err != nil {
 			s.ended(err)
 		} else {
@@ -135,8 +147,15 @@ func (s *session) ended(err error) {
 		s.log.Info("session down", zap.Error(err))
 	}
 	s.stats.State = StateIdle
+	if s.peer.Passive {
+		s.stats.State = StateActive
+	}
 	if err != nil {
 		s.stats.LastError = err.Error()
+		var ne *NotificationError
+		if errors.As(err, &ne) {
+			s.stats.Notification = ne
+		}
 	}
 }
 
@@ -184,6 +203,7 @@ func (s *session) run(ctx context.Context, conn net.Conn) error {
 	s.stats = PeerStats{
 		Peer: s.peer.Address, State: StateEstablished, Established: time.Now(),
 		Families: neg.familyNames(), HoldTime: neg.hold, Connects: s.stats.Connects,
+		LastError: s.stats.LastError, Notification: s.stats.Notification,
 	}
 	s.mu.Unlock()
 	s.log.Info("session established", zap.Strings("families", neg.familyNames()), zap.Duration("hold", neg.hold))

@@ -53,8 +53,8 @@ func receiver(t *testing.T, n testNet, asn, injAS uint32, active bool) *speaker.
 	return s
 }
 
-// startInjector starts an injector on address 1 of n and closes it when
-// the test ends.
+// startInjector makes an injector on address 1 of n (not started) and
+// closes it when the test ends.
 func startInjector(t *testing.T, n testNet, asn, peerAS uint32, passive bool) *Injector {
 	t.Helper()
 	in, err := New(Config{
@@ -66,6 +66,14 @@ func startInjector(t *testing.T, n testNet, asn, peerAS uint32, passive bool) *I
 	}
 	t.Cleanup(func() { in.Close() })
 	return in
+}
+
+// start starts in or fails the test.
+func start(t *testing.T, in *Injector) {
+	t.Helper()
+	if err := in.Start(); err != nil {
+		t.Fatalf("start injector: %v", err)
+	}
 }
 
 // adjIn returns what the receiver holds from the injector, by prefix.
@@ -124,6 +132,7 @@ func TestInjectorTableReachesGoBGP(t *testing.T) {
 			if err := in.Load(generated(total)); err != nil {
 				t.Fatal(err)
 			}
+			start(t, in)
 			rx := receiver(t, n, 65002, 65001, passive)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -153,6 +162,7 @@ func TestInjectorTableReachesGoBGP(t *testing.T) {
 func TestInjectorLiveAnnounceAndWithdraw(t *testing.T) {
 	n := newTestNet(t)
 	in := startInjector(t, n, 65001, 65002, false)
+	start(t, in)
 	rx := receiver(t, n, 65002, 65001, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -199,6 +209,7 @@ func TestInjectorLiveAnnounceAndWithdraw(t *testing.T) {
 func TestInjectorBadPeerAS(t *testing.T) {
 	n := newTestNet(t)
 	in := startInjector(t, n, 65001, 65009, false) // the receiver is 65002
+	start(t, in)
 	receiver(t, n, 65002, 65001, false)
 	var st PeerStats
 	waitFor(t, "the session to fail with Bad Peer AS", func() bool {
@@ -208,6 +219,9 @@ func TestInjectorBadPeerAS(t *testing.T) {
 	if st.State == StateEstablished {
 		t.Errorf("session is Established with the wrong AS")
 	}
+	if nf := st.Notification; nf == nil || nf.Code != 2 || nf.Subcode != 2 || nf.Direction != "sent" {
+		t.Errorf("Notification = %+v, want 2/2 sent", nf)
+	}
 }
 
 func TestInjectorReconnectReplaysTable(t *testing.T) {
@@ -216,6 +230,7 @@ func TestInjectorReconnectReplaysTable(t *testing.T) {
 	if err := in.Load(generated(3000)); err != nil {
 		t.Fatal(err)
 	}
+	start(t, in)
 	rx := receiver(t, n, 65002, 65001, false)
 	waitFor(t, "3,000 routes", func() bool { return len(adjIn(t, rx, n.addr(1), speaker.IPv4Unicast)) == 3000 })
 	if err := in.Withdraw(slash24s(1000)); err != nil {
