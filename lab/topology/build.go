@@ -50,6 +50,7 @@ func build(raw *rawTopology, c *collector) *Topology {
 	b.buildDefaults(raw.Defaults)
 	t.Nodes = b.buildNodes(raw.Nodes)
 	t.Sessions = b.buildSessions(raw.Peerings)
+	b.checkInjectorPeers(t.Nodes, t.Sessions)
 	t.Expectations = b.buildExpectations(raw.Expect, t.Sessions)
 	t.Links = b.buildLinks(raw.Links)
 	t.Faults = b.buildFaults(raw.Faults, t.Sessions)
@@ -87,8 +88,8 @@ func (b *builder) checkASN(n rawNumber, path string) uint32 {
 // checkKind reports an unknown node kind at path.
 func (b *builder) checkKind(kind, path string) {
 	switch kind {
-	case KindGoBGP, KindBIRD, KindBIRD2:
+	case KindGoBGP, KindBIRD, KindBIRD2, KindInjector:
 	default:
-		b.c.add(path, fmt.Sprintf("unknown kind %q (known: gobgp, bird, bird2)", kind))
+		b.c.add(path, fmt.Sprintf("unknown kind %q (known: gobgp, bird, bird2, injector)", kind))
 	}
 }

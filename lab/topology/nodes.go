@@ -66,6 +66,9 @@ func (b *builder) buildNode(name string, rn *rawNode) *Node {
 		switch r := Role(*rn.Role); r {
 		case RoleRouteReflector:
 			n.Role = r
+			if n.Kind == KindInjector {
+				b.c.add(path+".role", "an injector node keeps no RIB, so it cannot reflect routes: use kind gobgp for a route reflector")
+			}
 		default:
 			b.c.add(path+".role", fmt.Sprintf("unknown role %q (known: route-reflector)", *rn.Role))
 		}

@@ -15,8 +15,8 @@ const (
 
 // buildRoutes converts a node's bulk route sources.
 func (b *builder) buildRoutes(raw []rawRoutes, kind, path string) []RouteSource {
-	if len(raw) > 0 && kind != KindGoBGP {
-		b.c.add(path, fmt.Sprintf("routes: is only supported on gobgp nodes (this node is %s); use prefixes: instead", kind))
+	if len(raw) > 0 && kind != KindGoBGP && kind != KindInjector {
+		b.c.add(path, fmt.Sprintf("routes: is only supported on gobgp and injector nodes (this node is %s); use prefixes: instead", kind))
 		return nil
 	}
 	var out []RouteSource

@@ -136,6 +136,7 @@ func (sb *sessionBuilder) peering(rp *rawPeering, path string) {
 		sb.pairs[k] = p.path
 		s := opts.forPair(p.a, p.b)
 		s.Kind, s.Reflector, s.Line = kind, reflector, line
+		sb.checkInjectorSession(s, path)
 		sb.sessions = append(sb.sessions, s)
 	}
 }

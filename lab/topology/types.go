@@ -16,6 +16,9 @@ import (
 // actually run; the loader only checks the name is one of these.
 const (
 	KindGoBGP = "gobgp"
+	// KindInjector is a send-mostly speaker for bulk tables
+	// (speaker/inject): no RIB, tables packed once into full UPDATEs.
+	KindInjector = "injector"
 	KindBIRD  = "bird"
 	KindBIRD2 = "bird2"
 )
