@@ -151,6 +151,12 @@ func (l *injectLab) withdrawAll(t *testing.T, node string, prefixes []netip.Pref
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	if ri, ok := l.nodes[node].(RouteInjector); ok {
+		if err := ri.Withdraw(ctx, prefixes); err != nil {
+			t.Fatalf("withdraw %d prefixes: %v", len(prefixes), err)
+		}
+		return
+	}
 	c := l.nodes[node].(*remoteGoBGPNode).Client()
 	if c == nil {
 		t.Fatalf("%s has no agent client", node)
@@ -160,16 +166,28 @@ func (l *injectLab) withdrawAll(t *testing.T, node string, prefixes []netip.Pref
 	}
 }
 
+// injectorKinds are the node kinds that take `routes:`; the injection
+// tests run once with each.
+var injectorKinds = []string{topology.KindGoBGP, topology.KindInjector}
+
 // TestInjectGeneratedIntoBIRD announces 10,000 generated prefixes with
-// eight attribute sets from a namespace-mode gobgp node into BIRD 1.6,
-// checks BIRD holds all of them with the expected attributes, then
-// withdraws all of them and checks BIRD's table is empty again.
+// eight attribute sets from a namespace-mode gobgp node, then from an
+// injector node, into BIRD 1.6, checks BIRD holds all of them with the
+// expected attributes, then withdraws all of them and checks BIRD's table
+// is empty again.
 func TestInjectGeneratedIntoBIRD(t *testing.T) {
+	for _, kind := range injectorKinds {
+		t.Run(kind, func(t *testing.T) { testInjectGeneratedIntoBIRD(t, kind) })
+	}
+}
+
+func testInjectGeneratedIntoBIRD(t *testing.T, kind string) {
 	const n = 10000
 	l := startInjectLab(t, `
 name: %[2]s
 nodes:
   up:
+    kind: `+kind+`
     address: %[1]s.1
     asn: 65001
     routes: {generate: 10000, from: 16.0.0.0/8, length: 24, variety: 8}
@@ -210,9 +228,15 @@ peerings:
 }
 
 // TestInjectMRTIntoBIRD writes a small TABLE_DUMP_V2 file, has a gobgp
-// node replay it into BIRD 1.6 with the dump's AS paths, communities and
-// MEDs, then withdraws every prefix.
+// node, then an injector node, replay it into BIRD 1.6 with the dump's AS
+// paths, communities and MEDs, then withdraws every prefix.
 func TestInjectMRTIntoBIRD(t *testing.T) {
+	for _, kind := range injectorKinds {
+		t.Run(kind, func(t *testing.T) { testInjectMRTIntoBIRD(t, kind) })
+	}
+}
+
+func testInjectMRTIntoBIRD(t *testing.T, kind string) {
 	const n = 2000
 	within := netip.MustParsePrefix("100.64.0.0/10")
 	table, err := routes.Generate(routes.Generator{Count: n, From: within, Length: 24, Variety: 5, NextHop: netip.MustParseAddr("192.0.2.7")})
@@ -235,6 +259,7 @@ func TestInjectMRTIntoBIRD(t *testing.T) {
 name: %[2]s
 nodes:
   up:
+    kind: `+kind+`
     address: %[1]s.1
     asn: 65001
     routes: [{mrt: `+file+`}]

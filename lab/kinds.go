@@ -16,6 +16,7 @@ func NewDefaultRegistry() *Registry {
 	mustRegister(r, topology.KindGoBGP, KindFunc(newGoBGPNode))
 	mustRegister(r, topology.KindBIRD, newBIRDNode(bird.Bird1))
 	mustRegister(r, topology.KindBIRD2, newBIRDNode(bird.Bird2))
+	mustRegister(r, topology.KindInjector, KindFunc(newInjectorNode))
 	return r
 }
 

@@ -276,7 +276,7 @@ func TestRegistryRefusesDuplicates(t *testing.T) {
 	if err := r.Register(topology.KindGoBGP, KindFunc(newGoBGPNode)); err == nil {
 		t.Fatal("registering gobgp twice succeeded")
 	}
-	want := []string{topology.KindBIRD, topology.KindBIRD2, topology.KindGoBGP}
+	want := []string{topology.KindBIRD, topology.KindBIRD2, topology.KindGoBGP, topology.KindInjector}
 	if got := r.Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}
