@@ -66,6 +66,7 @@ PEERLAB_OUTPUT=json, PEERLAB_LOG_LEVEL=debug), then the config file given by
 		newServeCommand(a), newLabHostCommand(a),
 		newGraphCommand(a), newExerciseCommand(a),
 		newBenchCommand(a),
+		newInjectCommand(a),
 	)
 	return root
 }
