@@ -75,6 +75,7 @@ func TestShippedTopologiesMeetTheirExpectations(t *testing.T) {
 		{"calico-rr.yaml", "t-rr"},
 		{"ebgp-tor.yaml", "t-tor"},
 		{"quickstart.yaml", "t-quick"},
+		{"upstream-fulltable.yaml", "t-fulltable"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()

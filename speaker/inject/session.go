@@ -68,9 +68,11 @@ type PeerStats struct {
 	UpdatesReceived int64
 	// Connects counts connections that got as far as sending an OPEN.
 	Connects int
-	// LastError is why the last connection ended, "" if none has.
+	// LastError is why the last connection ended or failed, kept until
+	// the session is Established again.
 	LastError string
-	// Notification is the last NOTIFICATION sent or received, nil if none.
+	// Notification is the NOTIFICATION that ended the last connection, if
+	// one did; cleared like LastError.
 	Notification *NotificationError
 }
 
@@ -203,7 +205,6 @@ func (s *session) run(ctx context.Context, conn net.Conn) error {
 	s.stats = PeerStats{
 		Peer: s.peer.Address, State: StateEstablished, Established: time.Now(),
 		Families: neg.familyNames(), HoldTime: neg.hold, Connects: s.stats.Connects,
-		LastError: s.stats.LastError, Notification: s.stats.Notification,
 	}
 	s.mu.Unlock()
 	s.log.Info("session established", zap.Strings("families", neg.familyNames()), zap.Duration("hold", neg.hold))
