@@ -19,7 +19,8 @@ import (
 
 // speakerAPI is what the speaker service needs of a gobgp node: the
 // embedded *speaker.Speaker of a loopback node and the *agent.Client of a
-// namespace-mode node both have it.
+// namespace-mode node both have it; injector nodes have part of it
+// (injectorAPI).
 type speakerAPI interface {
 	AddPeer(ctx context.Context, p speaker.PeerConfig) error
 	DeletePeer(ctx context.Context, addr netip.Addr) error
@@ -64,6 +65,8 @@ func (h *hostSpeakers) speaker(labName, node string) (speakerAPI, error) {
 		if c := n.Client(); c != nil {
 			return c, nil
 		}
+	case lab.RouteInjector:
+		return injectorAPI{RouteInjector: n, node: node}, nil
 	default:
 		return nil, status.Errorf(codes.FailedPrecondition, "node %s is not a gobgp node", node)
 	}
