@@ -302,3 +302,49 @@ func birdNetTB(t testing.TB) (base string, h uint32) {
 	h = f.Sum32()
 	return fmt.Sprintf("10.%d.%d", 100+h%100, (h>>8)%250+1), h
 }
+
+// TestInjectorLiveBatchesIntoBIRD announces 20,000 /24s into an
+// Established session with BIRD 1.6 in four live batches, checks BIRD
+// holds all of them and that the batches left packed (at least 500
+// prefixes per UPDATE), then withdraws them in one call.
+func TestInjectorLiveBatchesIntoBIRD(t *testing.T) {
+	const n, batch = 20000, 5000
+	l := startInjectLab(t, `
+name: %[2]s
+nodes:
+  up: {address: %[1]s.1, asn: 65001, kind: injector}
+  edge: {address: %[1]s.2, asn: 65002, kind: bird}
+peerings:
+  - between: [up, edge]
+`)
+	up := l.nodes["up"].(*injectorNode)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := up.Injector().WaitSynced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	within := netip.MustParsePrefix("16.0.0.0/8")
+	table, err := routes.Generate(routes.Generator{Count: n, From: within, Length: 24})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i += batch {
+		if err := up.Announce(ctx, table[i:i+batch]); err != nil {
+			t.Fatalf("announce batch %d: %v", i/batch, err)
+		}
+	}
+	l.waitCount(t, "edge", within, n)
+	st := up.Injector().Stats()[0]
+	if st.PrefixesSent != n {
+		t.Errorf("sent %d prefixes, want %d", st.PrefixesSent, n)
+	}
+	if per := float64(st.PrefixesSent) / float64(st.UpdatesSent); per < 500 {
+		t.Errorf("live batches left at %.0f prefixes per UPDATE (%d UPDATEs), want at least 500", per, st.UpdatesSent)
+	}
+	prefixes := make([]netip.Prefix, n)
+	for i, r := range table {
+		prefixes[i] = r.Prefix
+	}
+	l.withdrawAll(t, "up", prefixes)
+	l.waitCount(t, "edge", within, 0)
+}
