@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,15 +26,39 @@ import (
 // Injector names one of the compared route sources.
 type Injector string
 
-// The injectors, in the order Run measures them.
+// The injectors.
 const (
-	Peerlab Injector = "peerlab" // a gobgp node with `routes: {generate: N}` (peerlab agent)
-	BIRD    Injector = "bird"    // BIRD 1.6 announcing N static blackhole routes: the floor
-	ExaBGP  Injector = "exabgp"  // ExaBGP 4.2 fed `announce attributes ... nlri` lines
+	Peerlab     Injector = "peerlab"      // `peerlab inject`, table loaded before the session
+	PeerlabLive Injector = "peerlab-live" // `peerlab inject --live-batch`: announced once Established
+	BIRD        Injector = "bird"         // BIRD 1.6 announcing N static blackhole routes: the floor
+	ExaBGP      Injector = "exabgp"       // ExaBGP 4.2 fed `announce attributes ... nlri` lines
+	GoBGP       Injector = "gobgp"        // a gobgp node with `routes: {generate: N}` (peerlab agent)
 )
 
-// Injectors lists every injector in measuring order.
-var Injectors = []Injector{Peerlab, BIRD, ExaBGP}
+// Injectors is the default set, in measuring order.
+var Injectors = []Injector{Peerlab, PeerlabLive, BIRD, ExaBGP}
+
+// AllInjectors is every injector Run knows, in measuring order.
+var AllInjectors = []Injector{Peerlab, PeerlabLive, BIRD, ExaBGP, GoBGP}
+
+// ParseInjectors checks names against AllInjectors; nil or empty gives
+// nil (the default set).
+func ParseInjectors(names []string) ([]Injector, error) {
+	var out []Injector
+	for _, n := range names {
+		if !slices.Contains(AllInjectors, Injector(n)) {
+			return nil, fmt.Errorf("injector %q: want one of %v", n, AllInjectors)
+		}
+		if slices.Contains(out, Injector(n)) {
+			return nil, fmt.Errorf("injector %q is listed twice", n)
+		}
+		out = append(out, Injector(n))
+	}
+	return out, nil
+}
+
+// DefaultLiveBatch is the batch size of the peerlab-live row.
+const DefaultLiveBatch = 10000
 
 // Options tune Run.
 type Options struct {
@@ -43,6 +68,13 @@ type Options struct {
 	Target string
 	// Injectors to run; nil means Injectors.
 	Injectors []Injector
+	// Exe is the peerlab binary the peerlab rows run as `peerlab inject`;
+	// "" means $PEERLAB_AGENT_EXE (lab.AgentExeEnv). The CLI passes
+	// itself (os.Executable).
+	Exe string
+	// LiveBatch is the peerlab-live row's --live-batch; default
+	// DefaultLiveBatch.
+	LiveBatch int
 	// StateDir is the labs' state folder; "" means lab.DefaultStateDir().
 	StateDir string
 	// WorkDir holds configs and captures; "" means a temporary folder
@@ -64,8 +96,15 @@ type Row struct {
 	Took time.Duration
 	// Wire is what the injector sent, from the target's capture.
 	Wire Wire
+	// FromNLRI is from the first UPDATE carrying NLRI in the capture to
+	// the poll that showed N routes: the transfer without the session
+	// set-up (for peerlab-live, the live injection rate).
+	FromNLRI time.Duration
 	// PeakRSS is the injector process's VmHWM in bytes.
 	PeakRSS int64
+	// TargetMemory is the "Total:" of the target BIRD's `show memory`
+	// when it held N routes, in bytes (0 when it could not be read).
+	TargetMemory int64
 }
 
 // Addresses of the two nodes in every bench lab (inside its namespaces).
@@ -102,6 +141,15 @@ func Run(ctx context.Context, opts Options) ([]Row, error) {
 	if opts.Injectors == nil {
 		opts.Injectors = Injectors
 	}
+	if opts.LiveBatch <= 0 {
+		opts.LiveBatch = DefaultLiveBatch
+	}
+	if opts.Exe == "" {
+		opts.Exe = os.Getenv(lab.AgentExeEnv)
+	}
+	if opts.Exe == "" && (slices.Contains(opts.Injectors, Peerlab) || slices.Contains(opts.Injectors, PeerlabLive)) {
+		return nil, fmt.Errorf("the peerlab rows need the peerlab binary: set Options.Exe or $%s", lab.AgentExeEnv)
+	}
 	if opts.Timeout == 0 {
 		opts.Timeout = 10 * time.Minute
 	}
@@ -133,12 +181,13 @@ func labName(inj Injector, i int) string {
 }
 
 // topologyFor is the bench lab: "src" (the injector's place) and "edge"
-// (the target). For peerlab, src is a gobgp node that generates the table;
+// (the target), which never dials, so that the first SYN is the
+// injector's. For gobgp, src is a gobgp node that generates the table;
 // otherwise it is a BIRD node without routes that Run stops at once, so
 // that the injector can take its address.
 func topologyFor(name string, inj Injector, n int, target string) (*topology.Topology, error) {
-	src := fmt.Sprintf("kind: bird")
-	if inj == Peerlab {
+	src := "kind: bird"
+	if inj == GoBGP {
 		src = fmt.Sprintf("routes: {generate: %d, from: 16.0.0.0/4, length: 24}", n)
 	}
 	yaml := fmt.Sprintf(`name: %s
@@ -147,6 +196,7 @@ nodes:
   edge: {address: %s, asn: %d, kind: %s}
 peerings:
   - between: [src, edge]
+    passive: edge
 `, name, injectorAddr, injectorAS, src, targetAddr, targetAS, target)
 	return topology.Parse(name+".yaml", []byte(yaml))
 }
@@ -180,14 +230,14 @@ func runOne(ctx context.Context, opts Options, inj Injector, i int) (row Row, er
 	}()
 	since := l.Started()
 	pid := 0
-	if inj == Peerlab {
+	if inj == GoBGP {
 		pid = childNamed("agent")
 	} else {
 		if err := l.Node("src").Stop(); err != nil {
 			return row, fmt.Errorf("stop placeholder node: %w", err)
 		}
 		since = time.Now()
-		cmd, err := startInjector(inj, dir, name, opts.N)
+		cmd, err := startInjector(inj, dir, name, opts)
 		if err != nil {
 			return row, err
 		}
@@ -207,7 +257,11 @@ func runOne(ctx context.Context, opts Options, inj Injector, i int) (row Row, er
 		return row, err
 	}
 	row.PeakRSS, _ = procstat.PeakRSS(pid) // 0 when the process is gone
-	log.Info("target full", zap.Int("routes", row.Reached))
+	row.TargetMemory, err = targetMemory(ctx, edge)
+	if err != nil {
+		log.Warn("target show memory", zap.Error(err))
+	}
+	log.Info("target full", zap.Int("routes", row.Reached), zap.Int64("target_memory", row.TargetMemory))
 	files := l.CaptureFiles()
 	downErr := l.Down()
 	l = nil
@@ -228,6 +282,9 @@ func runOne(ctx context.Context, opts Options, inj Injector, i int) (row Row, er
 		return row, errors.New("no SYN from or to the injector in the target's capture")
 	}
 	row.Took = reached.Sub(row.Wire.FirstSYN)
+	if !row.Wire.FirstNLRI.IsZero() {
+		row.FromNLRI = reached.Sub(row.Wire.FirstNLRI)
+	}
 	return row, nil
 }
 
@@ -275,18 +332,24 @@ func waitCount(ctx context.Context, edge lab.BIRDNode, n int, last *int) (time.T
 
 // startInjector writes inj's configuration under dir and starts it in
 // the src node's namespace of lab name.
-func startInjector(inj Injector, dir, name string, n int) (*exec.Cmd, error) {
+func startInjector(inj Injector, dir, name string, opts Options) (*exec.Cmd, error) {
 	p := peer{local: injectorAddr, remote: targetAddr, localAS: injectorAS, remoteAS: targetAS}
 	var cmd *exec.Cmd
 	switch inj {
+	case Peerlab, PeerlabLive:
+		live := 0
+		if inj == PeerlabLive {
+			live = opts.LiveBatch
+		}
+		cmd = exec.Command(opts.Exe, peerlabInjectArgs(p, opts.N, live)...)
 	case BIRD:
 		conf := filepath.Join(dir, "bird.conf")
-		if err := writeBIRDSource(conf, p, n); err != nil {
+		if err := writeBIRDSource(conf, p, opts.N); err != nil {
 			return nil, err
 		}
 		cmd = exec.Command(bird.DefaultBinaries(bird.Bird1).Bird, "-f", "-c", conf, "-s", filepath.Join(dir, "bird.ctl"))
 	case ExaBGP:
-		conf, err := writeExaBGP(dir, p, n)
+		conf, err := writeExaBGP(dir, p, opts.N)
 		if err != nil {
 			return nil, err
 		}

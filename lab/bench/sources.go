@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -29,6 +30,21 @@ func Prefixes(n int) []netip.Prefix {
 type peer struct {
 	local, remote     netip.Addr
 	localAS, remoteAS uint32
+}
+
+// peerlabInjectArgs is the command line of `peerlab inject` sending the
+// first n /24s of 16.0.0.0/4 to the target, in batches of live routes
+// once Established when live > 0. Logs are JSON at info level.
+func peerlabInjectArgs(p peer, n, live int) []string {
+	args := []string{"inject",
+		"--address", p.local.String(), "--as", strconv.FormatUint(uint64(p.localAS), 10),
+		"--peer", p.remote.String(), "--peer-as", strconv.FormatUint(uint64(p.remoteAS), 10),
+		"--generate", strconv.Itoa(n), "--from", "16.0.0.0/4", "--length", "24",
+		"--log-level", "info", "--log-format", "json"}
+	if live > 0 {
+		args = append(args, "--live-batch", strconv.Itoa(live))
+	}
+	return args
 }
 
 // writeBIRDSource writes a BIRD 1.6 configuration that announces n static

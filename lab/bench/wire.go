@@ -25,6 +25,9 @@ type Wire struct {
 	UpdateBytes int64
 	// Prefixes counts the IPv4 NLRI in those UPDATEs.
 	Prefixes int
+	// FirstNLRI is when the segment completing the first UPDATE that
+	// carries NLRI was captured; zero when none was.
+	FirstNLRI time.Time
 	// LastUpdate is when the segment completing the last UPDATE was captured.
 	LastUpdate time.Time
 	// Gaps counts segments lost by the capture; the counts are then low.
@@ -99,10 +102,13 @@ func DecodeWire(r io.Reader, speaker netip.Addr, since time.Time) (Wire, error) 
 		}
 		f.next += uint32(len(payload))
 		f.buf = append(f.buf, payload...)
-		before := w.Updates
+		before, prefixes := w.Updates, w.Prefixes
 		f.buf = w.consume(f.buf)
 		if w.Updates > before {
 			w.LastUpdate = ci.Timestamp
+		}
+		if w.Prefixes > prefixes && w.FirstNLRI.IsZero() {
+			w.FirstNLRI = ci.Timestamp
 		}
 	}
 }

@@ -76,8 +76,9 @@ func TestDecodeWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Wire{FirstSYN: t0, LastUpdate: t0.Add(5 * time.Millisecond), Updates: 2, UpdateBytes: int64(len(u1) + len(u2)), Prefixes: 1000}
-	if !got.FirstSYN.Equal(want.FirstSYN) || !got.LastUpdate.Equal(want.LastUpdate) || got.Updates != want.Updates || got.UpdateBytes != want.UpdateBytes || got.Prefixes != want.Prefixes || got.Gaps != 0 {
+	// The KEEPALIVE and u1 (19 + 2,443 bytes) end in the third segment.
+	want := Wire{FirstSYN: t0, FirstNLRI: t0.Add(3 * time.Millisecond), LastUpdate: t0.Add(5 * time.Millisecond), Updates: 2, UpdateBytes: int64(len(u1) + len(u2)), Prefixes: 1000}
+	if !got.FirstSYN.Equal(want.FirstSYN) || !got.FirstNLRI.Equal(want.FirstNLRI) || !got.LastUpdate.Equal(want.LastUpdate) || got.Updates != want.Updates || got.UpdateBytes != want.UpdateBytes || got.Prefixes != want.Prefixes || got.Gaps != 0 {
 		t.Errorf("DecodeWire = %+v, want %+v", got, want)
 	}
 }
