@@ -76,6 +76,8 @@ func (b *builder) expectation(re *rawExpect, path string, have map[pairKey]bool,
 			b.c.add(path+".at", fmt.Sprintf("at is required: name the node whose routes %s checks", key))
 		case b.nodes[*re.At] == nil:
 			b.c.add(path+".at", fmt.Sprintf("unknown node %q", *re.At))
+		case b.nodes[*re.At].Kind == KindInjector:
+			b.c.add(path+".at", fmt.Sprintf("node %s is an injector, which keeps no routes: check %s at one of its peers", *re.At, key))
 		default:
 			e.At = *re.At
 		}
