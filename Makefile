@@ -8,7 +8,7 @@ TOPOLOGY  ?= topologies/quickstart.yaml
 # serially after the others to keep a 2-core machine responsive.
 TESTFLAGS ?= -count=1 -timeout 20m
 
-.PHONY: help build run test test-short bench lint daemons clean fuzz-short proto proto-check
+.PHONY: help build run test test-short bench bench-inject lint daemons clean fuzz-short proto proto-check
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -36,10 +36,16 @@ bench: ## run every benchmark, each scale run in its own process (see docs/bench
 	$(GO) test -run '^$$' -bench 'Establish1000' -benchtime 1x ./speaker/ -args -raw-gobgp
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./capture/
 	$(GO) test -run '^$$' -bench . ./lab/topology/
+	$(GO) test -run '^$$' -bench Load -benchtime 3x ./speaker/inject/
 	@if [ "$$(id -u)" = 0 ]; then \
 		$(GO) test -run '^$$' -bench CreateDestroy100 -benchtime 5x ./internal/netns/ && \
-		$(GO) test -run '^$$' -bench BIRDMesh20 -benchtime 3x ./lab/; \
+		$(GO) test -run '^$$' -bench BIRDMesh20 -benchtime 3x ./lab/ && \
+		$(MAKE) bench-inject; \
 	else echo "not root: skipping the namespace benchmarks"; fi
+
+INJECT_N ?= 100000
+bench-inject: build ## as root: peerlab vs BIRD vs ExaBGP injecting INJECT_N /24s into BIRD (INJECT_N=1000000 for a full table)
+	$(BIN) bench inject -n $(INJECT_N)
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
