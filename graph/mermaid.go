@@ -38,7 +38,7 @@ func WriteMermaid(w io.Writer, g *Graph) error {
 	for i, ed := range g.Edges {
 		e.printf("  linkStyle %d stroke:%s,stroke-width:2px\n", i, stateColor(stateClass(ed.State)))
 	}
-	for _, k := range []string{"gobgp", "bird", "bird2"} {
+	for _, k := range []string{"gobgp", "bird", "bird2", "injector"} {
 		e.printf("  classDef %s fill:%s,stroke:#37474f\n", k, kindColor(k))
 	}
 	if e.err != nil {

@@ -143,6 +143,8 @@ func kindColor(kind string) string {
 		return "#bbdefb"
 	case topology.KindBIRD2:
 		return "#c5cae9"
+	case topology.KindInjector:
+		return "#ffe0b2"
 	default:
 		return "#dcedc8"
 	}
