@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -374,7 +375,7 @@ func watchInjector(ctx context.Context, in *inject.Injector, log *zap.Logger, an
 		if st.LastError != lastErr {
 			lastErr = st.LastError
 			fields := []zap.Field{zap.String("state", string(st.State)), zap.String("error", st.LastError)}
-			if st.Notification != nil {
+			if st.Notification != nil && !strings.Contains(st.LastError, st.Notification.Error()) {
 				fields = append(fields, zap.String("notification", st.Notification.Error()))
 			}
 			log.Warn("session attempt failed", fields...)

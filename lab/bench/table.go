@@ -54,6 +54,11 @@ func Render(w io.Writer, n int, target string, rows []Row) error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("render: %w", err)
 	}
+	for _, r := range rows {
+		if r.Wire.Gaps > 0 {
+			fmt.Fprintf(w, "\n%s: the capture lost segments (%d gaps): its UPDATE, byte and prefix counts cover only what was captured; its times stand", r.Injector, r.Wire.Gaps)
+		}
+	}
 	fmt.Fprintf(w, "\nN=%d /24s into %s; floor = 4*N + ceil(N/%d)*%d = %d bytes (minimal attributes, 4096-byte UPDATEs)\n",
 		n, target, FloorPerUpdate, UpdateOverhead, floor)
 	line := func(label string, a, b Injector, goal string, met func(float64) bool) {

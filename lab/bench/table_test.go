@@ -75,11 +75,13 @@ func TestRenderVerdicts(t *testing.T) {
 		row(BIRD, 100*time.Millisecond, 80*time.Millisecond, 392, 416836, 24<<20, 12<<20),
 		row(ExaBGP, 25*time.Second, 24*time.Second, 2000, 485980, 74<<20, 12<<20),
 	}
+	rows[1].Wire.Gaps = 1
 	var out bytes.Buffer
 	if err := Render(&out, n, "bird", rows); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
+		"peerlab-live: the capture lost segments (1 gaps)",
 		"time 2.00x (target <= 1.5x: NOT met)", // peerlab/BIRD
 		"time 125.00x (target >= 20x: met)",    // ExaBGP/peerlab
 		"1.000 (target <= 1.1: met)",           // bytes/floor
