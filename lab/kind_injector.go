@@ -128,7 +128,7 @@ func injectorSource(n *topology.Node, src topology.RouteSource) inject.Source {
 		}
 	}
 	if src.Generate > 0 {
-		g := routes.Generator{Count: src.Generate, From: src.From, Length: src.Length, Variety: src.Variety}
+		g := routes.Generator{Count: src.Generate, From: src.From, Length: src.Length, Variety: src.Variety, Order: src.Order}
 		return func(yield func(speaker.Route) error) error { return g.Each(withNextHop(yield)) }
 	}
 	return func(yield func(speaker.Route) error) error {

@@ -43,7 +43,7 @@ func sourceRoutes(n *topology.Node, src topology.RouteSource) ([]speaker.Route, 
 		nh = n.Address
 	}
 	if src.Generate > 0 {
-		g := routes.Generator{Count: src.Generate, From: src.From, Length: src.Length, Variety: src.Variety}
+		g := routes.Generator{Count: src.Generate, From: src.From, Length: src.Length, Variety: src.Variety, Order: src.Order}
 		if nh.Is4() == src.From.Addr().Is4() {
 			g.NextHop = nh
 		}

@@ -33,8 +33,8 @@ when the session is Established, then keeps the session up (keepalives,
 reconnects replay the table) until SIGINT or SIGTERM, when it sends a Cease
 and exits 0.
 
-The table comes from --generate N --from PREFIX (--length, --variety: the
-same generator as a topology's routes: key) and/or --mrt FILE (--limit).
+The table comes from --generate N --from PREFIX (--length, --variety,
+--order: the same generator as a topology's routes: key) and/or --mrt FILE (--limit).
 Next hops are --next-hop, else --address, for routes of its family.
 
 By default the table is packed before the session starts, so it leaves at
@@ -80,6 +80,7 @@ for this command unless --log-level says otherwise).`,
 	f.String("from", "", "range generated prefixes are carved from, e.g. 16.0.0.0/4")
 	f.Int("length", 0, "generated prefix length (default 24 for IPv4, 64 for IPv6)")
 	f.Int("variety", 0, "attribute sets generated routes cycle through (0 or 1: minimal attributes)")
+	f.String("order", routes.OrderAddress, "order generated prefixes are sent in: address, or bird-fib (the order a BIRD 1.6 upstream sends, IPv4)")
 	f.String("mrt", "", "also send the routes of this MRT TABLE_DUMP_V2 file")
 	f.Int("limit", 0, "read at most this many routes from --mrt (0: all)")
 	f.String("next-hop", "", "next hop of the routes of its family (default --address)")
@@ -169,7 +170,7 @@ func (o *injectOptions) sources(v *viper.Viper) error {
 		if err != nil {
 			return fmt.Errorf("--generate needs --from PREFIX: %v", err)
 		}
-		g := routes.Generator{Count: n, From: from, Length: v.GetInt("length"), Variety: v.GetInt("variety")}
+		g := routes.Generator{Count: n, From: from, Length: v.GetInt("length"), Variety: v.GetInt("variety"), Order: v.GetString("order")}
 		if g.Length == 0 {
 			g.Length = 24
 			if from.Addr().Is6() {
@@ -181,7 +182,7 @@ func (o *injectOptions) sources(v *viper.Viper) error {
 		}
 		o.gen = &g
 	default:
-		for _, f := range []string{"from", "length", "variety"} {
+		for _, f := range []string{"from", "length", "variety", "order"} {
 			if v.IsSet(f) {
 				return fmt.Errorf("--%s is only valid with --generate", f)
 			}

@@ -47,6 +47,8 @@ func TestInjectFlagErrors(t *testing.T) {
 		{"no routes", base, "no routes"},
 		{"generate without from", with(base, "--generate", "10"), "--generate needs --from"},
 		{"from without generate", with(base, "--from", "16.0.0.0/4", "--mrt", "x"), "--from is only valid with --generate"},
+		{"order without generate", with(base, "--order", "bird-fib", "--mrt", "x"), "--order is only valid with --generate"},
+		{"unknown order", with(gen, "--order", "random"), `order "random"`},
 		{"range too small", with(base, "--generate", "300", "--from", "10.1.0.0/16"), "--generate"},
 		{"limit without mrt", with(gen, "--limit", "5"), "--limit is only valid with --mrt"},
 		{"missing mrt", with(base, "--mrt", "/nonexistent/rib.mrt"), "--mrt"},

@@ -18,6 +18,7 @@ import (
 	"github.com/peerlab/peerlab/internal/bird"
 	"github.com/peerlab/peerlab/internal/netns"
 	"github.com/peerlab/peerlab/lab"
+	"github.com/peerlab/peerlab/lab/routes"
 	"github.com/peerlab/peerlab/lab/topology"
 
 	"github.com/peerlab/peerlab/internal/procstat"
@@ -29,6 +30,7 @@ type Injector string
 // The injectors.
 const (
 	Peerlab     Injector = "peerlab"      // `peerlab inject`, table loaded before the session
+	PeerlabFIB  Injector = "peerlab-fib"  // `peerlab inject --order bird-fib`: the BIRD source's order
 	PeerlabLive Injector = "peerlab-live" // `peerlab inject --live-batch`: announced once Established
 	BIRD        Injector = "bird"         // BIRD 1.6 announcing N static blackhole routes: the floor
 	ExaBGP      Injector = "exabgp"       // ExaBGP 4.2 fed `announce attributes ... nlri` lines
@@ -36,10 +38,10 @@ const (
 )
 
 // Injectors is the default set, in measuring order.
-var Injectors = []Injector{Peerlab, PeerlabLive, BIRD, ExaBGP}
+var Injectors = []Injector{Peerlab, PeerlabFIB, PeerlabLive, BIRD, ExaBGP}
 
 // AllInjectors is every injector Run knows, in measuring order.
-var AllInjectors = []Injector{Peerlab, PeerlabLive, BIRD, ExaBGP, GoBGP}
+var AllInjectors = []Injector{Peerlab, PeerlabFIB, PeerlabLive, BIRD, ExaBGP, GoBGP}
 
 // ParseInjectors checks names against AllInjectors; nil or empty gives
 // nil (the default set).
@@ -147,7 +149,7 @@ func Run(ctx context.Context, opts Options) ([]Row, error) {
 	if opts.Exe == "" {
 		opts.Exe = os.Getenv(lab.AgentExeEnv)
 	}
-	if opts.Exe == "" && (slices.Contains(opts.Injectors, Peerlab) || slices.Contains(opts.Injectors, PeerlabLive)) {
+	if opts.Exe == "" && slices.ContainsFunc(opts.Injectors, func(i Injector) bool { return i == Peerlab || i == PeerlabFIB || i == PeerlabLive }) {
 		return nil, fmt.Errorf("the peerlab rows need the peerlab binary: set Options.Exe or $%s", lab.AgentExeEnv)
 	}
 	if opts.Timeout == 0 {
@@ -336,12 +338,15 @@ func startInjector(inj Injector, dir, name string, opts Options) (*exec.Cmd, err
 	p := peer{local: injectorAddr, remote: targetAddr, localAS: injectorAS, remoteAS: targetAS}
 	var cmd *exec.Cmd
 	switch inj {
-	case Peerlab, PeerlabLive:
-		live := 0
-		if inj == PeerlabLive {
+	case Peerlab, PeerlabFIB, PeerlabLive:
+		live, order := 0, ""
+		switch inj {
+		case PeerlabLive:
 			live = opts.LiveBatch
+		case PeerlabFIB:
+			order = routes.OrderBIRDFIB
 		}
-		cmd = exec.Command(opts.Exe, peerlabInjectArgs(p, opts.N, live)...)
+		cmd = exec.Command(opts.Exe, peerlabInjectArgs(p, opts.N, live, order)...)
 	case BIRD:
 		conf := filepath.Join(dir, "bird.conf")
 		if err := writeBIRDSource(conf, p, opts.N); err != nil {

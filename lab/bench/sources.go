@@ -35,7 +35,7 @@ type peer struct {
 // peerlabInjectArgs is the command line of `peerlab inject` sending the
 // first n /24s of 16.0.0.0/4 to the target, in batches of live routes
 // once Established when live > 0. Logs are JSON at info level.
-func peerlabInjectArgs(p peer, n, live int) []string {
+func peerlabInjectArgs(p peer, n, live int, order string) []string {
 	args := []string{"inject",
 		"--address", p.local.String(), "--as", strconv.FormatUint(uint64(p.localAS), 10),
 		"--peer", p.remote.String(), "--peer-as", strconv.FormatUint(uint64(p.remoteAS), 10),
@@ -43,6 +43,9 @@ func peerlabInjectArgs(p peer, n, live int) []string {
 		"--log-level", "info", "--log-format", "json"}
 	if live > 0 {
 		args = append(args, "--live-batch", strconv.Itoa(live))
+	}
+	if order != "" {
+		args = append(args, "--order", order)
 	}
 	return args
 }

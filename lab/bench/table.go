@@ -72,6 +72,7 @@ func Render(w io.Writer, n int, target string, rows []Row) error {
 			float64(ra.Wire.UpdateBytes)/float64(max(rb.Wire.UpdateBytes, 1)), float64(ra.PeakRSS)/float64(max(rb.PeakRSS, 1)))
 	}
 	line("peerlab/BIRD:", Peerlab, BIRD, fmt.Sprintf("<= %gx", TargetTimeOverBIRD), func(v float64) bool { return v <= TargetTimeOverBIRD })
+	line("peerlab-fib/BIRD:", PeerlabFIB, BIRD, fmt.Sprintf("<= %gx", TargetTimeOverBIRD), func(v float64) bool { return v <= TargetTimeOverBIRD })
 	line("ExaBGP/peerlab:", ExaBGP, Peerlab, fmt.Sprintf(">= %gx", float64(TargetExaBGPOverTime)), func(v float64) bool { return v >= TargetExaBGPOverTime })
 	line("gobgp/peerlab:", GoBGP, Peerlab, "", nil)
 	if r, ok := by[Peerlab]; ok {

@@ -1,6 +1,7 @@
 package routes
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -108,5 +109,66 @@ func BenchmarkGenerate1M(b *testing.B) {
 		if _, err := Generate(g); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestGenerateBIRDFIBOrder(t *testing.T) {
+	g := Generator{Count: 70000, From: netip.MustParsePrefix("16.0.0.0/4"), Length: 24, Variety: 3, Order: OrderBIRDFIB}
+	got, err := Generate(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byAddr, err := Generate(Generator{Count: g.Count, From: g.From, Length: g.Length, Variety: g.Variety})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same routes (prefix and attribute set), in another order.
+	want := map[netip.Prefix]string{}
+	for _, r := range byAddr {
+		want[r.Prefix] = fmt.Sprint(r.ASPath, r.Communities, r.MED)
+	}
+	if len(got) != len(byAddr) {
+		t.Fatalf("%d routes, want %d", len(got), len(byAddr))
+	}
+	for _, r := range got {
+		if w, ok := want[r.Prefix]; !ok || w != fmt.Sprint(r.ASPath, r.Communities, r.MED) {
+			t.Fatalf("route %s: attributes %v, want %q (present %v)", r.Prefix, fmt.Sprint(r.ASPath, r.Communities, r.MED), w, ok)
+		}
+		delete(want, r.Prefix)
+	}
+	// BIRD 1.6 hashes an IPv4 address a as ((a ^ a>>16) ^ (a ^ a>>16)<<10) & 0xffff:
+	// 16.0.16.0 hashes to 0 and comes first; hashes never decrease; ties
+	// stay in address order.
+	if first := got[0].Prefix.String(); first != "16.0.16.0/24" {
+		t.Errorf("first prefix %s, want 16.0.16.0/24", first)
+	}
+	key := func(p netip.Prefix) uint32 {
+		a := p.Addr().As4()
+		return birdFIBHash(uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3]))
+	}
+	for i := 1; i < len(got); i++ {
+		h0, h1 := key(got[i-1].Prefix), key(got[i].Prefix)
+		if h1 < h0 || h1 == h0 && got[i].Prefix.Addr().Less(got[i-1].Prefix.Addr()) {
+			t.Fatalf("routes %d and %d (%s hash %d, %s hash %d) are out of order", i-1, i, got[i-1].Prefix, h0, got[i].Prefix, h1)
+		}
+	}
+}
+
+func TestGenerateOrderErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		g    Generator
+		want string
+	}{
+		{"unknown order", Generator{Count: 1, From: netip.MustParsePrefix("10.0.0.0/8"), Length: 24, Order: "random"}, `order "random" is not one of`},
+		{"bird-fib on ipv6", Generator{Count: 1, From: netip.MustParsePrefix("2001:db8::/32"), Length: 48, Order: OrderBIRDFIB}, "IPv4 tables only"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.g.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Validate() = %v, want an error containing %q", err, tc.want)
+			}
+		})
 	}
 }

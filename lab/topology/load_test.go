@@ -100,6 +100,7 @@ var badCases = map[string]struct {
 	"injector-rr":        {3, "nodes.rr.role", "keeps no RIB, so it cannot reflect routes"},
 	"injector-mixed":     {3, "nodes.up", "must be all iBGP or all eBGP"},
 	"injector-route-at":  {9, "expect[0].at", "is an injector, which keeps no routes"},
+	"routes-order":       {5, "nodes.a.routes[0].order", `unknown order "random"`},
 	"routes-no-source":   {6, "nodes.a.routes[0]", "a route source needs generate: N (with from:) or mrt: FILE"},
 	"routes-unknown-key": {8, "nodes.a.routes[0].med", `unknown key "med"`},
 	"link-missing-node":  {6, "links[0].between[1]", `unknown node "c"`},

@@ -51,6 +51,7 @@ type rawRoutes struct {
 	MRT      *string   `mapstructure:"mrt"`
 	Limit    rawNumber `mapstructure:"limit"`
 	NextHop  *string   `mapstructure:"next-hop"`
+	Order    *string   `mapstructure:"order"`
 }
 
 type rawTimers struct {

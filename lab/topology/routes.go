@@ -50,7 +50,7 @@ func (b *builder) buildRouteSource(r *rawRoutes, path string) (RouteSource, bool
 		for _, f := range []struct {
 			field string
 			set   bool
-		}{{".from", r.From != nil}, {".length", r.Length.Set}, {".variety", r.Variety.Set}} {
+		}{{".from", r.From != nil}, {".length", r.Length.Set}, {".variety", r.Variety.Set}, {".order", r.Order != nil}} {
 			if f.set {
 				fail(f.field, fmt.Sprintf("%s is only valid with generate:", f.field[1:]))
 			}
@@ -111,6 +111,18 @@ func (b *builder) buildRouteSource(r *rawRoutes, path string) (RouteSource, bool
 		} else {
 			fail(".variety", fmt.Sprintf("variety %s is out of range 0..%d", r.Variety.Text, MaxVariety))
 		}
+	}
+	if r.Order != nil {
+		switch *r.Order {
+		case "address":
+		case "bird-fib":
+			if !rs.From.Addr().Is4() {
+				fail(".order", "order bird-fib is for IPv4 tables only")
+			}
+		default:
+			fail(".order", fmt.Sprintf("unknown order %q (known: address, bird-fib)", *r.Order))
+		}
+		rs.Order = *r.Order
 	}
 	return rs, ok
 }

@@ -194,6 +194,10 @@ type RouteSource struct {
 	// MED) generated routes cycle through; 0 or 1 means minimal
 	// attributes.
 	Variety int
+	// Order is the order generated prefixes are sent in: "address" (the
+	// default, also "") or "bird-fib" (the order a BIRD 1.6 upstream
+	// sends, IPv4 only; see lab/routes.OrderBIRDFIB).
+	Order string
 	// MRT is the dump's path as written (relative paths are relative to
 	// the directory peerlab runs in).
 	MRT string
