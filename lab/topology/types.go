@@ -19,8 +19,8 @@ const (
 	// KindInjector is a send-mostly speaker for bulk tables
 	// (speaker/inject): no RIB, tables packed once into full UPDATEs.
 	KindInjector = "injector"
-	KindBIRD  = "bird"
-	KindBIRD2 = "bird2"
+	KindBIRD     = "bird"
+	KindBIRD2    = "bird2"
 )
 
 // Role is what a node does in the BGP topology besides plain peering.
