@@ -273,8 +273,13 @@ func (in *Injector) pack(fill func(*packer) error) error {
 	return nil
 }
 
-// Close stops every session (sending a Cease NOTIFICATION on established
-// ones) and waits for them.
+// closeGrace is how long Close lets sessions send their Cease and end
+// before it closes their connections under them.
+const closeGrace = time.Second
+
+// Close stops every session, sending a Cease NOTIFICATION (Administrative
+// Shutdown) on established ones, and waits for them. A session still in
+// its OPEN exchange, or whose peer stopped reading, is cut after a second.
 func (in *Injector) Close() error {
 	in.startMu.Lock()
 	defer in.startMu.Unlock()
@@ -285,10 +290,19 @@ func (in *Injector) Close() error {
 	if in.listener != nil {
 		in.listener.Close()
 	}
-	for _, s := range in.sessions {
-		s.closeConn()
+	done := make(chan struct{})
+	go func() {
+		in.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(closeGrace):
+		for _, s := range in.sessions {
+			s.closeConn()
+		}
+		<-done
 	}
-	in.wg.Wait()
 	return nil
 }
 

@@ -270,3 +270,22 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestInjectorCloseSendsCease(t *testing.T) {
+	n := newTestNet(t)
+	in := startInjector(t, n, 65001, 65002, false)
+	start(t, in)
+	rx := receiver(t, n, 65002, 65001, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := in.WaitSynced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the receiver to see a Cease", func() bool {
+		st, err := rx.Peer(context.Background(), n.addr(1))
+		return err == nil && st.State != speaker.StateEstablished && st.Notification != nil && st.Notification.Code == 6 && !st.Notification.Sent
+	})
+}
