@@ -8,8 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -82,40 +80,9 @@ peerings:
 	defer cancel()
 	if c, err := l.nodes["edge"].(BIRDNode).Client(ctx); err == nil {
 		if lines, err := c.Cmd(ctx, "show memory"); err == nil {
-			if mib := birdTotalMiB(bird.Text(lines)); mib > 0 {
-				b.ReportMetric(mib, "bird-memory-MiB")
+			if total, err := bird.ParseMemoryTotal(bird.Text(lines)); err == nil {
+				b.ReportMetric(float64(total)/(1<<20), "bird-memory-MiB")
 			}
 		}
 	}
-}
-
-// birdTotalMiB reads the "Total:" line of `show memory` ("Total: 12 MB",
-// "Total: 512 kB" or with BIRD 2 an effective and an overhead column: the
-// first is taken).
-func birdTotalMiB(text string) float64 {
-	for _, line := range strings.Split(text, "\n") {
-		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "Total:")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(rest)
-		if len(f) < 2 {
-			return 0
-		}
-		v, err := strconv.ParseFloat(f[0], 64)
-		if err != nil {
-			return 0
-		}
-		switch f[1] {
-		case "kB":
-			return v / 1024
-		case "MB":
-			return v
-		case "GB":
-			return v * 1024
-		case "B":
-			return v / (1 << 20)
-		}
-	}
-	return 0
 }

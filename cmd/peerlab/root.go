@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 )
 
 // app is the state shared by the commands of one invocation: its settings
@@ -125,20 +124,5 @@ func checkConfigKeys(v *viper.Viper, root *cobra.Command) error {
 
 // newLogger builds the zap logger on stderr.
 func newLogger(level, format string) (*zap.Logger, error) {
-	lvl, err := zapcore.ParseLevel(level)
-	if err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
-	}
-	var enc zapcore.Encoder
-	switch format {
-	case "console":
-		ec := zap.NewDevelopmentEncoderConfig()
-		enc = zapcore.NewConsoleEncoder(ec)
-	case "json":
-		enc = zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
-	default:
-		return nil, fmt.Errorf("--log-format: %q is not console or json", format)
-	}
-	core := zapcore.NewCore(enc, zapcore.Lock(os.Stderr), lvl)
-	return zap.New(core), nil
+	return loggerTo(os.Stderr, level, format)
 }
