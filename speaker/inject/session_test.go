@@ -76,6 +76,21 @@ func start(t *testing.T, in *Injector) {
 	}
 }
 
+// established starts an empty injector (AS 65001) and its receiver (AS
+// 65002) on n and waits for the session to be up.
+func established(t *testing.T, n testNet) (*Injector, *speaker.Speaker) {
+	t.Helper()
+	in := startInjector(t, n, 65001, 65002, false)
+	start(t, in)
+	rx := receiver(t, n, 65002, 65001, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := in.WaitSynced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return in, rx
+}
+
 // adjIn returns what the receiver holds from the injector, by prefix.
 func adjIn(t *testing.T, s *speaker.Speaker, from netip.Addr, f speaker.Family) map[netip.Prefix]speaker.Path {
 	t.Helper()
@@ -161,14 +176,7 @@ func TestInjectorTableReachesGoBGP(t *testing.T) {
 
 func TestInjectorLiveAnnounceAndWithdraw(t *testing.T) {
 	n := newTestNet(t)
-	in := startInjector(t, n, 65001, 65002, false)
-	start(t, in)
-	rx := receiver(t, n, 65002, 65001, false)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := in.WaitSynced(ctx); err != nil {
-		t.Fatal(err)
-	}
+	in, rx := established(t, n)
 	// Live: two batches, the second re-announcing part of the first with a MED.
 	batch := make([]speaker.Route, 0, 5000)
 	for _, p := range slash24s(5000) {
@@ -181,6 +189,8 @@ func TestInjectorLiveAnnounceAndWithdraw(t *testing.T) {
 	if err := in.Announce([]speaker.Route{{Prefix: batch[0].Prefix, MED: 5}, {Prefix: batch[0].Prefix, MED: 9}}); err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	if err := in.WaitSynced(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -273,14 +283,7 @@ func TestConfigErrors(t *testing.T) {
 
 func TestInjectorCloseSendsCease(t *testing.T) {
 	n := newTestNet(t)
-	in := startInjector(t, n, 65001, 65002, false)
-	start(t, in)
-	rx := receiver(t, n, 65002, 65001, false)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := in.WaitSynced(ctx); err != nil {
-		t.Fatal(err)
-	}
+	in, rx := established(t, n)
 	if err := in.Close(); err != nil {
 		t.Fatal(err)
 	}
