@@ -374,12 +374,14 @@ func watchInjector(ctx context.Context, in *inject.Injector, log *zap.Logger, an
 		}
 		st, tab := in.Stats()[0], in.Table()
 		if st.LastError != lastErr {
-			lastErr = st.LastError
-			fields := []zap.Field{zap.String("state", string(st.State)), zap.String("error", st.LastError)}
-			if st.Notification != nil && !strings.Contains(st.LastError, st.Notification.Error()) {
-				fields = append(fields, zap.String("notification", st.Notification.Error()))
+			lastErr = st.LastError // "" again once Established
+			if lastErr != "" {
+				fields := []zap.Field{zap.String("state", string(st.State)), zap.String("error", st.LastError)}
+				if st.Notification != nil && !strings.Contains(st.LastError, st.Notification.Error()) {
+					fields = append(fields, zap.String("notification", st.Notification.Error()))
+				}
+				log.Warn("session attempt failed", fields...)
 			}
-			log.Warn("session attempt failed", fields...)
 		}
 		if st.Connects != connects {
 			connects, syncedAt = st.Connects, -1
