@@ -62,8 +62,10 @@ type Lab struct {
 	polled []string
 
 	mu sync.Mutex
-	// events holds the last maxEvents state changes, oldest first.
-	events []SessionEvent
+	// events holds the last maxEvents state changes in the order they
+	// were recorded; eventBase is how many older ones were dropped.
+	events    []SessionEvent
+	eventBase int
 	// live is each session end's state as its events tell it.
 	live map[sessionKey]SessionStatus
 	// faults, active and faultLog: the fault kinds, the faults injected
@@ -254,6 +256,7 @@ func (l *Lab) record(e SessionEvent) {
 	l.mu.Lock()
 	if len(l.events) >= maxEvents {
 		l.events = append(l.events[:0], l.events[maxEvents/2:]...)
+		l.eventBase += maxEvents / 2
 	}
 	l.events = append(l.events, e)
 	k := sessionKey{e.Local, e.Remote}
@@ -287,6 +290,22 @@ func (l *Lab) views(context.Context) (map[sessionKey]SessionStatus, error) {
 	l.mu.Unlock()
 	fillReceivedFromSender(ss)
 	return indexSessions(ss), nil
+}
+
+// EventsSince returns the state changes recorded after the first seq
+// ones, in the order the lab recorded them (nodes report with some delay,
+// so that is not always time order), and the seq to ask with next time.
+// A watcher that follows a lab with it sees every change once; changes a
+// long-running lab dropped (it keeps maxEvents) are skipped.
+func (l *Lab) EventsSince(seq int) ([]SessionEvent, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	next := l.eventBase + len(l.events)
+	i := max(seq-l.eventBase, 0)
+	if i >= len(l.events) {
+		return nil, next
+	}
+	return append([]SessionEvent(nil), l.events[i:]...), next
 }
 
 // Events returns the state changes seen so far, oldest first.

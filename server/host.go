@@ -166,7 +166,8 @@ func (h *Host) WatchLab(req *pb.WatchLabRequest, stream grpc.ServerStreamingServ
 	}
 	sentEvents, sentFaults, sentChecks := 0, 0, false
 	if !req.GetReplay() {
-		sentEvents, sentFaults = len(h.lab.Events()), len(h.lab.FaultLog())
+		_, sentEvents = h.lab.EventsSince(0)
+		sentFaults = len(h.lab.FaultLog())
 		select {
 		case <-h.checked:
 			sentChecks = true
@@ -182,12 +183,15 @@ func (h *Host) WatchLab(req *pb.WatchLabRequest, stream grpc.ServerStreamingServ
 	checked := h.checked
 	for {
 		faultWake := h.faultsChanged()
-		events := h.lab.Events()
-		for ; sentEvents < len(events); sentEvents++ {
-			if err := stream.Send(sessionEventToProto(events[sentEvents])); err != nil {
+		// Events in the order the lab recorded them: a position in the
+		// time-sorted Events would skip one that arrived late.
+		events, next := h.lab.EventsSince(sentEvents)
+		for _, e := range events {
+			if err := stream.Send(sessionEventToProto(e)); err != nil {
 				return err
 			}
 		}
+		sentEvents = next
 		faults := h.lab.FaultLog()
 		for ; sentFaults < len(faults); sentFaults++ {
 			f := faults[sentFaults]
