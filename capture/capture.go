@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/gopacket/gopacket/afpacket"
 	"go.uber.org/zap"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
@@ -41,6 +41,9 @@ type Options struct {
 	// MaxBytes rotates to Path.1.pcapng, Path.2.pcapng... when a file
 	// would grow past it; 0 means no limit.
 	MaxBytes int64
+	// RingSize is the capture socket's ring in bytes, rounded up to whole
+	// RingBlockSize blocks; 0 means DefaultRingSize.
+	RingSize int64
 	// FlushInterval is how often buffered packets are flushed; default
 	// 50 ms, at most 100 ms is honoured.
 	FlushInterval time.Duration
@@ -58,13 +61,16 @@ type Stats struct {
 	Bytes int64
 	// Files is the number of files written (1 + rotations).
 	Files int
+	// Dropped is the number of frames the kernel dropped because the
+	// capture's ring was full: the files then have gaps.
+	Dropped int64
 }
 
 // Capture is a running live capture. Stop it to finish the files.
 type Capture struct {
 	opts   Options
 	log    *zap.Logger
-	handle *pcapgo.EthernetHandle
+	handle *afpacket.TPacket
 	filter *portFilter
 
 	mu    sync.Mutex // guards w and dirty
@@ -72,6 +78,7 @@ type Capture struct {
 	dirty bool
 
 	seen, kept atomic.Int64
+	dropped    atomic.Int64 // read from the socket at Stop and by Stats
 	stopping   atomic.Bool
 	stopOnce   sync.Once
 	stopErr    error
@@ -95,23 +102,23 @@ func Start(ctx context.Context, opts Options) (*Capture, error) {
 		log = zap.NewNop()
 	}
 	log = log.With(zap.String("interface", opts.Interface), zap.String("path", opts.Path))
-	h, err := pcapgo.NewEthernetHandle(opts.Interface)
+	h, err := openRing(opts.Interface, opts.RingSize)
 	if err != nil {
-		return nil, fmt.Errorf("capture: open %s: %w", opts.Interface, err)
+		return nil, err
 	}
 	if err := dropOutgoingOnLoopback(h, opts.Interface); err != nil {
-		_ = h.Close()
+		h.Close()
 		return nil, err
 	}
 	if opts.Promiscuous {
 		if err := h.SetPromiscuous(true); err != nil {
-			_ = h.Close()
+			h.Close()
 			return nil, fmt.Errorf("capture: promiscuous mode on %s: %w", opts.Interface, err)
 		}
 	}
 	w, err := newRotatingWriter(opts.Path, opts.Interface, opts.MaxBytes)
 	if err != nil {
-		_ = h.Close()
+		h.Close()
 		return nil, err
 	}
 	c := &Capture{
@@ -128,7 +135,7 @@ func Start(ctx context.Context, opts Options) (*Capture, error) {
 // loopback interface so each packet is seen once: AF_PACKET reports
 // loopback traffic both as sent and as received (libpcap drops the
 // outgoing copy the same way).
-func dropOutgoingOnLoopback(h *pcapgo.EthernetHandle, name string) error {
+func dropOutgoingOnLoopback(h *afpacket.TPacket, name string) error {
 	ifi, err := net.InterfaceByName(name)
 	if err != nil {
 		return fmt.Errorf("capture: interface %s: %w", name, err)
@@ -151,11 +158,19 @@ func dropOutgoingOnLoopback(h *pcapgo.EthernetHandle, name string) error {
 	return nil
 }
 
-// readLoop reads frames until the handle is closed.
+// readLoop reads frames until the capture is stopping (each read waits
+// at most ringPoll). The frame's bytes live in the ring until the next
+// read, so they are written out before it.
 func (c *Capture) readLoop() {
 	defer close(c.done)
 	for {
+		if c.stopping.Load() {
+			return
+		}
 		data, ci, err := c.handle.ZeroCopyReadPacketData()
+		if errors.Is(err, afpacket.ErrTimeout) {
+			continue
+		}
 		if err != nil {
 			if !c.stopping.Load() {
 				c.loopErr = fmt.Errorf("capture: read from %s: %w", c.opts.Interface, err)
@@ -211,17 +226,16 @@ func (c *Capture) Stop() error {
 	c.stopOnce.Do(func() {
 		c.stopping.Store(true)
 		close(c.quit)
-		herr := c.handle.Close()
-		<-c.done
+		<-c.done // the read loop sees stopping within ringPoll
+		c.readDrops()
+		c.handle.Close()
 		c.mu.Lock()
 		werr := c.w.close()
 		c.mu.Unlock()
 		c.stopErr = errors.Join(c.loopErr, werr)
-		if herr != nil && c.stopErr == nil {
-			c.stopErr = fmt.Errorf("capture: close %s: %w", c.opts.Interface, herr)
-		}
 		st := c.Stats()
-		c.log.Info("capture stopped", zap.Int64("seen", st.Seen), zap.Int64("kept", st.Kept), zap.Int64("bytes", st.Bytes), zap.Int("files", st.Files))
+		c.log.Info("capture stopped", zap.Int64("seen", st.Seen), zap.Int64("kept", st.Kept), zap.Int64("bytes", st.Bytes),
+			zap.Int("files", st.Files), zap.Int64("dropped", st.Dropped))
 	})
 	return c.stopErr
 }
@@ -230,7 +244,17 @@ func (c *Capture) Stop() error {
 func (c *Capture) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Stats{Seen: c.seen.Load(), Kept: c.kept.Load(), Bytes: c.w.written(), Files: c.w.index + 1}
+	if !c.stopping.Load() {
+		c.readDrops()
+	}
+	return Stats{Seen: c.seen.Load(), Kept: c.kept.Load(), Bytes: c.w.written(), Files: c.w.index + 1, Dropped: c.dropped.Load()}
+}
+
+// readDrops records the socket's drop count; the socket must be open.
+func (c *Capture) readDrops() {
+	if n, err := drops(c.handle); err == nil {
+		c.dropped.Store(n)
+	}
 }
 
 // Files returns the paths written so far, in order.

@@ -3,9 +3,11 @@
 //
 // # Live capture
 //
-// Start opens an AF_PACKET socket (pcapgo.NewEthernetHandle, no libpcap)
-// on an interface of the caller's current network namespace and writes a
-// pcapng file. Filtering is done in-process, with no BPF program to
+// Start opens an AF_PACKET socket with a TPACKET_V3 ring (gopacket's
+// afpacket, no libpcap; Options.RingSize, default 4 MiB, so that a burst
+// of a few MB is not dropped) on an interface of the caller's current
+// network namespace and writes a pcapng file; Stats.Dropped counts what
+// the kernel dropped when the ring was full. Filtering is done in-process, with no BPF program to
 // compile: TCP segments to or from Options.Ports (default 179) and every
 // ICMP/ICMPv6 destination-unreachable are kept. Buffered packets are
 // flushed at least every 100 ms (default 50 ms), so a capture whose

@@ -199,11 +199,7 @@ func generateLabCapture(ctx context.Context, path string, spec labTransferSpec, 
 	}
 	meta := labMeta{Port: port, Announced: spec.Updates}
 	var c *Capture
-	err = withReceiveBuffer(labSocketBuffer, func() error {
-		var err error
-		c, err = Start(ctx, Options{Interface: "lo", Ports: []int{port}, Path: path})
-		return err
-	})
+	c, err = Start(ctx, Options{Interface: "lo", Ports: []int{port}, Path: path, RingSize: labRingSize})
 	if err != nil {
 		return meta, err
 	}
@@ -282,16 +278,13 @@ func generateLabCapture(ctx context.Context, path string, spec labTransferSpec, 
 	}
 	meta.Seconds = time.Since(announceStart).Seconds()
 	time.Sleep(300 * time.Millisecond) // trailing ACKs
-	ps, err := c.handle.Stats()
-	if err != nil {
-		return meta, fmt.Errorf("packet socket statistics: %w", err)
-	}
 	if err := c.Stop(); err != nil {
 		return meta, err
 	}
-	meta.Frames = c.Stats().Kept
-	if ps.Drops > 0 {
-		return meta, fmt.Errorf("the packet socket dropped %d frames (kept %d): the capture has gaps", ps.Drops, meta.Frames)
+	st := c.Stats()
+	meta.Frames = st.Kept
+	if st.Dropped > 0 {
+		return meta, fmt.Errorf("the packet socket dropped %d frames (kept %d): the capture has gaps", st.Dropped, meta.Frames)
 	}
 
 	f, err := os.Open(path)
@@ -311,34 +304,10 @@ func generateLabCapture(ctx context.Context, path string, spec labTransferSpec, 
 	return meta, nil
 }
 
-// labSocketBuffer is the receive buffer of the generator's packet
-// socket. GoBGP and the capture share two cores, so the capture's reader
-// is sometimes not scheduled for a while; with the kernel's default
-// 208 KiB the socket then drops frames of the table transfer.
-const labSocketBuffer = 64 << 20
-
-// rmemDefault is the sysctl that sizes a new socket's receive buffer.
-const rmemDefault = "/proc/sys/net/core/rmem_default"
-
-// withReceiveBuffer runs open (which creates the capture's packet socket)
-// with net.core.rmem_default raised to size, and restores the old value
-// right after: pcapgo gives no access to the socket to set SO_RCVBUF.
-// Sockets other processes create in that instant get the larger default
-// too; nothing else changes.
-func withReceiveBuffer(size int, open func() error) error {
-	old, err := os.ReadFile(rmemDefault)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", rmemDefault, err)
-	}
-	if err := os.WriteFile(rmemDefault, []byte(strconv.Itoa(size)), 0o644); err != nil {
-		return fmt.Errorf("raise %s: %w", rmemDefault, err)
-	}
-	oerr := open()
-	if err := os.WriteFile(rmemDefault, old, 0o644); err != nil {
-		return errors.Join(oerr, fmt.Errorf("restore %s: %w", rmemDefault, err))
-	}
-	return oerr
-}
+// labRingSize is the capture ring of the generator. GoBGP and the
+// capture share two cores, so the capture's reader is sometimes not
+// scheduled for a while; a small ring then drops frames of the transfer.
+const labRingSize = 64 << 20
 
 // waitUntil polls cond every 100 ms until it holds or timeout passes.
 func waitUntil(timeout time.Duration, what string, cond func() (bool, error)) error {
