@@ -48,9 +48,7 @@ func newInjectorNode(spec NodeSpec) (Node, error) {
 	if n.Timers.ConnectRetry > 0 {
 		cfg.ConnectRetry = n.Timers.ConnectRetry
 	}
-	if n.Address.Is6() {
-		cfg.NextHop6 = n.Address
-	}
+	cfg.NextHop6 = n.Address // the lab address, IPv4-mapped when IPv4
 	if spec.Namespace != nil {
 		cfg.Do = spec.Namespace.Do
 	}

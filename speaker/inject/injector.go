@@ -33,7 +33,7 @@ type Config struct {
 	// RouterID defaults to Address (IPv4) and must be IPv4.
 	RouterID netip.Addr
 	// NextHop6 is the next hop of IPv6 routes that name none; zero means
-	// Address when it is IPv6, else IPv6 routes must carry one.
+	// Address (IPv4-mapped when it is IPv4, as GoBGP sends it).
 	NextHop6 netip.Addr
 	// Port is the TCP port peers are dialled on and passive peers are
 	// awaited on; 0 means 179.
@@ -164,7 +164,7 @@ func (cfg *Config) defaults() error {
 	if !cfg.RouterID.Is4() {
 		return fmt.Errorf("injector: router id %s is not an IPv4 address", cfg.RouterID)
 	}
-	if !cfg.NextHop6.IsValid() && cfg.Address.Is6() {
+	if !cfg.NextHop6.IsValid() {
 		cfg.NextHop6 = cfg.Address
 	}
 	if cfg.Port == 0 {

@@ -292,3 +292,20 @@ func TestInjectorCloseSendsCease(t *testing.T) {
 		return err == nil && st.State != speaker.StateEstablished && st.Notification != nil && st.Notification.Code == 6 && !st.Notification.Sent
 	})
 }
+
+func TestIPv6NextHopDefaultsToMappedAddress(t *testing.T) {
+	in, err := New(Config{Address: netip.MustParseAddr("10.0.0.1"), AS: 65001,
+		Peers: []Peer{{Address: netip.MustParseAddr("10.0.0.2"), AS: 65002}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pfx := netip.MustParsePrefix("2001:db8:5::/48")
+	if err := in.Announce([]speaker.Route{{Prefix: pfx}}); err != nil {
+		t.Fatalf("announce an IPv6 route without a next hop: %v", err)
+	}
+	msgs, _ := in.journal.from(0)
+	got, _ := parseAll(t, msgs)
+	if nh := got[pfx].nextHop; nh != netip.MustParseAddr("::ffff:10.0.0.1") {
+		t.Errorf("next hop %v, want ::ffff:10.0.0.1", nh)
+	}
+}
