@@ -37,6 +37,7 @@ in its own namespace lab (needs root, BIRD 1.6, exabgp; bird2 for --target
 bird2). The default set:
 
   peerlab       'peerlab inject' (this binary), the table loaded before the session
+  peerlab-fib   the same with --order bird-fib: the order a BIRD 1.6 source sends
   peerlab-live  'peerlab inject --live-batch 10000': announced once Established
   bird          a BIRD 1.6 with N static routes (the reference floor)
   exabgp        ExaBGP 4.2 fed 'announce attributes next-hop X nlri P1 P2 ...'
