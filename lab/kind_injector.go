@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"sync"
 
-	"github.com/peerlab/peerlab/lab/routes"
-	"github.com/peerlab/peerlab/lab/topology"
 	"github.com/peerlab/peerlab/speaker"
 	"github.com/peerlab/peerlab/speaker/inject"
 )
@@ -77,25 +74,14 @@ func (j *injectorNode) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("injector %s: %w", n.Name, err)
 	}
-	if err := in.Load(func(yield func(speaker.Route) error) error {
-		for _, p := range n.Prefixes {
-			r := speaker.Route{Prefix: p.Prefix, NextHop: p.NextHop, Communities: p.Communities, Prepend: p.Prepend}
-			if !r.NextHop.IsValid() && p.Prefix.Addr().Is4() == n.Address.Is4() {
-				r.NextHop = n.Address
-			}
-			if err := yield(r); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
+	if err := in.Announce(prefixRoutes(n)); err != nil {
 		return fmt.Errorf("injector %s: prefixes: %w", n.Name, err)
 	}
 	for i, src := range n.Routes {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := in.Load(injectorSource(n, src)); err != nil {
+		if err := in.Load(sourceStream(n, src)); err != nil {
 			return fmt.Errorf("injector %s: routes[%d] (line %d): %w", n.Name, i, src.Line, err)
 		}
 	}
@@ -106,40 +92,6 @@ func (j *injectorNode) Start(ctx context.Context) error {
 	j.in = in
 	j.mu.Unlock()
 	return nil
-}
-
-// injectorSource streams one `routes:` source, with the next hop
-// nodeRoutes would give it, without holding the table.
-func injectorSource(n *topology.Node, src topology.RouteSource) inject.Source {
-	nh := src.NextHop
-	if !nh.IsValid() {
-		nh = n.Address
-	}
-	withNextHop := func(yield func(speaker.Route) error) func(speaker.Route) error {
-		return func(r speaker.Route) error {
-			if r.Prefix.Addr().Is4() == nh.Is4() {
-				r.NextHop = nh
-			} else {
-				r.NextHop = netip.Addr{}
-			}
-			return yield(r)
-		}
-	}
-	if src.Generate > 0 {
-		g := routes.Generator{Count: src.Generate, From: src.From, Length: src.Length, Variety: src.Variety, Order: src.Order}
-		return func(yield func(speaker.Route) error) error { return g.Each(withNextHop(yield)) }
-	}
-	return func(yield func(speaker.Route) error) error {
-		f, err := os.Open(src.MRT)
-		if err != nil {
-			return fmt.Errorf("open MRT dump: %w", err)
-		}
-		defer f.Close()
-		if err := routes.EachMRT(f, routes.MRTOptions{Limit: src.Limit}, withNextHop(yield)); err != nil {
-			return fmt.Errorf("%s: %w", src.MRT, err)
-		}
-		return nil
-	}
 }
 
 // running returns the started injector or an error.

@@ -227,14 +227,7 @@ func addrFlag(v *viper.Viper, name string, required bool) (netip.Addr, error) {
 // with the next hop of its family.
 func (o injectOptions) source() inject.Source {
 	return func(yield func(speaker.Route) error) error {
-		withNextHop := func(r speaker.Route) error {
-			if r.Prefix.Addr().Is4() == o.nextHop.Is4() {
-				r.NextHop = o.nextHop
-			} else {
-				r.NextHop = netip.Addr{} // the injector's default for the family
-			}
-			return yield(r)
-		}
+		withNextHop := routes.WithNextHop(o.nextHop, yield)
 		if o.gen != nil {
 			if err := o.gen.Each(withNextHop); err != nil {
 				return err
