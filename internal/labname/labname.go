@@ -9,10 +9,10 @@ import (
 )
 
 // MaxLen is the longest lab name.
-const MaxLen = 20
+const MaxLen = 32
 
 // Rule says in words what Check accepts, for error messages.
-const Rule = `use 1 to 20 lower-case letters, digits and '-', starting with a letter, without "--" and not ending with '-'`
+const Rule = `use 1 to 32 lower-case letters, digits and '-', starting with a letter, without "--" and not ending with '-'`
 
 // Check returns why name cannot name a lab, or "" when it can: 1 to MaxLen
 // lower-case letters, digits and '-', starting with a letter, not ending

@@ -19,7 +19,7 @@ func TestCheck(t *testing.T) {
 		{"Lab", "start with"},
 		{"lab_x", "'_'"},
 		{"lab.x", "'.'"},
-		{strings.Repeat("a", MaxLen+1), "limit is 20"},
+		{strings.Repeat("a", MaxLen+1), "limit is 32"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

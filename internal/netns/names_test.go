@@ -17,8 +17,8 @@ func TestValidateLabName(t *testing.T) {
 		{"calico-mesh", true},
 		{"a1-b2", true},
 		{"a.b_c-1", false}, // the topology loader refuses it: one rule for both
-		{strings.Repeat("x", 20), true},
-		{strings.Repeat("x", 21), false},
+		{strings.Repeat("x", 32), true},
+		{strings.Repeat("x", 33), false},
 		{"Upper", false},
 		{"", false},
 		{"-lead", false},
