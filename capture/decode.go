@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,10 @@ var ErrUnknownFormat = errors.New("unknown capture format")
 
 // DefaultPort is the BGP port.
 const DefaultPort = 179
+
+// DefaultMaxSessions is how many sessions Decode tracks in full by default:
+// far more BGP sessions than one capture of a lab or a node holds.
+const DefaultMaxSessions = 10_000
 
 // DefaultHoldTime is the hold time assumed for gap detection when no OPEN was seen.
 const DefaultHoldTime = 90 * time.Second
@@ -47,6 +52,12 @@ type DecodeOptions struct {
 	// AllEvents stores every message as an event; memory then grows with
 	// the capture (about 200 bytes per UPDATE).
 	AllEvents bool
+	// MaxSessions bounds how many sessions are decoded in full; packets of
+	// sessions first seen after that many are only counted in
+	// Timeline.Untracked, so a capture of many distinct peers (a SYN scan)
+	// decodes in memory proportional to the file. 0 means
+	// DefaultMaxSessions; a negative value means no limit.
+	MaxSessions int
 	// OnEvent, when set, is called with every event as it is decoded, in
 	// decode order: per session, messages in capture order, a gap event
 	// when the silence ends. The event and its detail are the callee's to
@@ -71,6 +82,16 @@ const (
 // events. A capture cut inside a record (a writer killed mid-write) is
 // decoded up to that point and flagged Truncated.
 func Decode(r io.Reader, opts DecodeOptions) (*Timeline, error) {
+	return DecodeContext(context.Background(), r, opts)
+}
+
+// ctxCheckEvery is how many packets DecodeContext reads between two looks
+// at its context.
+const ctxCheckEvery = 4096
+
+// DecodeContext is Decode that stops with ctx.Err() when ctx ends (Ctrl-C
+// on a large file).
+func DecodeContext(ctx context.Context, r io.Reader, opts DecodeOptions) (*Timeline, error) {
 	src, err := openPacketSource(r)
 	if err != nil {
 		return nil, err
@@ -79,6 +100,11 @@ func Decode(r io.Reader, opts DecodeOptions) (*Timeline, error) {
 	d.log.Debug("decoding capture", zap.Stringer("link_type", src.LinkType()))
 	link := src.LinkType()
 	for {
+		if d.tl.Packets%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("capture: decoding stopped after %d packets: %w", d.tl.Packets, err)
+			}
+		}
 		data, ci, err := src.ZeroCopyReadPacketData()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
@@ -107,10 +133,13 @@ type decoder struct {
 	asm      *reassembly.Assembler
 	sessions map[sessionKey]*sessionState
 	order    []*sessionState
-	tl       Timeline
-	now      time.Time
-	ctx      assemblerContext
-	policy   *keepPolicy
+	// untracked holds the sessions past maxSessions: counted, not decoded.
+	untracked   map[sessionKey]struct{}
+	maxSessions int
+	tl          Timeline
+	now         time.Time
+	ctx         assemblerContext
+	policy      *keepPolicy
 }
 
 func newDecoder(opts DecodeOptions) *decoder {
@@ -122,6 +151,12 @@ func newDecoder(opts DecodeOptions) *decoder {
 		msgs:     messageDecoder{updates: newUpdateScanner(), gobgpUpdates: opts.GoBGPUpdates},
 		sessions: map[sessionKey]*sessionState{},
 		policy:   newKeepPolicy(opts),
+
+		untracked:   map[sessionKey]struct{}{},
+		maxSessions: opts.MaxSessions,
+	}
+	if d.maxSessions == 0 {
+		d.maxSessions = DefaultMaxSessions
 	}
 	if d.log == nil {
 		d.log = zap.NewNop()
@@ -186,6 +221,9 @@ func (d *decoder) tcpSegment(pk decodedPacket, ts time.Time) {
 		return
 	}
 	srcIP, dstIP := d.parser.addrs(pk)
+	if d.skipUntracked(srcIP, dstIP) {
+		return
+	}
 	from := netip.AddrPortFrom(srcIP, uint16(t.SrcPort))
 	to := netip.AddrPortFrom(dstIP, uint16(t.DstPort))
 	md5 := len(t.Options) > 0 && d.parser.hasMD5()
@@ -212,6 +250,9 @@ func (d *decoder) icmpUnreachable(pk decodedPacket, v6 bool, code uint8, quoted 
 	if !ok || (!d.isBGPPort(layers.TCPPort(q.src.Port())) && !d.isBGPPort(layers.TCPPort(q.dst.Port()))) {
 		return
 	}
+	if d.skipUntracked(q.src.Addr(), q.dst.Addr()) {
+		return
+	}
 	reporter, _ := d.parser.addrs(pk)
 	typ := uint8(3)
 	if v6 {
@@ -220,6 +261,30 @@ func (d *decoder) icmpUnreachable(pk decodedPacket, v6 bool, code uint8, quoted 
 	s := d.session(q.src.Addr(), q.dst.Addr())
 	s.add(Event{Time: ts, From: q.dst, To: q.src, Kind: KindICMPUnreachable,
 		ICMP: &ICMPInfo{Reporter: reporter, V6: v6, Type: typ, Code: code, Reason: ICMPUnreachableName(v6, code)}})
+}
+
+// skipUntracked reports whether the packet between a and b belongs to a
+// session past the MaxSessions limit, counting it in Timeline.Untracked.
+func (d *decoder) skipUntracked(a, b netip.Addr) bool {
+	if d.maxSessions < 0 {
+		return false
+	}
+	if b.Less(a) {
+		a, b = b, a
+	}
+	k := sessionKey{a, b}
+	if _, ok := d.sessions[k]; ok {
+		return false
+	}
+	if _, ok := d.untracked[k]; !ok {
+		if len(d.sessions) < d.maxSessions {
+			return false
+		}
+		d.untracked[k] = struct{}{}
+		d.tl.Untracked.Sessions++
+	}
+	d.tl.Untracked.Packets++
+	return true
 }
 
 // session returns the state for the unordered address pair, creating it.

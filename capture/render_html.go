@@ -49,7 +49,7 @@ text{font-family:ui-monospace,monospace;font-size:12px}
 .kind-elided .arrow{stroke:#999;stroke-dasharray:1 4}
 </style></head><body>
 <h1>BGP capture timeline</h1>
-<p>{{.Packets}} packets, {{.Messages}} BGP messages, {{len .Sessions}} sessions{{if .Elided}}, {{.Elided}} UPDATE/KEEPALIVE not stored{{end}}{{if .Truncated}} (capture truncated){{end}}.</p>
+<p>{{.Packets}} packets, {{.Messages}} BGP messages, {{len .Sessions}} sessions{{if .Elided}}, {{.Elided}} UPDATE/KEEPALIVE not stored{{end}}{{if .Truncated}} (capture truncated){{end}}.{{if .Untracked.Sessions}} {{.Untracked.Sessions}} more sessions ({{.Untracked.Packets}} packets) were counted, not decoded.{{end}}</p>
 {{range .Sessions}}
 <h2>{{.Title}}</h2>
 <p>OPEN {{.Counts.Open}} · UPDATE {{.Counts.Update}} · KEEPALIVE {{.Counts.Keepalive}} · NOTIFICATION {{.Counts.Notification}} · ROUTE-REFRESH {{.Counts.RouteRefresh}} · malformed {{.Counts.Malformed}}</p>
@@ -75,8 +75,9 @@ func renderHTML(w io.Writer, tl *Timeline) error {
 	page := struct {
 		Packets, Messages, Elided int64
 		Truncated                 bool
+		Untracked                 Untracked
 		Sessions                  []htmlSession
-	}{Packets: tl.Packets, Messages: tl.Messages, Elided: tl.Elided, Truncated: tl.Truncated}
+	}{Packets: tl.Packets, Messages: tl.Messages, Elided: tl.Elided, Truncated: tl.Truncated, Untracked: tl.Untracked}
 	for _, s := range tl.Sessions {
 		hs := htmlSession{
 			Title: s.A.String() + " ↔ " + s.B.String(), Left: s.A.String(), Right: s.B.String(), Counts: s.Counts,

@@ -26,6 +26,9 @@ func renderText(w io.Writer, tl *Timeline) error {
 		bw.WriteString(" (truncated)")
 	}
 	bw.WriteString("\n")
+	if u := tl.Untracked; u.Sessions > 0 {
+		fmt.Fprintf(bw, "%d more sessions (%d packets) past the first %d were counted, not decoded (--max-sessions)\n", u.Sessions, u.Packets, len(tl.Sessions))
+	}
 	for _, s := range tl.Sessions {
 		writeSessionText(bw, tl.Start, s)
 	}

@@ -23,9 +23,18 @@ type Timeline struct {
 	// Elided is the number of UPDATE and KEEPALIVE messages counted but
 	// not stored as events (see DecodeOptions.Sample and AllEvents).
 	Elided int64 `json:"elided,omitempty"`
+	// Untracked counts the sessions past DecodeOptions.MaxSessions and
+	// their packets, which were counted but not decoded.
+	Untracked Untracked `json:"untracked,omitzero"`
 	// Start and End are the timestamps of the first and last packet.
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
+}
+
+// Untracked counts what Decode did not decode past its session limit.
+type Untracked struct {
+	Sessions int64 `json:"sessions"`
+	Packets  int64 `json:"packets"`
 }
 
 // Session is the timeline of one pair of speakers.

@@ -2,8 +2,8 @@ package lab
 
 import (
 	"fmt"
-	"os"
 
+	"github.com/peerlab/peerlab/internal/userfile"
 	"github.com/peerlab/peerlab/lab/routes"
 	"github.com/peerlab/peerlab/lab/topology"
 	"github.com/peerlab/peerlab/speaker"
@@ -57,7 +57,7 @@ func sourceStream(n *topology.Node, src topology.RouteSource) func(yield func(sp
 		return func(yield func(speaker.Route) error) error { return g.Each(routes.WithNextHop(nh, yield)) }
 	}
 	return func(yield func(speaker.Route) error) error {
-		f, err := os.Open(src.MRT)
+		f, err := userfile.Open(src.MRT)
 		if err != nil {
 			return fmt.Errorf("open MRT dump: %w", err)
 		}

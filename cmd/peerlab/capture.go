@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/peerlab/peerlab/capture"
+	"github.com/peerlab/peerlab/internal/userfile"
 	"github.com/peerlab/peerlab/lab"
 )
 
@@ -151,6 +151,7 @@ is not a capture.`,
 	f.IntSlice("port", []int{capture.DefaultPort}, "TCP port carrying BGP (repeat or comma-separate for several)")
 	f.Int("sample", capture.DefaultSample, "UPDATE/KEEPALIVE messages shown at each end of a run")
 	f.Bool("all", false, "show every UPDATE and KEEPALIVE (memory grows with the capture)")
+	f.Int("max-sessions", capture.DefaultMaxSessions, "decode at most this many sessions in full; later ones are only counted (-1: no limit)")
 	return cmd
 }
 
@@ -168,14 +169,15 @@ func (a *app) captureDecode(cmd *cobra.Command, file string) error {
 	if sample < 1 {
 		return usageErrorf("peerlab capture decode: --sample: %d is not a positive number", sample)
 	}
-	f, err := os.Open(file)
+	f, err := userfile.Open(file)
 	if err != nil {
 		return usageErrorf("peerlab capture decode: %v", err)
 	}
 	defer f.Close()
-	tl, err := capture.Decode(f, capture.DecodeOptions{
+	tl, err := capture.DecodeContext(cmd.Context(), f, capture.DecodeOptions{
 		Ports: ports, Sample: sample, AllEvents: a.v.GetBool("all"),
-		Logger: a.log.With(zap.String("file", file)),
+		MaxSessions: a.v.GetInt("max-sessions"),
+		Logger:      a.log.With(zap.String("file", file)),
 	})
 	if err != nil {
 		return usageErrorf("peerlab capture decode: %s: %v", file, err)

@@ -6,19 +6,18 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/peerlab/peerlab/internal/userfile"
+	"github.com/peerlab/peerlab/lab/routes"
+	"github.com/peerlab/peerlab/speaker"
+	"github.com/peerlab/peerlab/speaker/inject"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-
-	"github.com/peerlab/peerlab/lab/routes"
-	"github.com/peerlab/peerlab/speaker"
-	"github.com/peerlab/peerlab/speaker/inject"
 )
 
 // newInjectCommand builds `peerlab inject`: a bulk-table injector
@@ -198,7 +197,7 @@ func (o *injectOptions) sources(v *viper.Viper) error {
 		return errors.New("no routes: give --generate N --from PREFIX and/or --mrt FILE")
 	}
 	if o.mrt != "" {
-		f, err := os.Open(o.mrt)
+		f, err := userfile.Open(o.mrt)
 		if err != nil {
 			return fmt.Errorf("--mrt: %v", err)
 		}
@@ -236,7 +235,7 @@ func (o injectOptions) source() inject.Source {
 		if o.mrt == "" {
 			return nil
 		}
-		f, err := os.Open(o.mrt)
+		f, err := userfile.Open(o.mrt)
 		if err != nil {
 			return fmt.Errorf("mrt: %w", err)
 		}

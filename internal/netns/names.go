@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/peerlab/peerlab/internal/labname"
 )
 
 const (
@@ -21,7 +23,6 @@ const (
 	// NodeIfName is the name of a node's interface on the lab bridge.
 	NodeIfName = "eth0"
 
-	maxLabName       = 32
 	maxNodeName      = 63
 	maxNamespaceName = 64
 	maxIfName        = 15 // IFNAMSIZ - 1
@@ -62,15 +63,7 @@ func validName(s string, max int) string {
 // ValidateLabName returns an error wrapping [ErrInvalidSpec] unless name
 // can name a lab.
 func ValidateLabName(name string) error {
-	why := validName(name, maxLabName)
-	switch {
-	case why != "":
-	case strings.Contains(name, nodeSep):
-		why = `must not contain "--"`
-	case strings.HasSuffix(name, "-"):
-		why = `must not end with "-"`
-	}
-	if why != "" {
+	if why := labname.Check(name); why != "" {
 		return fmt.Errorf("%w: lab name %q %s", ErrInvalidSpec, name, why)
 	}
 	return nil

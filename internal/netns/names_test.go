@@ -15,9 +15,11 @@ func TestValidateLabName(t *testing.T) {
 	}{
 		{"calico", true},
 		{"calico-mesh", true},
-		{"a.b_c-1", true},
+		{"a1-b2", true},
+		{"a.b_c-1", false}, // the topology loader refuses it: one rule for both
 		{strings.Repeat("x", 32), true},
 		{strings.Repeat("x", 33), false},
+		{"Upper", false},
 		{"", false},
 		{"-lead", false},
 		{"trail-", false},

@@ -62,6 +62,9 @@ func EachMRT(r io.Reader, opts MRTOptions, fn func(speaker.Route) error) error {
 		if err != nil {
 			return fmt.Errorf("read MRT record %d: %w", rec, err)
 		}
+		if !knownMRTType(h.Type) {
+			return fmt.Errorf("read MRT record %d: type %d is not an MRT record type: not an MRT file", rec, h.Type)
+		}
 		if h.Type != mrt.TABLE_DUMPv2 {
 			continue
 		}
@@ -96,6 +99,17 @@ func EachMRT(r io.Reader, opts MRTOptions, fn func(speaker.Route) error) error {
 		return fmt.Errorf("read MRT after %d routes: %w", n, err)
 	}
 	return nil
+}
+
+// knownMRTType reports whether t is a record type of RFC 6396 still in
+// use (types 0 to 10 are deprecated; a file of zeros is all type 0).
+func knownMRTType(t mrt.MRTType) bool {
+	switch t {
+	case mrt.OSPFv2, mrt.TABLE_DUMP, mrt.TABLE_DUMPv2, mrt.BGP4MP, mrt.BGP4MP_ET,
+		mrt.ISIS, mrt.ISIS_ET, mrt.OSPFv3, mrt.OSPFv3_ET:
+		return true
+	}
+	return false
 }
 
 // ribRoute turns the first entry of a RIB record into a route.

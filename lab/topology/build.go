@@ -2,7 +2,7 @@ package topology
 
 import (
 	"fmt"
-	"regexp"
+	"github.com/peerlab/peerlab/internal/labname"
 	"time"
 )
 
@@ -16,8 +16,6 @@ const (
 	DefaultConnectRetry        = 1 * time.Second
 	DefaultWithin              = 30 * time.Second
 )
-
-var labNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
 
 // builder converts a rawTopology into a Topology, reporting every problem
 // to the collector and carrying on so that all of them are found.
@@ -42,8 +40,8 @@ func build(raw *rawTopology, c *collector) *Topology {
 		if !c.failedUnder("name") {
 			c.add("name", "name is required")
 		}
-	case !labNameRE.MatchString(*raw.Name):
-		c.add("name", fmt.Sprintf("lab name %q is invalid: use 1 to 20 lower-case letters, digits and '-', starting with a letter", *raw.Name))
+	case labname.Check(*raw.Name) != "":
+		c.add("name", fmt.Sprintf("lab name %q is invalid: it %s (%s)", *raw.Name, labname.Check(*raw.Name), labname.Rule))
 	default:
 		t.Name = *raw.Name
 	}

@@ -1,7 +1,6 @@
 package topology
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,33 +11,7 @@ import (
 	"strings"
 
 	"github.com/go-viper/mapstructure/v2"
-	"github.com/spf13/viper"
 )
-
-// keyDelim replaces viper's "." key delimiter so that a key containing a dot
-// stays one key (and is then reported as invalid instead of being split).
-const keyDelim = "\x00"
-
-// readSettings loads data with a private viper instance and returns its
-// settings: the YAML mapping with every key lower-cased.
-func readSettings(data []byte) (map[string]any, error) {
-	v := viper.NewWithOptions(viper.KeyDelimiter(keyDelim))
-	v.SetConfigType("yaml")
-	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
-		return nil, fmt.Errorf("read yaml: %w", err)
-	}
-	settings := map[string]any{}
-	for _, k := range v.AllKeys() {
-		top, _, _ := strings.Cut(k, keyDelim)
-		if isExtension(top) {
-			continue
-		}
-		if _, done := settings[top]; !done {
-			settings[top] = v.Get(top)
-		}
-	}
-	return settings, nil
-}
 
 // isExtension reports whether a top-level key is an `x-` extension key:
 // ignored by the loader, it is where YAML anchors for reuse can live.

@@ -2,9 +2,11 @@ package topology
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error is one problem found in a topology file. It names the file, the
@@ -86,6 +88,8 @@ type collector struct {
 	// decoded lists the paths where decoding failed, so that later checks
 	// do not add "is required" noise about the same values.
 	decoded []string
+	// dropped counts the errors past maxErrors.
+	dropped int
 }
 
 func newCollector(file string, index *lineIndex) *collector {
@@ -98,14 +102,42 @@ func (c *collector) add(path, msg string) {
 	c.addLine(c.index.line(path), path, msg)
 }
 
-// addLine records msg at an explicit line.
+// addLine records msg at an explicit line. Paths and messages are cut to
+// an excerpt (they can quote a value of any length from the file), and
+// after maxErrors errors the rest are only counted.
 func (c *collector) addLine(line int, path, msg string) {
+	path, msg = excerpt(path, maxPath), excerpt(msg, maxMessage)
 	key := path + "\x00" + msg
 	if c.seen[key] {
 		return
 	}
 	c.seen[key] = true
+	if len(c.errs) >= maxErrors {
+		c.dropped++
+		return
+	}
 	c.errs = append(c.errs, &Error{File: c.file, Line: line, Path: path, Msg: msg})
+}
+
+// maxErrors is how many errors one file reports; maxPath and maxMessage
+// how many bytes of a path and a message an error keeps.
+const (
+	maxErrors  = 100
+	maxPath    = 240
+	maxMessage = 1024
+)
+
+// excerpt returns s, or its first max bytes (cut at a character boundary)
+// followed by how much was left out.
+func excerpt(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "… (" + strconv.Itoa(len(s)-cut) + " more bytes)"
 }
 
 // failedUnder reports whether decoding failed at path or below it.
@@ -121,6 +153,10 @@ func (c *collector) failedUnder(path string) bool {
 // err returns nil, the single *Error, or the ErrorList sorted by line
 // and path (so the order does not depend on map iteration).
 func (c *collector) err() error {
+	if c.dropped > 0 {
+		c.errs = append(c.errs, &Error{File: c.file, Msg: fmt.Sprintf("and %d more errors", c.dropped)})
+		c.dropped = 0
+	}
 	switch len(c.errs) {
 	case 0:
 		return nil

@@ -5,20 +5,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/peerlab/peerlab/internal/userfile"
 )
+
+// MaxSize is the largest topology file Load and Parse accept. The largest
+// shipped topology is a few kilobytes; a 1,000-node lab about 100 KiB.
+const MaxSize = 16 << 20
 
 // Load reads and validates the topology file at path. Errors in the file are
 // returned as *Error or ErrorList naming the file's base name; the returned
-// Topology has Source set to path.
+// Topology has Source set to path. It refuses paths that are not regular
+// files and files over MaxSize before reading them whole.
 func Load(path string) (*Topology, error) {
-	data, err := os.ReadFile(path)
+	data, err := userfile.ReadFile(path, MaxSize)
 	if err != nil {
 		return nil, fmt.Errorf("load topology: %w", err)
 	}
@@ -41,6 +47,12 @@ func Parse(name string, data []byte) (t *Topology, err error) {
 			t, err = nil, &Error{File: name, Msg: fmt.Sprintf("internal error (please report): panic: %v", r)}
 		}
 	}()
+	if len(data) > MaxSize {
+		return nil, &Error{File: name, Msg: fmt.Sprintf("file is %d bytes, the limit is %d", len(data), MaxSize)}
+	}
+	if line, deep := tooDeep(data); deep {
+		return nil, &Error{File: name, Line: line, Msg: fmt.Sprintf("values are nested more than %d levels deep", maxNesting)}
+	}
 	root, synErr := parseTree(name, data)
 	if synErr != nil {
 		return nil, synErr
@@ -52,16 +64,17 @@ func Parse(name string, data []byte) (t *Topology, err error) {
 		c.addLine(is.line, is.path, is.msg)
 		skip[is.at] = true
 	}
-	settings, err := readSettings(data)
+	values, err := settings(root)
 	if err != nil {
-		if len(c.errs) == 0 {
-			for _, e := range yamlErrors(name, err) {
-				c.addLine(e.Line, e.Path, e.Msg)
-			}
+		var e *Error
+		if errors.As(err, &e) {
+			c.addLine(e.Line, e.Path, e.Msg)
+		} else {
+			c.add("", err.Error())
 		}
 		return nil, c.err()
 	}
-	raw := decodeRaw(settings, c, skip)
+	raw := decodeRaw(values, c, skip)
 	t = build(raw, c)
 	if err := c.err(); err != nil {
 		return nil, err

@@ -74,7 +74,7 @@ const (
 
 // Topology is a validated lab description.
 type Topology struct {
-	// Name is the lab name: [a-z0-9-], at most 20 characters.
+	// Name is the lab name: [a-z0-9-], at most 32 characters (see internal/labname).
 	Name string
 	// Source is the file the topology was read from ("" when parsed from text).
 	Source string
