@@ -109,6 +109,12 @@ type BirdConfig struct {
 	ListenAddress string
 	// LocalAS is the template's or protocol's "local as".
 	LocalAS uint32
+	// HoldTime and KeepaliveTime are the bgp template's "hold time" and
+	// "keepalive time" in seconds (-1 when not set: BIRD's defaults, 240
+	// and a third of the hold time, apply); HoldLine and KeepaliveLine
+	// are their lines.
+	HoldTime, KeepaliveTime int
+	HoldLine, KeepaliveLine Line
 	// Peers are the BGP protocols.
 	Peers []ConfigPeer
 	// Lines are the lines the rules quote.
@@ -136,6 +142,11 @@ type ConfigPeer struct {
 	HasPassword bool
 	// TTLSecurity is "ttl security on".
 	TTLSecurity bool
+	// HoldTime and KeepaliveTime are the protocol's "hold time" and
+	// "keepalive time" in seconds, else the template's (-1: not set);
+	// HoldLine and KeepaliveLine are the lines that set them.
+	HoldTime, KeepaliveTime int
+	HoldLine, KeepaliveLine Line
 	// Line is the "protocol bgp" line; NeighborLine and SourceLine the others.
 	Line, NeighborLine, SourceLine Line
 }

@@ -43,6 +43,10 @@ func notificationRule(code, subcode uint8, cause Cause, level Confidence) func(*
 						f.Confidence = Low
 						f = f.withNotes(fmt.Sprintf("%s: the hold timer with %s expired because the link is down on %s (no-route-to-peer)", orNode(label), ev.Peer, orNode(where)))
 					}
+					if where := timersToBlame(c, n, ev.Peer); where != "" {
+						f.Confidence = Low
+						f = f.withNotes(fmt.Sprintf("%s: the hold timer with %s expires because of the BGP timers in %s's bird.cfg (bad-timers)", orNode(label), ev.Peer, orNode(where)))
+					}
 				}
 				out = append(out, f)
 			}
