@@ -64,6 +64,18 @@ type Observations struct {
 	// Manifests are Calico install settings: backend and probes
 	// (cluster-wide).
 	Manifests []CalicoManifest
+	// Router is the lab kind ("gobgp", "injector") when the node is a BGP
+	// router the lab runs rather than a Calico node: it has no BIRD, no
+	// bird.cfg and no calico-node, and whatever listens on its port 179 is
+	// its own speaker. RouterSessions are its sessions as it reports them.
+	Router         string
+	RouterSessions []RouterSessionObs
+}
+
+// RouterSessionObs is one session of a router node and its evidence line.
+type RouterSessionObs struct {
+	RouterSession
+	Line Line
 }
 
 // merge appends everything of o to obs.
@@ -88,6 +100,10 @@ func (obs *Observations) merge(o Observations) {
 	obs.RoutesSeen = obs.RoutesSeen || o.RoutesSeen
 	obs.KubeNodes = append(obs.KubeNodes, o.KubeNodes...)
 	obs.Manifests = append(obs.Manifests, o.Manifests...)
+	if o.Router != "" {
+		obs.Router = o.Router
+	}
+	obs.RouterSessions = append(obs.RouterSessions, o.RouterSessions...)
 }
 
 // ProtocolObs is one BIRD protocol as `show protocols [all]` printed it.
