@@ -32,6 +32,9 @@ type mixedCase struct {
 	// down lists the sessions (local, remote) that must be down before
 	// diagnosing; none means diagnose at once.
 	down [][2]string
+	// symptoms are (local, remote, text): the session must be down with
+	// text in its last error or NOTIFICATION first.
+	symptoms [][3]string
 	// from are the nodes to diagnose.
 	from []string
 	want Cause
@@ -47,7 +50,9 @@ var mixedCases = []mixedCase{
 	{name: "router-id-conflict", faults: []topology.Fault{
 		{Name: "router-id-conflict", Node: "node1", Peer: "rr1"},
 		{Name: "router-id-conflict", Node: "node2", Peer: "rr1"},
-	}, down: [][2]string{{"node1", "rr1"}, {"node2", "rr1"}}, from: []string{"node1", "node2", "rr1"}, want: CauseRouterIDConflict},
+	}, down: [][2]string{{"node1", "rr1"}, {"node2", "rr1"}},
+		symptoms: [][3]string{{"rr1", "node1", "identifier"}, {"rr1", "node2", "identifier"}},
+		from:     []string{"node1", "node2", "rr1"}, want: CauseRouterIDConflict},
 	{name: "md5-mismatch", faults: []topology.Fault{
 		{Name: "md5-mismatch", Node: "node1", Peer: "rr1"},
 		{Name: "md5-mismatch", Node: "node2", Peer: "rr1"},
@@ -123,6 +128,9 @@ func runMixedCase(t *testing.T, src []byte, tc mixedCase) {
 	}
 	for _, s := range tc.down {
 		waitSession(t, l, s[0], s[1], false, 40*time.Second)
+	}
+	for _, s := range tc.symptoms {
+		waitSessionError(t, l, s[0], s[1], s[2], 40*time.Second)
 	}
 	if len(tc.down) > 0 {
 		time.Sleep(3 * time.Second) // BIRD retries once and records its error
