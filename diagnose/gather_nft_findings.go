@@ -133,16 +133,16 @@ func aboutToBreak(f *liveFacts) []Finding {
 		if len(lines) == 0 {
 			continue
 		}
-		left := "until its hold timer expires"
+		left := "when its hold timer runs out"
 		if s.hold.Total > 0 {
-			left = fmt.Sprintf("in about %s, when its hold timer (%s of %s left) runs out", s.hold.Left.Round(100*time.Millisecond), s.hold.Left.Round(100*time.Millisecond), s.hold.Total)
+			left = fmt.Sprintf("when its hold timer runs out, in about %s (hold time %s)", s.hold.Left.Round(100*time.Millisecond), s.hold.Total)
 		}
 		conf := High
 		if allPartial(f, lines) {
 			conf = Medium
 		}
 		out = append(out, newFinding(cause, conf, f.self.t.Name, s.peer,
-			fmt.Sprintf("%s: the session with %s is still Established, but a firewall rule %s its BGP traffic: it will drop %s", f.self.t.Name, s.peer, verb, left),
+			fmt.Sprintf("%s: the session with %s is still Established, but a firewall rule %s its BGP traffic: it goes down %s", f.self.t.Name, s.peer, verb, left),
 			concat(s.lines, lines)))
 	}
 	return out
