@@ -25,6 +25,7 @@ const (
 	CauseAPIServerUnreachable      Cause = "apiserver-unreachable"
 	CauseHoldTimerExpired          Cause = "hold-timer-expired"
 	CauseUnacceptableHoldTime      Cause = "unacceptable-hold-time"
+	CauseBadTimers                 Cause = "bad-timers"
 	CauseVXLANOnlyBirdCheck        Cause = "vxlan-only-bird-check"
 	CauseUnknown                   Cause = "unknown"
 )
@@ -118,6 +119,11 @@ func Catalogue() []CauseInfo {
 		{CauseSNATNodeTraffic, "node-to-node BGP traffic is source-NATed", 3, []string{
 			"iptables -t nat -S POSTROUTING / nft list ruleset on the connecting node: exclude TCP port 179 and node-to-node traffic from MASQUERADE/SNAT",
 			"check the peer's BIRD log: 'Unexpected connect from unknown address <X>' names the translated address",
+		}},
+		{CauseBadTimers, "bird.cfg sets BGP timers that cannot keep a session up", 3, []string{
+			"in bird.cfg: hold time must be 0 or at least 3 s, and keepalive time below the hold time (a third of it is usual: hold time 9; keepalive time 3;)",
+			"the session runs with the lower hold time of both ends: a keepalive time must also be below the peer's hold time",
+			"with Calico, fix keepAliveTime/holdTime where they are set (BGPConfiguration, BGPPeer or a bird.cfg template override), then birdc configure",
 		}},
 		{CauseTCP179Rejected, "TCP port 179 is rejected (RST or ICMP prohibited) on the way", 4, []string{
 			"on both nodes and cloud security groups: allow TCP 179 between the nodes (iptables -S / nft list ruleset, look for REJECT on 179)",

@@ -293,6 +293,11 @@ func (n *Node) Sessions() []Session {
 			s.Lines = append(s.Lines, sp.Line)
 		}
 	}
+	for _, rs := range n.Obs.RouterSessions {
+		s := get(rs.Peer)
+		s.BGPState, s.Established, s.Error = rs.State, rs.Established(), rs.LastError
+		s.Lines = append(s.Lines, rs.Line)
+	}
 	for _, r := range n.Obs.Readiness {
 		for _, a := range r.NotEstablished {
 			s := get(a)

@@ -34,6 +34,7 @@ func rules() []rule {
 		{"hold-timer-expired", notificationRule(4, 0, CauseHoldTimerExpired, High)},
 		{"unacceptable-hold-time", notificationRule(2, 6, CauseUnacceptableHoldTime, High)},
 		{"authentication-failure", notificationRule(2, 5, CauseMD5Mismatch, Medium)},
+		{"bad-timers", ruleBadTimers},
 		{"as-config", ruleASConfig},
 		{"router-id-config", ruleRouterIDConfig},
 		{"md5-kernel", ruleMD5Kernel},

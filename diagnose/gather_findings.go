@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
@@ -25,17 +26,23 @@ func (f *liveFacts) gatherOf(addr string) *nodeGather {
 	return nil
 }
 
-// nftLines returns the rules of gs that touch 179 and match keep.
-func nftLines(keep func(nftRule) bool, gs ...*nodeGather) []Line {
+// nftLines returns the rules of gs that touch 179, match keep and apply
+// to the BGP session between self and peer (any rule when an address is
+// unknown).
+func nftLines(keep func(nftRule) bool, self, peer netip.Addr, gs ...*nodeGather) []Line {
 	var out []Line
 	for _, g := range gs {
 		if g == nil {
 			continue
 		}
 		for _, r := range g.nft {
-			if r.Port179 && keep(r) {
-				out = append(out, Line{"probe:" + g.t.Name + ":nft list ruleset", r.Text})
+			if !r.Port179 || !keep(r) {
+				continue
 			}
+			if self.IsValid() && peer.IsValid() && !r.Affects(self, peer) {
+				continue
+			}
+			out = append(out, Line{"probe:" + g.t.Name + ":nft list ruleset", r.Text})
 		}
 	}
 	return out
@@ -57,8 +64,9 @@ func liveFindings(c *Cluster, f *liveFacts) []Finding {
 		if s, ok := f.capture.Peers[p.Peer]; ok {
 			lines = append(lines, Line{"probe:" + p.Node + ":capture", s.Line(p.Peer)})
 		}
-		drops := nftLines(func(r nftRule) bool { return r.Drop }, f.self, pg)
-		rejects := nftLines(func(r nftRule) bool { return r.Reject }, f.self, pg)
+		selfAddr, peerAddr := f.self.sessionAddr(p.Peer, p.Source), parseAddrOrZero(p.Peer)
+		drops := nftLines(func(r nftRule) bool { return r.Drop }, selfAddr, peerAddr, f.self, pg)
+		rejects := nftLines(func(r nftRule) bool { return r.Reject }, selfAddr, peerAddr, f.self, pg)
 		peerLabel := p.Peer
 		if pg != nil {
 			peerLabel = pg.t.Name
@@ -96,6 +104,8 @@ func liveFindings(c *Cluster, f *liveFacts) []Finding {
 	for _, g := range append([]*nodeGather{f.self}, f.others...) {
 		out = append(out, apiProxyFindings(g)...)
 	}
+	out = append(out, snatFindings(f)...)
+	out = append(out, aboutToBreak(f)...)
 	return out
 }
 
@@ -134,6 +144,9 @@ func refusedFinding(c *Cluster, f *liveFacts, p sessionProbe, pg *nodeGather, li
 		if _, unconf := pn.Unconfigured(); unconf {
 			return nil // peer-bird-unconfigured, from the peer's own evidence
 		}
+	}
+	if pg.isRouter() {
+		return nil // a router runs no BIRD: the engine's rules weigh its listener
 	}
 	var on179 []Line
 	birdListens := false
@@ -194,7 +207,7 @@ func bgpFinding(f *liveFacts, p sessionProbe, pg *nodeGather, lines []Line) []Fi
 			return []Finding{newFinding(CauseRouterIDConflict, High, label, p.Peer,
 				fmt.Sprintf("%s and %s both use router id %s", label, p.Peer, p.PeerID), lines)}
 		}
-	case p.BGP == bgpSilent && pg != nil && !pg.birdOK:
+	case p.BGP == bgpSilent && pg != nil && !pg.birdOK && !pg.isRouter():
 		return []Finding{newFinding(CauseHoldTimerExpired, Medium, label, p.Peer,
 			fmt.Sprintf("%s: %s accepts TCP but its BIRD neither speaks BGP nor answers its control socket: BIRD is hung, so keepalives stop", label, pg.t.Name), concat(lines, hungLines(pg)))}
 	}

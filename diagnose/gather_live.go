@@ -119,14 +119,37 @@ func DiagnoseLive(ctx context.Context, t NodeTarget, resolve PeerResolver, opts 
 			}()
 		}
 	}
+	if resolve != nil && opts.Peer == "" {
+		for _, a := range upPeers(self) {
+			pt, ok := resolve(a)
+			if !ok || pt.Name == t.Name {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				g := gatherUp(pt)
+				mu.Lock()
+				others = append(others, g)
+				mu.Unlock()
+			}()
+		}
+	}
 	wg.Wait()
 
 	c := &Cluster{}
 	live := &Live{Cluster: c}
 	all := append([]*nodeGather{self}, others...)
 	for _, g := range all {
-		c.NodeNamed(g.t.Name)
+		n := c.NodeNamed(g.t.Name)
+		if g.isRouter() {
+			n.Obs.merge(g.routerObservations())
+		}
 		for _, a := range g.artifacts {
+			if a.File == "router-sessions.txt" {
+				live.Artifacts = append(live.Artifacts, a)
+				continue // read directly above: no recognizer knows it
+			}
 			c.Add(a.Node, a.Node+"/"+a.File, opts.Registry.Recognize(a.Node+"/"+a.File, a.Data))
 			live.Artifacts = append(live.Artifacts, a)
 		}
@@ -203,7 +226,39 @@ func downPeers(g *nodeGather, onlyPeer string) []netip.AddrPort {
 			addPeer(p.NeighborAddress, p.NeighborPort)
 		}
 	}
+	for _, s := range g.router {
+		if !s.Established() {
+			addPeer(s.Peer, 0)
+		}
+	}
 	return out
+}
+
+// upPeers returns the peers whose session with g is Established.
+func upPeers(g *nodeGather) []string {
+	var out []string
+	for _, p := range g.protocols {
+		if p.Proto == "BGP" && p.Established() && p.NeighborAddress != "" {
+			out = appendUnique(out, p.NeighborAddress)
+		}
+	}
+	for _, s := range g.router {
+		if s.Established() {
+			out = appendUnique(out, s.Peer)
+		}
+	}
+	return out
+}
+
+// gatherUp reads what a peer whose session is still Established can add
+// without asking its daemons: its bird.cfg (timers, AS, router id) and
+// its namespace (addresses, listeners, firewall rules that are about to
+// break the session).
+func gatherUp(t NodeTarget) *nodeGather {
+	g := &nodeGather{t: t}
+	g.readConfig(t)
+	g.readNamespace(t)
+	return g
 }
 
 // probeSpec says how the node's BIRD would connect to peer.

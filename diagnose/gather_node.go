@@ -40,6 +40,12 @@ type NodeTarget struct {
 	APIProxy string
 	// Interface is where the capture runs (eth0); "" disables it.
 	Interface string
+	// Kind is the lab node kind ("bird", "bird2", "gobgp", "injector"),
+	// "" outside a lab.
+	Kind string
+	// Router reads the sessions of a router node (IsRouterKind), which
+	// runs no BIRD; nil for Calico nodes.
+	Router RouterReader
 }
 
 // Artifact is one piece of text evidence gathered live, as it would be
@@ -73,6 +79,8 @@ type nodeGather struct {
 	// interfaces that are down.
 	addrs     []netip.Addr
 	linksDown []string
+	// router are a router node's sessions.
+	router []RouterSession
 	// evidence are probe results to quote; notes what could not be read.
 	evidence []Evidence
 	notes    []string
@@ -104,6 +112,7 @@ func gatherNode(ctx context.Context, t NodeTarget, birdTimeout, apiTimeout time.
 		}()
 	}
 	add(func(p *nodeGather) { p.readBird(ctx, t, birdTimeout) })
+	add(func(p *nodeGather) { p.readRouter(ctx, t, birdTimeout) })
 	add(func(p *nodeGather) { p.readFiles(t) })
 	add(func(p *nodeGather) { p.readNamespace(t) })
 	if t.NginxConf != "" && fileExists(t.NginxConf) {
@@ -136,6 +145,7 @@ func (g *nodeGather) merge(p *nodeGather) {
 	}
 	g.addrs = append(g.addrs, p.addrs...)
 	g.linksDown = append(g.linksDown, p.linksDown...)
+	g.router = append(g.router, p.router...)
 	g.evidence = append(g.evidence, p.evidence...)
 	g.notes = append(g.notes, p.notes...)
 }
@@ -207,6 +217,12 @@ func (g *nodeGather) readBird(ctx context.Context, t NodeTarget, timeout time.Du
 // readFiles reads bird.cfg, BIRD's log, calico-node's logs, nginx.conf
 // and the nginx-proxy manifest.
 func (g *nodeGather) readFiles(t NodeTarget) {
+	g.readConfig(t)
+	g.readLogs(t)
+}
+
+// readConfig reads and parses the first bird.cfg that exists.
+func (g *nodeGather) readConfig(t NodeTarget) {
 	for _, p := range t.BirdConfigs {
 		data, err := os.ReadFile(p)
 		if err != nil {
@@ -219,6 +235,10 @@ func (g *nodeGather) readFiles(t NodeTarget) {
 		}
 		break
 	}
+}
+
+// readLogs reads BIRD's log, calico-node's logs and nginx.conf.
+func (g *nodeGather) readLogs(t NodeTarget) {
 	for _, p := range t.BirdLogs {
 		if data, err := readTail(p, maxTail); err == nil {
 			g.artifact("bird.log", p, data)
@@ -310,7 +330,7 @@ func (g *nodeGather) readNamespace(t NodeTarget) {
 		lines = append(lines, r.Text)
 	}
 	if len(lines) == 0 {
-		lines = append(lines, "no nftables rule matches TCP port 179 and no peerlab table")
+		lines = append(lines, "no nftables rule matches TCP port 179, no source NAT rule and no peerlab table")
 	}
 	g.evidence = append(g.evidence, Evidence{Source: "probe:" + t.Name + ":nft list ruleset", Kind: "probe-nftables", Node: t.Name, Lines: lines})
 }

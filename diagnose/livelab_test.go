@@ -78,6 +78,13 @@ func diagnoseFrom(t testing.TB, stateDir, labName, node string) (Report, *Live) 
 	var text strings.Builder
 	_ = WriteReport(&text, rep, "text")
 	t.Logf("%s: took %s\n%s", node, live.Took, text.String())
+	if os.Getenv("PEERLAB_DIAGNOSE_DEBUG") != "" {
+		for _, e := range rep.Evidence {
+			if strings.HasPrefix(e.Kind, "probe-session") || e.Kind == "lab-router-sessions" {
+				t.Logf("%s: %s", e.Source, strings.Join(e.Lines, " | "))
+			}
+		}
+	}
 	return rep, live
 }
 

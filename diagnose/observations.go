@@ -64,6 +64,18 @@ type Observations struct {
 	// Manifests are Calico install settings: backend and probes
 	// (cluster-wide).
 	Manifests []CalicoManifest
+	// Router is the lab kind ("gobgp", "injector") when the node is a BGP
+	// router the lab runs rather than a Calico node: it has no BIRD, no
+	// bird.cfg and no calico-node, and whatever listens on its port 179 is
+	// its own speaker. RouterSessions are its sessions as it reports them.
+	Router         string
+	RouterSessions []RouterSessionObs
+}
+
+// RouterSessionObs is one session of a router node and its evidence line.
+type RouterSessionObs struct {
+	RouterSession
+	Line Line
 }
 
 // merge appends everything of o to obs.
@@ -88,6 +100,10 @@ func (obs *Observations) merge(o Observations) {
 	obs.RoutesSeen = obs.RoutesSeen || o.RoutesSeen
 	obs.KubeNodes = append(obs.KubeNodes, o.KubeNodes...)
 	obs.Manifests = append(obs.Manifests, o.Manifests...)
+	if o.Router != "" {
+		obs.Router = o.Router
+	}
+	obs.RouterSessions = append(obs.RouterSessions, o.RouterSessions...)
 }
 
 // ProtocolObs is one BIRD protocol as `show protocols [all]` printed it.
@@ -109,6 +125,12 @@ type BirdConfig struct {
 	ListenAddress string
 	// LocalAS is the template's or protocol's "local as".
 	LocalAS uint32
+	// HoldTime and KeepaliveTime are the bgp template's "hold time" and
+	// "keepalive time" in seconds (-1 when not set: BIRD's defaults, 240
+	// and a third of the hold time, apply); HoldLine and KeepaliveLine
+	// are their lines.
+	HoldTime, KeepaliveTime int
+	HoldLine, KeepaliveLine Line
 	// Peers are the BGP protocols.
 	Peers []ConfigPeer
 	// Lines are the lines the rules quote.
@@ -136,6 +158,11 @@ type ConfigPeer struct {
 	HasPassword bool
 	// TTLSecurity is "ttl security on".
 	TTLSecurity bool
+	// HoldTime and KeepaliveTime are the protocol's "hold time" and
+	// "keepalive time" in seconds, else the template's (-1: not set);
+	// HoldLine and KeepaliveLine are the lines that set them.
+	HoldTime, KeepaliveTime int
+	HoldLine, KeepaliveLine Line
 	// Line is the "protocol bgp" line; NeighborLine and SourceLine the others.
 	Line, NeighborLine, SourceLine Line
 }

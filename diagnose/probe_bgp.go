@@ -75,8 +75,8 @@ type probeSpec struct {
 
 // probeSession connects to the peer from the node's namespace as its BIRD
 // would (same source address, same MD5 password), classifies the connect
-// outcome, and when connected sends an OPEN with the node's AS and router
-// id and reports what comes back. It ends a session that answered OPEN
+// outcome, and when connected and the node's AS is known sends an OPEN
+// with the node's AS and router id and reports what comes back. It ends a session that answered OPEN
 // politely with a Cease NOTIFICATION.
 func probeSession(ctx context.Context, spec probeSpec) sessionProbe {
 	start := time.Now()
@@ -103,6 +103,11 @@ func probeSession(ctx context.Context, spec probeSpec) sessionProbe {
 	}
 	defer conn.Close()
 	res.Connect = connectOK
+	if spec.LocalAS == 0 {
+		// An OPEN with AS 0 would only earn a Bad Peer AS: without the
+		// node's AS the probe stops at the connect.
+		return res
+	}
 	_ = conn.SetDeadline(spec.Deadline)
 	speakBGP(conn, spec, &res)
 	return res

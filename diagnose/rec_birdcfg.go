@@ -8,14 +8,14 @@ import (
 // birdConfig recognises a bird.cfg as Calico's confd renders it, for BIRD
 // 1.6 or 2: router id, the bgp template's local AS, and one ConfigPeer per
 // "protocol bgp" block (neighbor, AS, source/local address, passive,
-// password, ttl security).
+// password, ttl security, hold and keepalive time).
 type birdConfig struct{}
 
 func (birdConfig) Kind() string { return "bird-config" }
 func (birdConfig) Whole() bool  { return true }
 
 func (birdConfig) Recognize(source string, data []byte) (Observations, []string, bool) {
-	cfg := BirdConfig{Source: source}
+	cfg := BirdConfig{Source: source, HoldTime: -1, KeepaliveTime: -1}
 	var (
 		lines    []string
 		cur      *ConfigPeer
@@ -52,12 +52,19 @@ func (birdConfig) Recognize(source string, data []byte) (Observations, []string,
 			inTmpl, seen = true, true
 		case depth == 0 && len(f) >= 3 && f[0] == "protocol" && f[1] == "bgp":
 			seen = true
-			cfg.Peers = append(cfg.Peers, ConfigPeer{Name: f[2], PeerNode: peerNode})
+			cfg.Peers = append(cfg.Peers, ConfigPeer{Name: f[2], PeerNode: peerNode, HoldTime: -1, KeepaliveTime: -1})
 			cur = &cfg.Peers[len(cfg.Peers)-1]
 			cur.Line = keep(strings.TrimSuffix(code, "{"))
 			peerNode = ""
 		case cur != nil && depth == 1:
 			parsePeerStatement(cur, f, code, keep)
+		case inTmpl && depth == 1 && isTimer(f):
+			v, l := parseTimer(f, code, keep)
+			if f[0] == "hold" {
+				cfg.HoldTime, cfg.HoldLine = v, l
+			} else {
+				cfg.KeepaliveTime, cfg.KeepaliveLine = v, l
+			}
 		case inTmpl && depth == 1 && len(f) >= 3 && f[0] == "local":
 			if as, ok := asAfter(f, "as"); ok {
 				tmplAS = as
@@ -77,8 +84,15 @@ func (birdConfig) Recognize(source string, data []byte) (Observations, []string,
 	}
 	cfg.LocalAS = tmplAS
 	for i := range cfg.Peers {
-		if cfg.Peers[i].LocalAS == 0 {
-			cfg.Peers[i].LocalAS = tmplAS
+		p := &cfg.Peers[i]
+		if p.LocalAS == 0 {
+			p.LocalAS = tmplAS
+		}
+		if p.HoldTime < 0 {
+			p.HoldTime, p.HoldLine = cfg.HoldTime, cfg.HoldLine
+		}
+		if p.KeepaliveTime < 0 {
+			p.KeepaliveTime, p.KeepaliveLine = cfg.KeepaliveTime, cfg.KeepaliveLine
 		}
 	}
 	return Observations{BirdConfigs: []BirdConfig{cfg}}, lines, true
@@ -87,6 +101,15 @@ func (birdConfig) Recognize(source string, data []byte) (Observations, []string,
 // parsePeerStatement applies one statement inside a protocol bgp block.
 func parsePeerStatement(p *ConfigPeer, f []string, code string, keep func(string) Line) {
 	if len(f) == 0 {
+		return
+	}
+	if isTimer(f) {
+		v, l := parseTimer(f, code, keep)
+		if f[0] == "hold" {
+			p.HoldTime, p.HoldLine = v, l
+		} else {
+			p.KeepaliveTime, p.KeepaliveLine = v, l
+		}
 		return
 	}
 	switch f[0] {
@@ -124,6 +147,22 @@ func parsePeerStatement(p *ConfigPeer, f []string, code string, keep func(string
 	case "ttl":
 		p.TTLSecurity = len(f) >= 3 && f[1] == "security" && (f[2] == "on" || f[2] == "yes" || f[2] == "tx")
 	}
+}
+
+// isTimer reports whether a statement is "hold time N" or "keepalive
+// time N" (BIRD 1.6 and 2 spell them alike).
+func isTimer(f []string) bool {
+	return len(f) >= 3 && (f[0] == "hold" || f[0] == "keepalive") && f[1] == "time"
+}
+
+// parseTimer reads the seconds of a timer statement (-1 when they are not
+// a number) and keeps its line.
+func parseTimer(f []string, code string, keep func(string) Line) (int, Line) {
+	v, err := strconv.Atoi(strings.TrimSuffix(f[2], ";"))
+	if err != nil || v < 0 {
+		v = -1
+	}
+	return v, keep(code)
 }
 
 // splitComment cuts a line at a '#' outside double quotes.

@@ -28,6 +28,9 @@ func bridgeInterface(name string) bool {
 func rulePort179InUse(c *Cluster) []Finding {
 	var out []Finding
 	for _, n := range c.Nodes {
+		if n.isRouter() {
+			continue // its own speaker holds port 179: no BIRD to crowd out
+		}
 		label := c.Label(n)
 		var other, lines []Line
 		birdListens := false

@@ -23,13 +23,19 @@ func notificationRule(code, subcode uint8, cause Cause, level Confidence) func(*
 		var out []Finding
 		for _, n := range c.Nodes {
 			label := c.Label(n)
+			var events []routerNotification
 			for _, ev := range n.errorEvents() {
 				le := bird.ParseLastError(ev.Text)
-				if !le.Notification || le.Code != code || le.Subcode != subcode {
+				if le.Notification {
+					events = append(events, routerNotification{Peer: ev.Peer, Code: le.Code, Subcode: le.Subcode, Sent: le.Sent, Lines: ev.Lines})
+				}
+			}
+			for _, ev := range append(events, routerNotifications(n)...) {
+				if ev.Code != code || ev.Subcode != subcode {
 					continue
 				}
 				dir := "received from the peer"
-				if le.Sent {
+				if ev.Sent {
 					dir = "sent to the peer"
 				}
 				f := newFinding(cause, level, label, ev.Peer,
@@ -42,6 +48,10 @@ func notificationRule(code, subcode uint8, cause Cause, level Confidence) func(*
 					if _, where := peeringLinkDown(c, n, ev.Peer); where != "" {
 						f.Confidence = Low
 						f = f.withNotes(fmt.Sprintf("%s: the hold timer with %s expired because the link is down on %s (no-route-to-peer)", orNode(label), ev.Peer, orNode(where)))
+					}
+					if where := timersToBlame(c, n, ev.Peer); where != "" {
+						f.Confidence = Low
+						f = f.withNotes(fmt.Sprintf("%s: the hold timer with %s expires because of the BGP timers in %s's bird.cfg (bad-timers)", orNode(label), ev.Peer, orNode(where)))
 					}
 				}
 				out = append(out, f)

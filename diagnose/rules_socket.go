@@ -37,6 +37,10 @@ func ruleConnectionRefused(c *Cluster) []Finding {
 			if _, unconf := pn.Unconfigured(); unconf {
 				return // ruleBirdUnconfigured explains it on the peer
 			}
+			if pn.isRouter() {
+				out = append(out, refusedByRouter(c, n, pn, s)...)
+				return
+			}
 			if why, down := pn.BirdDown(); down {
 				out = append(out, newFinding(CausePeerBirdDown, High, label, s.Peer,
 					fmt.Sprintf("%s: %s refuses port 179 because its BIRD is not running", orNode(label), s.Peer), concat(s.Lines, why)))
@@ -79,6 +83,28 @@ func refusedBySS(c *Cluster, n, pn *Node, s Session) Finding {
 	return newFinding(CauseTCP179Rejected, High, label, s.Peer,
 		fmt.Sprintf("%s: BIRD listens on %s:179 yet connections are refused: a firewall rejects TCP 179 on the way", orNode(label), s.Peer),
 		concat(s.Lines, lines)).withSteps(fmt.Sprintf("on %s and %s: iptables -S | grep -w 179; nft list ruleset | grep -w 179", orNode(label), c.Label(pn)))
+}
+
+// refusedByRouter decides a session refused by a router node of the lab
+// (GoBGP, injector): it runs no BIRD, so neither peer-bird-down nor
+// port179-in-use applies. When its speaker listens on :179 a firewall
+// rejects; when nothing listens the evidence says no more.
+func refusedByRouter(c *Cluster, n, pn *Node, s Session) []Finding {
+	label := c.Label(n)
+	if !pn.Obs.ListenersSeen {
+		return nil
+	}
+	ls := pn.listenersOn(179)
+	if len(ls) == 0 {
+		return nil // the unknown finding quotes it: the router's speaker does not listen
+	}
+	var lines []Line
+	for _, l := range ls {
+		lines = append(lines, l.Line)
+	}
+	return []Finding{newFinding(CauseTCP179Rejected, High, label, s.Peer,
+		fmt.Sprintf("%s: the %s router %s listens on :179 yet connections are refused: a firewall rejects TCP 179 on the way", orNode(label), pn.Obs.Router, c.Label(pn)),
+		concat(s.Lines, lines))}
 }
 
 // ruleConnectionResetOrClosed: the peer accepted, then reset or closed the

@@ -29,7 +29,24 @@ func LabTarget(stateDir, labName, node string) (NodeTarget, error) {
 	if st.Mode != lab.ModeNamespace {
 		return NodeTarget{}, fmt.Errorf("diagnose: lab %s runs in %s mode: live diagnosis needs namespace mode", labName, st.Mode)
 	}
-	return labNodeTarget(stateDir, labName, node), nil
+	return labKindTarget(stateDir, labName, node, st.Nodes[node]), nil
+}
+
+// labKindTarget is labNodeTarget for a node of kind: router kinds (gobgp,
+// injector) run no BIRD and no calico-node, so they get no BIRD or Calico
+// paths; a gobgp node's sessions are read from its agent.
+func labKindTarget(stateDir, labName, node, kind string) NodeTarget {
+	t := labNodeTarget(stateDir, labName, node)
+	t.Kind = kind
+	if !IsRouterKind(kind) {
+		return t
+	}
+	t.BirdSockets, t.BirdConfigs, t.BirdLogs = nil, nil, nil
+	t.CalicoLogDir, t.NginxConf, t.ManifestsDir, t.APIProxy = "", "", "", ""
+	if kind == "gobgp" {
+		t.Router = AgentRouter(filepath.Join(lab.LabDir(stateDir, labName), "nodes", node, "agent.sock"))
+	}
+	return t
 }
 
 // labNodeTarget lays out a lab node's target.
@@ -85,6 +102,6 @@ func LabResolver(stateDir, labName string) (PeerResolver, error) {
 		if !ok {
 			return NodeTarget{}, false
 		}
-		return labNodeTarget(stateDir, labName, node), true
+		return labKindTarget(stateDir, labName, node, st.Nodes[node]), true
 	}, nil
 }
