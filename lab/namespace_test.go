@@ -51,7 +51,7 @@ func TestShippedTopologiesInNamespaces(t *testing.T) {
 					t.Errorf("namespaces left after down: %v", left)
 				}
 			}()
-			results := l.Check(ctx)
+			results := l.Check(ctx, CheckOptions{})
 			if len(results) == 0 {
 				t.Fatal("no expectations")
 			}

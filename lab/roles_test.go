@@ -366,7 +366,7 @@ func TestKubesprayTopologyReport(t *testing.T) {
 			t.Errorf("down: %v", err)
 		}
 	}()
-	r := l.Report(ctx, l.Check(ctx))
+	r := l.Report(ctx, l.Check(ctx, CheckOptions{}))
 	if !r.OK {
 		t.Errorf("expectations failed: %+v", r.Expectations)
 	}
