@@ -26,6 +26,11 @@ func TestShippedTopologiesInNamespaces(t *testing.T) {
 	}
 	for _, file := range files {
 		base := strings.TrimSuffix(filepath.Base(file), ".yaml")
+		if base == "kubespray-nginx-proxy-down" {
+			// Its diagnosis expectation needs the live diagnoser, which
+			// this package cannot import: TestKubesprayScenario plays it.
+			continue
+		}
 		t.Run(base, func(t *testing.T) {
 			topo, err := topology.Load(file)
 			if err != nil {

@@ -6,7 +6,10 @@ package livediag
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/peerlab/peerlab/diagnose"
 	"github.com/peerlab/peerlab/lab"
@@ -32,6 +35,16 @@ func (d *Diagnoser) Diagnose(ctx context.Context, l *lab.Lab, node string) (lab.
 		dir = lab.DefaultStateDir()
 	}
 	name := l.Topology().Name
+	if _, err := lab.ReadState(dir, name); errors.Is(err, lab.ErrLabNotFound) {
+		// A lab `peerlab run` plays publishes no state file; the
+		// diagnosis finds it through a private view of its folder.
+		view, err := stateView(l)
+		if err != nil {
+			return lab.Diagnosis{}, fmt.Errorf("diagnose %s of lab %s: %w", node, name, err)
+		}
+		defer os.RemoveAll(view)
+		dir = view
+	}
 	target, err := diagnose.LabTarget(dir, name, node)
 	if err != nil {
 		return lab.Diagnosis{}, fmt.Errorf("diagnose %s of lab %s: %w", node, name, err)
@@ -49,4 +62,32 @@ func (d *Diagnoser) Diagnose(ctx context.Context, l *lab.Lab, node string) (lab.
 		})
 	}
 	return out, nil
+}
+
+// stateView makes a temporary state folder in which l is published (its
+// state file, and its node folders through a link), for a lab whose owner
+// publishes none. The caller removes it.
+func stateView(l *lab.Lab) (string, error) {
+	view, err := os.MkdirTemp("", "peerlab-diag-")
+	if err != nil {
+		return "", fmt.Errorf("make a state view: %w", err)
+	}
+	topo := l.Topology()
+	st := lab.LabState{Name: topo.Name, Mode: l.Mode(), PID: os.Getpid(), Started: l.Started(), Nodes: map[string]string{}}
+	for _, n := range topo.Nodes {
+		st.Nodes[n.Name] = n.Kind
+	}
+	labDir := lab.LabDir(view, topo.Name)
+	err = os.MkdirAll(labDir, 0o755)
+	if err == nil {
+		err = os.Symlink(filepath.Join(l.Dir(), "nodes"), filepath.Join(labDir, "nodes"))
+	}
+	if err == nil {
+		err = lab.WriteState(view, st)
+	}
+	if err != nil {
+		os.RemoveAll(view)
+		return "", fmt.Errorf("make a state view: %w", err)
+	}
+	return view, nil
 }
