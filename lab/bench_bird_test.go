@@ -45,7 +45,7 @@ func BenchmarkBIRDMesh20(b *testing.B) {
 			b.Fatal(err)
 		}
 		up := time.Since(start)
-		res := l.Check(context.Background())
+		res := l.Check(context.Background(), CheckOptions{})
 		took := time.Since(start)
 		b.StopTimer()
 		if derr := l.Down(); derr != nil {

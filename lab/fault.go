@@ -85,9 +85,12 @@ type FaultEvent struct {
 	AtMS   int64  `json:"at_ms"`
 	Action string `json:"action"` // inject or heal
 	Fault  string `json:"fault"`
-	Node   string `json:"node"`
-	Peer   string `json:"peer,omitempty"`
-	Error  string `json:"error,omitempty"`
+	// Label is the fault's `name:` in the topology ("" when it has none
+	// or was injected through the API).
+	Label string `json:"name,omitempty"`
+	Node  string `json:"node"`
+	Peer  string `json:"peer,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // faultKey identifies one injected fault.
@@ -151,7 +154,7 @@ func (l *Lab) HealFault(ctx context.Context, f *topology.Fault) error {
 func (l *Lab) logFault(action string, f *topology.Fault, err error) {
 	ev := FaultEvent{
 		AtMS: time.Since(l.started).Milliseconds(), Action: action,
-		Fault: f.Name, Node: f.Node, Peer: f.Peer,
+		Fault: f.Name, Label: f.Label, Node: f.Node, Peer: f.Peer,
 	}
 	if err != nil {
 		ev.Error = err.Error()
@@ -171,8 +174,10 @@ func (l *Lab) FaultLog() []FaultEvent {
 }
 
 // runSchedule injects and heals the topology's faults at their times,
-// counted from when the lab is up, until ctx ends.
+// counted from when the lab is up, until ctx ends. It closes
+// l.scheduleDone when it returns.
 func (l *Lab) runSchedule(ctx context.Context, upAt time.Time) {
+	defer close(l.scheduleDone)
 	type action struct {
 		at   time.Duration
 		heal bool

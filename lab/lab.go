@@ -79,6 +79,9 @@ type Lab struct {
 	// waits for them.
 	stopBackground context.CancelFunc
 	background     sync.WaitGroup
+	// scheduleDone is closed once the fault schedule played its last
+	// event (at once when there is none).
+	scheduleDone chan struct{}
 
 	downOnce sync.Once
 	downErr  error
@@ -112,6 +115,8 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 		live:    make(map[sessionKey]SessionStatus, 2*len(topo.Sessions)),
 		faults:  opts.Faults,
 		active:  map[faultKey]HealFunc{},
+
+		scheduleDone: make(chan struct{}),
 	}
 	defer func() {
 		if err != nil {
@@ -230,6 +235,8 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 			defer l.background.Done()
 			l.runSchedule(bgCtx, time.Now())
 		}()
+	} else {
+		close(l.scheduleDone)
 	}
 	l.log.Info("lab up", zap.String("mode", string(l.mode)), zap.Int("nodes", len(l.nodes)),
 		zap.Int("sessions", len(topo.Sessions)), zap.Int("port", port))

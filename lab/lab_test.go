@@ -64,7 +64,7 @@ func checkAllWithin(t *testing.T, l *Lab, d time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	results := l.Check(ctx)
+	results := l.Check(ctx, CheckOptions{})
 	if len(results) == 0 {
 		t.Fatalf("%s has no expectations", l.Topology().Name)
 	}

@@ -26,6 +26,11 @@ func TestShippedTopologiesInNamespaces(t *testing.T) {
 	}
 	for _, file := range files {
 		base := strings.TrimSuffix(filepath.Base(file), ".yaml")
+		if base == "kubespray-nginx-proxy-down" {
+			// Its diagnosis expectation needs the live diagnoser, which
+			// this package cannot import: TestKubesprayScenario plays it.
+			continue
+		}
 		t.Run(base, func(t *testing.T) {
 			topo, err := topology.Load(file)
 			if err != nil {
@@ -51,7 +56,7 @@ func TestShippedTopologiesInNamespaces(t *testing.T) {
 					t.Errorf("namespaces left after down: %v", left)
 				}
 			}()
-			results := l.Check(ctx)
+			results := l.Check(ctx, CheckOptions{})
 			if len(results) == 0 {
 				t.Fatal("no expectations")
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"text/tabwriter"
 	"time"
 )
@@ -17,7 +18,8 @@ type Report struct {
 	ElapsedMS    int64               `json:"elapsed_ms"`
 	Sessions     []SessionReport     `json:"sessions"`
 	Expectations []ExpectationResult `json:"expectations"`
-	// Timeline holds every session state change seen, oldest first.
+	// Timeline holds, oldest first, every session state change seen,
+	// every fault injected or healed and every expectation verdict.
 	Timeline []TimelineEntry `json:"timeline"`
 	// Faults lists every fault injected and healed, oldest first.
 	Faults []FaultEvent `json:"faults"`
@@ -37,15 +39,30 @@ type SessionReport struct {
 	Notification  string `json:"notification,omitempty"`
 }
 
-// TimelineEntry is one state change, timed from lab start.
+// Kinds of timeline entries.
+const (
+	TimelineSession     = "session"
+	TimelineFault       = "fault"
+	TimelineExpectation = "expectation"
+)
+
+// TimelineEntry is one thing that happened in a run, timed from lab
+// start: a session state change (Local … Notification), a fault event
+// (Fault) or an expectation verdict (Expectation), as Type says.
 type TimelineEntry struct {
-	AtMS         int64  `json:"at_ms"`
-	Local        string `json:"local"`
-	Remote       string `json:"remote"`
-	From         string `json:"from"`
-	To           string `json:"to"`
+	AtMS int64 `json:"at_ms"`
+	// Type is session, fault or expectation.
+	Type         string `json:"type"`
+	Local        string `json:"local,omitempty"`
+	Remote       string `json:"remote,omitempty"`
+	From         string `json:"from,omitempty"`
+	To           string `json:"to,omitempty"`
 	Reason       string `json:"reason,omitempty"`
 	Notification string `json:"notification,omitempty"`
+	// Fault is the fault event of a fault entry.
+	Fault *FaultEvent `json:"fault,omitempty"`
+	// Expectation is the verdict of an expectation entry.
+	Expectation *ExpectationResult `json:"expectation,omitempty"`
 }
 
 // Report builds the run report from the expectation results and the lab's
@@ -83,14 +100,36 @@ func (l *Lab) Report(ctx context.Context, results []ExpectationResult) Report {
 			Notification:  s.Notification.String(),
 		})
 	}
-	for _, e := range l.Events() {
-		r.Timeline = append(r.Timeline, TimelineEntry{
-			AtMS:  e.Time.Sub(l.started).Milliseconds(),
+	r.Timeline = BuildTimeline(l.started, l.Events(), r.Faults, results)
+	return r
+}
+
+// BuildTimeline merges session changes, fault events and expectation
+// verdicts into one list, oldest first (at equal times: sessions, faults,
+// then verdicts), timed from started.
+func BuildTimeline(started time.Time, events []SessionEvent, faults []FaultEvent, results []ExpectationResult) []TimelineEntry {
+	out := make([]TimelineEntry, 0, len(events)+len(faults)+len(results))
+	for _, e := range events {
+		out = append(out, TimelineEntry{
+			AtMS: e.Time.Sub(started).Milliseconds(), Type: TimelineSession,
 			Local: e.Local, Remote: e.Remote, From: e.From, To: e.To,
 			Reason: e.Reason, Notification: e.Notification.String(),
 		})
 	}
-	return r
+	for i := range faults {
+		out = append(out, TimelineEntry{AtMS: faults[i].AtMS, Type: TimelineFault, Fault: &faults[i]})
+	}
+	for i := range results {
+		out = append(out, TimelineEntry{AtMS: results[i].AfterMS, Type: TimelineExpectation, Expectation: &results[i]})
+	}
+	rank := map[string]int{TimelineSession: 0, TimelineFault: 1, TimelineExpectation: 2}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].AtMS != out[j].AtMS {
+			return out[i].AtMS < out[j].AtMS
+		}
+		return rank[out[i].Type] < rank[out[j].Type]
+	})
+	return out
 }
 
 // labAddress is a node's address inside the lab, or "" for an unknown name.
@@ -126,19 +165,13 @@ func (r Report) WriteTable(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s (%s)\t%s (%s)\t%s\t%s\n", s.Local, s.LocalAddress, s.Remote, s.RemoteAddress, s.State, why)
 	}
-	if len(r.Faults) > 0 {
+	if len(r.Timeline) > 0 {
 		fmt.Fprintln(tw)
-		fmt.Fprintln(tw, "AT\tFAULT\tNODE\tRESULT")
-		for _, f := range r.Faults {
-			res := "ok"
-			if f.Error != "" {
-				res = f.Error
-			}
-			who := f.Node
-			if f.Peer != "" {
-				who += " (peer " + f.Peer + ")"
-			}
-			fmt.Fprintf(tw, "%.1fs\t%s %s\t%s\t%s\n", float64(f.AtMS)/1000, f.Action, f.Fault, who, res)
+		if err := flush(tw); err != nil {
+			return err
+		}
+		if err := WriteTimeline(w, r.Timeline); err != nil {
+			return err
 		}
 	}
 	if len(r.Readiness) > 0 {
@@ -156,13 +189,12 @@ func (r Report) WriteTable(w io.Writer) error {
 		return flush(tw)
 	}
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "RESULT\tEXPECTATION\tDETAIL")
+	fmt.Fprintln(tw, "RESULT\tDECIDED\tEXPECTATION\tON\tDETAIL")
 	for _, e := range r.Expectations {
-		mark := "PASS"
-		if !e.OK {
-			mark = "FAIL"
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", verdictMark(e), seconds(e.AfterMS), e.Description, e.Basis, e.Detail)
+		for _, f := range e.Findings {
+			fmt.Fprintf(tw, "\t\t  finding: %s\t\t%s\n", findingLine(f), f.Summary)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", mark, e.Description, e.Detail)
 	}
 	verdict := "all expectations hold"
 	if !r.OK {

@@ -56,7 +56,7 @@ func BenchmarkLabRouteReflector1000(b *testing.B) {
 			b.Fatal(err)
 		}
 		up := time.Since(start)
-		results := l.Check(context.Background())
+		results := l.Check(context.Background(), CheckOptions{})
 		took := time.Since(start)
 		if !results[0].OK {
 			b.Fatalf("not all Established: %s", results[0].Detail)

@@ -56,12 +56,18 @@ func sessionEventToProto(e lab.SessionEvent) *pb.WatchLabResponse {
 
 // faultToProto converts one fault log entry.
 func faultToProto(f lab.FaultEvent) *pb.FaultRecord {
-	return &pb.FaultRecord{AtMs: f.AtMS, Action: f.Action, Fault: f.Fault, Node: f.Node, Peer: f.Peer, Error: f.Error}
+	return &pb.FaultRecord{AtMs: f.AtMS, Action: f.Action, Fault: f.Fault, Node: f.Node, Peer: f.Peer, Error: f.Error, Name: f.Label}
 }
 
 // expectationToProto converts one expectation result.
 func expectationToProto(r lab.ExpectationResult) *pb.ExpectationResult {
-	return &pb.ExpectationResult{Description: r.Description, Ok: r.OK, Detail: r.Detail, Line: int32(r.Line), AfterMs: r.AfterMS}
+	out := &pb.ExpectationResult{Description: r.Description, Ok: r.OK, Detail: r.Detail, Line: int32(r.Line), AfterMs: r.AfterMS,
+		Kind: r.Kind, Basis: r.Basis, WindowFromMs: r.WindowFromMS, WindowToMs: r.WindowToMS,
+		HeldFromMs: r.HeldFromMS, BrokeAtMs: r.BrokeAtMS}
+	for _, f := range r.Findings {
+		out.Findings = append(out.Findings, &pb.Finding{Cause: f.Cause, Confidence: f.Confidence, Node: f.Node, Peer: f.Peer, Summary: f.Summary})
+	}
+	return out
 }
 
 // sessionToProto converts one end's view of a session.

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/peerlab/peerlab/lab"
+	"github.com/peerlab/peerlab/lab/livediag"
 	pb "github.com/peerlab/peerlab/proto/peerlab/v1"
 )
 
@@ -49,9 +50,12 @@ type Host struct {
 	opts HostOptions
 	log  *zap.Logger
 
-	mu           sync.Mutex
+	mu sync.Mutex
+	// expectations are the verdicts so far, in the order they were
+	// decided.
 	expectations []lab.ExpectationResult
-	checked      chan struct{}
+	// checkWake is closed (and replaced) when a verdict is added.
+	checkWake chan struct{}
 	// faultWake is closed (and replaced) when a fault is injected or
 	// healed through the host, to wake watchers.
 	faultWake chan struct{}
@@ -71,17 +75,31 @@ func NewHost(ctx context.Context, l *lab.Lab, opts HostOptions) *Host {
 	if opts.WatchInterval == 0 {
 		opts.WatchInterval = time.Second
 	}
-	h := &Host{lab: l, opts: opts, log: opts.Logger, checked: make(chan struct{}), faultWake: make(chan struct{}), done: ctx.Done()}
+	h := &Host{lab: l, opts: opts, log: opts.Logger, checkWake: make(chan struct{}),
+		faultWake: make(chan struct{}), done: ctx.Done()}
 	h.speakers = &hostSpeakers{lab: l}
 	h.captures = newHostCaptures(l, opts.Port, opts.Logger)
 	go func() {
-		defer close(h.checked)
-		res := l.Check(ctx)
-		h.mu.Lock()
-		h.expectations = res
-		h.mu.Unlock()
+		l.Check(ctx, lab.CheckOptions{Diagnoser: livediag.New(opts.StateDir), OnResult: h.addVerdict})
 	}()
 	return h
+}
+
+// addVerdict keeps one decided expectation and wakes the watchers.
+func (h *Host) addVerdict(r lab.ExpectationResult) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.expectations = append(h.expectations, r)
+	close(h.checkWake)
+	h.checkWake = make(chan struct{})
+}
+
+// verdicts returns the verdicts decided so far and the channel closed at
+// the next one.
+func (h *Host) verdicts() ([]lab.ExpectationResult, <-chan struct{}) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]lab.ExpectationResult(nil), h.expectations...), h.checkWake
 }
 
 // Register adds the host's services to s: the per-lab API services,
@@ -164,15 +182,12 @@ func (h *Host) WatchLab(req *pb.WatchLabRequest, stream grpc.ServerStreamingServ
 	if err := h.checkLab(req.GetName()); err != nil {
 		return err
 	}
-	sentEvents, sentFaults, sentChecks := 0, 0, false
+	sentEvents, sentFaults, sentChecks := 0, 0, 0
 	if !req.GetReplay() {
 		_, sentEvents = h.lab.EventsSince(0)
 		sentFaults = len(h.lab.FaultLog())
-		select {
-		case <-h.checked:
-			sentChecks = true
-		default:
-		}
+		done, _ := h.verdicts()
+		sentChecks = len(done)
 	}
 	wake, unsubscribe := h.lab.Subscribe()
 	defer unsubscribe()
@@ -180,7 +195,6 @@ func (h *Host) WatchLab(req *pb.WatchLabRequest, stream grpc.ServerStreamingServ
 	// lab does not announce (faults scheduled by the topology).
 	tick := time.NewTicker(h.opts.WatchInterval)
 	defer tick.Stop()
-	checked := h.checked
 	for {
 		faultWake := h.faultsChanged()
 		// Events in the order the lab recorded them: a position in the
@@ -201,25 +215,15 @@ func (h *Host) WatchLab(req *pb.WatchLabRequest, stream grpc.ServerStreamingServ
 				return err
 			}
 		}
-		if !sentChecks {
-			select {
-			case <-h.checked:
-				sentChecks = true
-				h.mu.Lock()
-				res := append([]lab.ExpectationResult(nil), h.expectations...)
-				h.mu.Unlock()
-				for _, r := range res {
-					at := h.lab.Started().Add(time.Duration(r.AfterMS) * time.Millisecond)
-					if err := stream.Send(&pb.WatchLabResponse{Time: timestamppb.New(at),
-						Event: &pb.WatchLabResponse_Expectation{Expectation: expectationToProto(r)}}); err != nil {
-						return err
-					}
-				}
-			default:
+		// Verdicts as each expectation is decided, with its time.
+		res, checkWake := h.verdicts()
+		for ; sentChecks < len(res); sentChecks++ {
+			r := res[sentChecks]
+			at := h.lab.Started().Add(time.Duration(r.AfterMS) * time.Millisecond)
+			if err := stream.Send(&pb.WatchLabResponse{Time: timestamppb.New(at),
+				Event: &pb.WatchLabResponse_Expectation{Expectation: expectationToProto(r)}}); err != nil {
+				return err
 			}
-		}
-		if sentChecks {
-			checked = nil
 		}
 		select {
 		case <-stream.Context().Done():
@@ -228,7 +232,7 @@ func (h *Host) WatchLab(req *pb.WatchLabRequest, stream grpc.ServerStreamingServ
 			return status.Error(codes.Unavailable, "the lab is going down")
 		case <-wake:
 		case <-faultWake:
-		case <-checked:
+		case <-checkWake:
 		case <-tick.C:
 		}
 	}

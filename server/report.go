@@ -50,7 +50,8 @@ func (h *Host) report(ctx context.Context, name string) ([]byte, error) {
 	if err := h.checkLab(name); err != nil {
 		return nil, err
 	}
-	data, err := json.Marshal(h.lab.Report(ctx, nil))
+	verdicts, _ := h.verdicts()
+	data, err := json.Marshal(h.lab.Report(ctx, verdicts))
 	if err != nil {
 		return nil, fmt.Errorf("encode report: %w", err)
 	}

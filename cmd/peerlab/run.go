@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/peerlab/peerlab/lab"
+	"github.com/peerlab/peerlab/lab/livediag"
 	"github.com/peerlab/peerlab/lab/topology"
 )
 
@@ -18,10 +19,15 @@ import (
 func newRunCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run FILE",
-		Short: "Bring a topology up, check its expectations, report and tear it down",
-		Long: `run brings the topology up, waits until every expectation is decided (each
-within its own "within" window, counted from the start of the lab), prints a
-report of every session and expectation, and tears the lab down.
+		Short: "Bring a topology up, play its scenario, check its expectations, report and tear it down",
+		Long: `run brings the topology up and plays its scenario: it injects and heals the
+faults of the schedule up to the last one, waits until every expectation is
+decided (each within its own "within" window, counted from lab start or from
+its "after": a delay, a fault's injection or its heal; "for" makes the
+condition hold that long), and lasts at least the topology's "duration" (or
+--duration). It then prints a report: the sessions, one timeline of session
+changes, fault events and verdicts, and each verdict with when it was decided
+and on what; and tears the lab down.
 
 Exit status: 0 when every expectation holds, 1 when one fails, 2 on bad input.
 Ctrl-C tears the lab down cleanly.`,
@@ -36,7 +42,8 @@ Ctrl-C tears the lab down cleanly.`,
 	}
 	f := cmd.Flags()
 	f.StringP("output", "o", "table", "report format: table or json")
-	f.Duration("timeout", 2*time.Minute, "give up on expectations after this long")
+	f.Duration("timeout", 2*time.Minute, "give up on expectations after this long (at least --duration plus 30s)")
+	f.Duration("duration", 0, "run at least this long from lab start, even without expectations (overrides the topology's duration)")
 	f.Bool("keep", false, "keep the lab running after the report until interrupted")
 	addLabFlags(cmd)
 	return cmd
@@ -72,8 +79,13 @@ func (a *app) run(cmd *cobra.Command, file string) error {
 		}
 	}()
 
-	checkCtx, cancel := context.WithTimeout(ctx, a.v.GetDuration("timeout"))
-	results := l.Check(checkCtx)
+	duration := a.v.GetDuration("duration")
+	if duration == 0 {
+		duration = topo.Duration
+	}
+	timeout := max(a.v.GetDuration("timeout"), duration+30*time.Second)
+	checkCtx, cancel := context.WithTimeout(ctx, timeout)
+	results := l.Check(checkCtx, lab.CheckOptions{Diagnoser: livediag.New(a.stateDir()), Duration: duration})
 	cancel()
 	report := l.Report(context.WithoutCancel(ctx), results)
 	if output == "json" {

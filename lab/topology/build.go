@@ -49,9 +49,15 @@ func build(raw *rawTopology, c *collector) *Topology {
 	t.Nodes = b.buildNodes(raw.Nodes)
 	t.Sessions = b.buildSessions(raw.Peerings)
 	b.checkInjectorPeers(t.Nodes, t.Sessions)
-	t.Expectations = b.buildExpectations(raw.Expect, t.Sessions)
 	t.Links = b.buildLinks(raw.Links)
 	t.Faults = b.buildFaults(raw.Faults, t.Sessions)
+	t.Expectations = b.buildExpectations(raw.Expect, t.Sessions, t.Faults, raw.Faults)
+	if d, ok := b.parseDuration(raw.Duration, "duration"); ok {
+		if d == 0 {
+			b.c.add("duration", "duration must be longer than 0s (leave it out to end when the schedule and the expectations are done)")
+		}
+		t.Duration = d
+	}
 	return t
 }
 

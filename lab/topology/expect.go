@@ -5,41 +5,76 @@ import (
 	"strings"
 )
 
-// buildExpectations converts the expect list, checking that every node and
-// session it names exists.
-func (b *builder) buildExpectations(raw []rawExpect, sessions []*Session) []*Expectation {
+// expectKey is one key an expectation may hold besides its kind key, and
+// the kinds it is valid with.
+type expectKey struct {
+	name  string
+	set   func(*rawExpect) bool
+	kinds []ExpectKind
+}
+
+// expectKeys lists the settings that belong to some kinds only.
+func expectKeys() []expectKey {
+	return []expectKey{
+		{"at", func(r *rawExpect) bool { return r.At != nil }, []ExpectKind{ExpectRoute, ExpectNoRoute, ExpectState}},
+		{"ready", func(r *rawExpect) bool { return r.Ready != nil }, []ExpectKind{ExpectReadiness}},
+		{"message", func(r *rawExpect) bool { return r.Message != nil }, []ExpectKind{ExpectReadiness}},
+		{"is", func(r *rawExpect) bool { return r.Is != nil }, []ExpectKind{ExpectState}},
+		{"error", func(r *rawExpect) bool { return r.Error != nil }, []ExpectKind{ExpectState}},
+		{"cause", func(r *rawExpect) bool { return r.Cause != nil }, []ExpectKind{ExpectDiagnosis}},
+		{"node", func(r *rawExpect) bool { return r.Node != nil }, []ExpectKind{ExpectDiagnosis}},
+		{"peer", func(r *rawExpect) bool { return r.Peer != nil }, []ExpectKind{ExpectDiagnosis}},
+		{"confidence", func(r *rawExpect) bool { return r.Confidence != nil }, []ExpectKind{ExpectDiagnosis}},
+	}
+}
+
+// expectKinds lists the kind keys an expectation item holds, in
+// documentation order.
+func expectKinds(re *rawExpect) []string {
+	var kinds []string
+	for _, k := range []struct {
+		kind ExpectKind
+		set  bool
+	}{
+		{ExpectEstablished, re.Established != nil},
+		{ExpectNotEstablished, re.NotEstablished != nil},
+		{ExpectRoute, re.Route != nil},
+		{ExpectNoRoute, re.NoRoute != nil},
+		{ExpectReadiness, re.Readiness != nil},
+		{ExpectState, re.State != nil},
+		{ExpectDiagnosis, re.Diagnosis != nil},
+	} {
+		if k.set {
+			kinds = append(kinds, string(k.kind))
+		}
+	}
+	return kinds
+}
+
+// buildExpectations converts the expect list, checking that every node,
+// session and fault it names exists. Faults must be built first.
+func (b *builder) buildExpectations(raw []rawExpect, sessions []*Session, faults []*Fault, rawFaults []rawFault) []*Expectation {
 	have := map[pairKey]bool{}
 	for _, s := range sessions {
 		have[keyOf(s.A, s.B)] = true
 	}
+	anchors := newAnchorSet(faults, rawFaults)
 	var out []*Expectation
 	for i := range raw {
 		path := joinIndex("expect", i)
-		if e := b.expectation(&raw[i], path, have, len(sessions)); e != nil {
+		if e := b.expectation(&raw[i], path, have, len(sessions), anchors); e != nil {
 			out = append(out, e)
 		}
 	}
 	return out
 }
 
-func (b *builder) expectation(re *rawExpect, path string, have map[pairKey]bool, nSessions int) *Expectation {
-	var kinds []string
-	if re.Established != nil {
-		kinds = append(kinds, string(ExpectEstablished))
-	}
-	if re.NotEstablished != nil {
-		kinds = append(kinds, string(ExpectNotEstablished))
-	}
-	if re.Route != nil {
-		kinds = append(kinds, string(ExpectRoute))
-	}
-	if re.NoRoute != nil {
-		kinds = append(kinds, string(ExpectNoRoute))
-	}
+func (b *builder) expectation(re *rawExpect, path string, have map[pairKey]bool, nSessions int, anchors *anchorSet) *Expectation {
+	kinds := expectKinds(re)
 	switch len(kinds) {
 	case 0:
 		if !b.c.failedUnder(path) {
-			b.c.add(path, "expectation needs one of established, not-established, route, no-route")
+			b.c.add(path, "expectation needs one of established, not-established, route, no-route, readiness, state, diagnosis")
 		}
 		return nil
 	case 1:
@@ -48,23 +83,20 @@ func (b *builder) expectation(re *rawExpect, path string, have map[pairKey]bool,
 		return nil
 	}
 	e := &Expectation{Kind: ExpectKind(kinds[0]), Within: DefaultWithin, Line: b.c.index.line(path)}
-	if w, ok := b.parseDuration(re.Within, path+".within"); ok {
-		if w == 0 {
-			b.c.add(path+".within", "within must be longer than 0s")
+	for _, k := range expectKeys() {
+		if k.set(re) && !kindIn(e.Kind, k.kinds) {
+			b.c.add(path+"."+k.name, fmt.Sprintf("%s is only valid with %s", k.name, kindList(k.kinds)))
 		}
-		e.Within = w
 	}
+	b.window(e, re, path, anchors)
 	switch e.Kind {
 	case ExpectEstablished, ExpectNotEstablished:
 		set, key := re.Established, "established"
 		if e.Kind == ExpectNotEstablished {
 			set, key = re.NotEstablished, "not-established"
 		}
-		if re.At != nil {
-			b.c.add(path+".at", "at is only valid with route or no-route")
-		}
 		b.sessionExpectation(e, set, path+"."+key, have, nSessions)
-	default:
+	case ExpectRoute, ExpectNoRoute:
 		prefix, key := re.Route, "route"
 		if e.Kind == ExpectNoRoute {
 			prefix, key = re.NoRoute, "no-route"
@@ -81,8 +113,36 @@ func (b *builder) expectation(re *rawExpect, path string, have map[pairKey]bool,
 		default:
 			e.At = *re.At
 		}
+	case ExpectReadiness:
+		b.readinessExpectation(e, re, path)
+	case ExpectState:
+		b.stateExpectation(e, re, path, have)
+	case ExpectDiagnosis:
+		b.diagnosisExpectation(e, re, path)
 	}
 	return e
+}
+
+// kindIn reports whether k is one of kinds.
+func kindIn(k ExpectKind, kinds []ExpectKind) bool {
+	for _, x := range kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// kindList renders kinds as "route, no-route or state".
+func kindList(kinds []ExpectKind) string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // sessionExpectation fills in the nodes of an (not-)established check.
@@ -101,9 +161,15 @@ func (b *builder) sessionExpectation(e *Expectation, set *rawNodeSet, path strin
 		}
 		return
 	}
+	e.Nodes = b.sessionPair(set, path, have)
+}
+
+// sessionPair checks that set names the two ends of one session and
+// returns them, or nil.
+func (b *builder) sessionPair(set *rawNodeSet, path string, have map[pairKey]bool) []string {
 	if len(set.Names) != 2 {
 		b.c.add(path, fmt.Sprintf("expected the two nodes of one session, got %d names", len(set.Names)))
-		return
+		return nil
 	}
 	ok := true
 	for j, name := range set.Names {
@@ -113,12 +179,12 @@ func (b *builder) sessionExpectation(e *Expectation, set *rawNodeSet, path strin
 		}
 	}
 	if !ok {
-		return
+		return nil
 	}
 	a, z := set.Names[0], set.Names[1]
 	if !have[keyOf(a, z)] {
 		b.c.add(path, fmt.Sprintf("there is no session between %s and %s", a, z))
-		return
+		return nil
 	}
-	e.Nodes = []string{a, z}
+	return []string{a, z}
 }

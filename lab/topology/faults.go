@@ -2,6 +2,7 @@ package topology
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -69,8 +70,10 @@ func (b *builder) buildFaults(raw []rawFault, sessions []*Session) []*Fault {
 	}
 	var out []*Fault
 	var paths []string
+	labels := map[string]int{}
 	for i := range raw {
 		path := joinIndex("faults", i)
+		fb.faultLabel(raw[i].Name, path+".name", labels)
 		f := fb.fault(&raw[i], path)
 		if f == nil {
 			continue
@@ -113,6 +116,9 @@ func (fb *faultBuilder) fault(rf *rawFault, path string) *Fault {
 		ok = false
 	}
 	f.Name = deref(rf.Fault)
+	if rf.Name != nil && faultLabelRE.MatchString(*rf.Name) {
+		f.Label = *rf.Name
+	}
 	f.Node = fb.faultNode(rf.Node, path+".node", quiet)
 	if f.Node == "" {
 		ok = false
@@ -141,6 +147,26 @@ func (fb *faultBuilder) fault(rf *rawFault, path string) *Fault {
 	}
 	f.Params = params
 	return f
+}
+
+// faultLabelRE is what a fault's `name:` looks like: expectations write
+// it in after:, alone or followed by ".heal".
+var faultLabelRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+
+// faultLabel checks a fault's `name:` and that no other fault has it
+// (labels maps each label to the line of its first use).
+func (fb *faultBuilder) faultLabel(name *string, path string, labels map[string]int) {
+	if name == nil {
+		return
+	}
+	switch line, dup := labels[*name]; {
+	case !faultLabelRE.MatchString(*name):
+		fb.c.add(path, fmt.Sprintf("fault name %q is invalid: use 1 to 32 lower-case letters, digits and '-', starting with a letter", *name))
+	case dup:
+		fb.c.add(path, fmt.Sprintf("another fault is already named %q (line %d)", *name, line))
+	default:
+		labels[*name] = fb.c.index.line(path)
+	}
 }
 
 // faultName checks the fault's name against the catalogue; quiet leaves a

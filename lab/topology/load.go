@@ -114,7 +114,7 @@ func parseTree(name string, data []byte) (*yaml.Node, error) {
 	}
 	if root.Kind != yaml.MappingNode {
 		return nil, &Error{File: name, Line: root.Line,
-			Msg: "the top level must be a mapping with keys name, defaults, nodes, peerings, expect, faults, links"}
+			Msg: "the top level must be a mapping with keys name, defaults, nodes, peerings, expect, faults, links, duration"}
 	}
 	return root, nil
 }

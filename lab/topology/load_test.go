@@ -26,7 +26,7 @@ var badCases = map[string]struct {
 	"syntax-flow-list":        {4, "", "invalid YAML: did not find expected ',' or ']'"},
 	"syntax-tab":              {3, "", "invalid YAML: found character that cannot start any token"},
 	"unknown-key":             {5, "nodes.n1.asnn", `unknown key "asnn"`},
-	"unknown-top-key":         {2, "node", `unknown key "node" (expected one of: name, defaults, nodes, peerings, expect, faults, links)`},
+	"unknown-top-key":         {2, "node", `unknown key "node" (expected one of: name, defaults, nodes, peerings, expect, faults, links, duration)`},
 	"asn-too-big":             {5, "nodes.worker1.asn", "4294967296 is not a valid AS number"},
 	"asn-zero":                {3, "defaults.asn", "0 is not a valid AS number"},
 	"asn-string":              {3, "nodes.n1.asn", `expected a number, got string "65001"`},
@@ -81,7 +81,7 @@ var badCases = map[string]struct {
 	"fault-peer-no-session":      {12, "faults[0].peer", "node2 has no session with node1"},
 	"fault-loss-range":           {10, "faults[0].params.loss", "150 is not a percentage"},
 	"fault-unknown-param":        {11, "faults[2].params.color", "netem takes delay, jitter, loss"},
-	"fault-unknown-key":          {7, "faults[0].nodes", `unknown key "nodes" (expected one of: at, fault, node, peer, heal-at, params)`},
+	"fault-unknown-key":          {7, "faults[0].nodes", `unknown key "nodes" (expected one of: name, at, fault, node, peer, heal-at, params)`},
 	"fault-missing-keys":         {5, "faults[0].fault", "fault is required: one of tcp179-drop"},
 	"fault-no-params":            {8, "faults[0].params.delay", "tcp179-drop takes no params"},
 	"fault-negative-at":          {5, "faults[0].at", "-5s is negative"},
@@ -108,6 +108,17 @@ var badCases = map[string]struct {
 	"link-node-address":  {7, "links[0].addresses.b", "address 10.0.0.1 is node a's address"},
 	"link-overlap":       {10, "links[1].addresses", "subnet 10.1.0.0/24 overlaps the subnet 10.1.0.0/30 of links[0]"},
 	"link-addresses":     {8, "links[0].addresses.a", "10.1.0.0/30 is the subnet's network address"},
+	// Scenarios over time (issue 15).
+	"expect-after-unknown":   {14, "expect[0].after", `"a-dwn" is neither a duration nor the name of a fault (named faults: a-down)`},
+	"expect-heal-never":      {14, "expect[0].after", "fault a-down (line 8) is never healed"},
+	"expect-for-negative":    {10, "expect[0].for", "for is not valid with not-established"},
+	"expect-diagnosis-gobgp": {8, "expect[0].diagnosis", "node a is a gobgp node: the live diagnosis reads a BIRD node"},
+	"expect-diagnosis-cause": {10, "expect[0].cause", `"tcp-179-dropped" is not a diagnosis cause`},
+	"expect-readiness-role":  {9, "expect[0].readiness", "node a needs role calico-node"},
+	"expect-state-bad":       {10, "expect[0].at", `"c" is not an end of the session a <-> b`},
+	"expect-key-wrong-kind":  {9, "expect[0].ready", "ready is only valid with readiness"},
+	"fault-name-duplicate":   {10, "faults[1].name", `another fault is already named "flap" (line 9)`},
+	"duration-zero":          {2, "duration", "duration must be longer than 0s"},
 }
 
 func TestBadTopologies(t *testing.T) {

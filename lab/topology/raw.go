@@ -20,6 +20,7 @@ type rawTopology struct {
 	Expect   []rawExpect         `mapstructure:"expect"`
 	Faults   []rawFault          `mapstructure:"faults"`
 	Links    []rawLink           `mapstructure:"links"`
+	Duration rawDuration         `mapstructure:"duration"`
 }
 
 type rawDefaults struct {
@@ -88,11 +89,31 @@ type rawExpect struct {
 	NotEstablished *rawNodeSet `mapstructure:"not-established"`
 	Route          *string     `mapstructure:"route"`
 	NoRoute        *string     `mapstructure:"no-route"`
+	Readiness      *string     `mapstructure:"readiness"`
+	State          *rawNodeSet `mapstructure:"state"`
+	Diagnosis      *string     `mapstructure:"diagnosis"`
 	At             *string     `mapstructure:"at"`
 	Within         rawDuration `mapstructure:"within"`
+	// After is a duration, a fault's name or NAME.heal; rawDuration keeps
+	// it as written (a bare number too).
+	After rawDuration `mapstructure:"after"`
+	For   rawDuration `mapstructure:"for"`
+	// Readiness settings.
+	Ready   *bool   `mapstructure:"ready"`
+	Message *string `mapstructure:"message"`
+	// State settings: one state or a list.
+	Is    *rawWords `mapstructure:"is"`
+	Error *string   `mapstructure:"error"`
+	// Diagnosis settings.
+	Cause      *string `mapstructure:"cause"`
+	Node       *string `mapstructure:"node"`
+	Peer       *string `mapstructure:"peer"`
+	Confidence *string `mapstructure:"confidence"`
 }
 
 type rawFault struct {
+	// Name labels the fault for expectations' `after:`.
+	Name   *string     `mapstructure:"name"`
 	At     rawDuration `mapstructure:"at"`
 	Fault  *string     `mapstructure:"fault"`
 	Node   *string     `mapstructure:"node"`
@@ -194,6 +215,31 @@ func (s *rawNodeSet) UnmarshalMapstructure(v any) error {
 		}
 	default:
 		return fmt.Errorf("expected `all` or a list of two node names, got %s", describe(v))
+	}
+	return nil
+}
+
+// rawWords is one word or a list of words (`is: Active` or
+// `is: [Active, Passive]`).
+type rawWords struct {
+	Words []string
+}
+
+// UnmarshalMapstructure accepts a string or a list of strings.
+func (w *rawWords) UnmarshalMapstructure(v any) error {
+	switch x := v.(type) {
+	case string:
+		w.Words = []string{x}
+	case []any:
+		for i, item := range x {
+			s, ok := item.(string)
+			if !ok {
+				return &itemError{index: i, msg: "expected a word, got " + describe(item)}
+			}
+			w.Words = append(w.Words, s)
+		}
+	default:
+		return fmt.Errorf("expected a word or a list of words, got %s", describe(v))
 	}
 	return nil
 }

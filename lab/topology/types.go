@@ -70,7 +70,44 @@ const (
 	ExpectNotEstablished ExpectKind = "not-established"
 	ExpectRoute          ExpectKind = "route"
 	ExpectNoRoute        ExpectKind = "no-route"
+	// ExpectReadiness checks calico-node's BIRD readiness on a node.
+	ExpectReadiness ExpectKind = "readiness"
+	// ExpectState checks the BGP state one end of a session shows.
+	ExpectState ExpectKind = "state"
+	// ExpectDiagnosis checks the top cause a live diagnosis names.
+	ExpectDiagnosis ExpectKind = "diagnosis"
 )
+
+// Negative reports whether k checks that something is never seen during
+// its window (not-established, no-route) rather than waiting for it.
+func (k ExpectKind) Negative() bool {
+	return k == ExpectNotEstablished || k == ExpectNoRoute
+}
+
+// BGPStates lists the session states `state:` expectations accept in
+// `is:`, as the lab reports them: the BGP FSM states, and BIRD's Passive
+// (a passive session waiting for its peer), Down and Close.
+func BGPStates() []string {
+	return []string{"Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Established", "Passive", "Down", "Close"}
+}
+
+// Confidence levels a diagnosis expectation may ask for, weakest first.
+func Confidences() []string { return []string{"low", "medium", "high"} }
+
+// DiagnosisCauses lists the causes a diagnosis expectation may name: the
+// slugs of the diagnosis catalogue (diagnose.Catalogue, docs/diagnosis.md),
+// which this package cannot import (diagnose imports the lab). A test in
+// lab/livediag keeps the two lists equal.
+func DiagnosisCauses() []string {
+	return []string{
+		"apiserver-proxy-down", "apiserver-proxy-bad-upstream", "apiserver-unreachable",
+		"vxlan-only-bird-check", "wrong-ip-autodetect", "source-ip-missing", "stale-node",
+		"tcp179-dropped", "tcp179-rejected", "no-route-to-peer", "peer-bird-down",
+		"peer-bird-unconfigured", "port179-in-use", "as-mismatch", "router-id-conflict",
+		"md5-mismatch", "md5-unsupported", "snat-node-traffic", "hold-timer-expired",
+		"unacceptable-hold-time", "unknown",
+	}
+}
 
 // Topology is a validated lab description.
 type Topology struct {
@@ -90,6 +127,9 @@ type Topology struct {
 	// Links are explicit point-to-point links between two nodes (namespace
 	// mode), besides the lab bridge every node is on.
 	Links []*Link
+	// Duration is how long a run lasts at least, from lab start
+	// (`duration:`); 0 when not set.
+	Duration time.Duration
 }
 
 // Fault is one scheduled fault: injected At after the lab is up, healed at
@@ -97,6 +137,9 @@ type Topology struct {
 type Fault struct {
 	// Name is one of FaultNames().
 	Name string
+	// Label is the fault's `name:`, by which expectations' `after:`
+	// refer to it; "" when it has none.
+	Label string
 	// Node is where the fault is injected; Peer, when set, limits it to
 	// the traffic or session between Node and Peer.
 	Node, Peer string
@@ -261,10 +304,56 @@ type Expectation struct {
 	// best paths must (not) hold it.
 	Route netip.Prefix
 	At    string
-	// Within is how long the condition may take to hold (default 30s).
+	// Within is how long the condition may take to hold (default 30s),
+	// counted from the start of the window (After).
 	Within time.Duration
+	// After is where the window starts: lab start by default.
+	After Anchor
+	// For is how long the condition must then hold without a break (0:
+	// seeing it once is enough). Never set on negative kinds.
+	For time.Duration
+	// Node is the node a readiness or diagnosis expectation runs on.
+	Node string
+	// Ready and Message for readiness: the verdict wanted, and a
+	// substring of calico-node's message ("" for any).
+	Ready   bool
+	Message string
+	// States for state: the states At's end of the session (Nodes) may
+	// show, canonical spelling (BGPStates); Error a substring of its last
+	// error ("" for any).
+	States []string
+	Error  string
+	// Cause, CauseNode, CausePeer and Confidence for diagnosis: the top
+	// finding's cause, the node it names and the peer (node names, "" for
+	// any) and its lowest acceptable confidence ("" for any).
+	Cause      string
+	CauseNode  string
+	CausePeer  string
+	Confidence string
 	// Line is the line of the expectation in the source file.
 	Line int
+}
+
+// Anchor is where an expectation's window starts: Delay after lab start,
+// or the injection (Heal: the heal) of the fault labelled Fault.
+type Anchor struct {
+	Delay time.Duration
+	Fault string
+	Heal  bool
+}
+
+// String renders the anchor as written in a topology: "5s", "proxy-down",
+// "proxy-down.heal"; "" for lab start.
+func (a Anchor) String() string {
+	switch {
+	case a.Fault != "" && a.Heal:
+		return a.Fault + ".heal"
+	case a.Fault != "":
+		return a.Fault
+	case a.Delay > 0:
+		return a.Delay.String()
+	}
+	return ""
 }
 
 // HasRole reports whether r is one of the node's cluster roles.

@@ -488,16 +488,37 @@ func (x *Session) GetNotification() *Notification {
 	return nil
 }
 
-// ExpectationResult is the outcome of one expectation of the topology.
+// ExpectationResult is the outcome of one expectation of the topology
+// (docs/topology.md, "expect"): WatchLab sends each as it is decided.
 type ExpectationResult struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	Description string                 `protobuf:"bytes,1,opt,name=description,proto3" json:"description,omitempty"`
-	Ok          bool                   `protobuf:"varint,2,opt,name=ok,proto3" json:"ok,omitempty"`
-	Detail      string                 `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// description renders the expectation, with its after and for.
+	Description string `protobuf:"bytes,1,opt,name=description,proto3" json:"description,omitempty"`
+	Ok          bool   `protobuf:"varint,2,opt,name=ok,proto3" json:"ok,omitempty"`
+	// detail is what was observed when the outcome was decided.
+	Detail string `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
 	// line is the expectation's line in the topology file.
 	Line int32 `protobuf:"varint,4,opt,name=line,proto3" json:"line,omitempty"`
 	// after_ms is when the outcome was decided, from lab start.
-	AfterMs       int64 `protobuf:"varint,5,opt,name=after_ms,json=afterMs,proto3" json:"after_ms,omitempty"`
+	AfterMs int64 `protobuf:"varint,5,opt,name=after_ms,json=afterMs,proto3" json:"after_ms,omitempty"`
+	// kind is established, not-established, route, no-route, readiness,
+	// state or diagnosis.
+	Kind string `protobuf:"bytes,6,opt,name=kind,proto3" json:"kind,omitempty"`
+	// basis is what the outcome was decided on: seen, held, broke,
+	// window-ended, anchor-failed or interrupted.
+	Basis string `protobuf:"bytes,7,opt,name=basis,proto3" json:"basis,omitempty"`
+	// window_from_ms and window_to_ms bound the window the condition had to
+	// be seen in (or not be seen in), from lab start; -1 when the window
+	// never opened.
+	WindowFromMs int64 `protobuf:"varint,8,opt,name=window_from_ms,json=windowFromMs,proto3" json:"window_from_ms,omitempty"`
+	WindowToMs   int64 `protobuf:"varint,9,opt,name=window_to_ms,json=windowToMs,proto3" json:"window_to_ms,omitempty"`
+	// held_from_ms is when a `for` expectation's condition was first seen,
+	// broke_at_ms when it broke; -1 when not (0 without `for`).
+	HeldFromMs int64 `protobuf:"varint,10,opt,name=held_from_ms,json=heldFromMs,proto3" json:"held_from_ms,omitempty"`
+	BrokeAtMs  int64 `protobuf:"varint,11,opt,name=broke_at_ms,json=brokeAtMs,proto3" json:"broke_at_ms,omitempty"`
+	// findings are the live diagnosis's findings for a diagnosis
+	// expectation (evidence and remediation left out).
+	Findings      []*Finding `protobuf:"bytes,12,rep,name=findings,proto3" json:"findings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -567,6 +588,55 @@ func (x *ExpectationResult) GetAfterMs() int64 {
 	return 0
 }
 
+func (x *ExpectationResult) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ExpectationResult) GetBasis() string {
+	if x != nil {
+		return x.Basis
+	}
+	return ""
+}
+
+func (x *ExpectationResult) GetWindowFromMs() int64 {
+	if x != nil {
+		return x.WindowFromMs
+	}
+	return 0
+}
+
+func (x *ExpectationResult) GetWindowToMs() int64 {
+	if x != nil {
+		return x.WindowToMs
+	}
+	return 0
+}
+
+func (x *ExpectationResult) GetHeldFromMs() int64 {
+	if x != nil {
+		return x.HeldFromMs
+	}
+	return 0
+}
+
+func (x *ExpectationResult) GetBrokeAtMs() int64 {
+	if x != nil {
+		return x.BrokeAtMs
+	}
+	return 0
+}
+
+func (x *ExpectationResult) GetFindings() []*Finding {
+	if x != nil {
+		return x.Findings
+	}
+	return nil
+}
+
 // FaultRecord is one fault injected or healed.
 type FaultRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -578,7 +648,10 @@ type FaultRecord struct {
 	Node   string `protobuf:"bytes,4,opt,name=node,proto3" json:"node,omitempty"`
 	Peer   string `protobuf:"bytes,5,opt,name=peer,proto3" json:"peer,omitempty"`
 	// error is set when the action failed.
-	Error         string `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	// name is the fault's name in the topology (what expectations' after
+	// refers to); empty for faults injected through FaultService.
+	Name          string `protobuf:"bytes,7,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -651,6 +724,13 @@ func (x *FaultRecord) GetPeer() string {
 func (x *FaultRecord) GetError() string {
 	if x != nil {
 		return x.Error
+	}
+	return ""
+}
+
+func (x *FaultRecord) GetName() string {
+	if x != nil {
+		return x.Name
 	}
 	return ""
 }
@@ -1390,7 +1470,7 @@ var File_peerlab_v1_lab_proto protoreflect.FileDescriptor
 const file_peerlab_v1_lab_proto_rawDesc = "" +
 	"\n" +
 	"\x14peerlab/v1/lab.proto\x12\n" +
-	"peerlab.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdf\x03\n" +
+	"peerlab.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1apeerlab/v1/diagnosis.proto\"\xdf\x03\n" +
 	"\x03Lab\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12*\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x14.peerlab.v1.LabStateR\x05state\x12'\n" +
@@ -1420,20 +1500,31 @@ const file_peerlab_v1_lab_proto_rawDesc = "" +
 	"\x05state\x18\x03 \x01(\tR\x05state\x12\x1d\n" +
 	"\n" +
 	"last_error\x18\x04 \x01(\tR\tlastError\x12<\n" +
-	"\fnotification\x18\x05 \x01(\v2\x18.peerlab.v1.NotificationR\fnotification\"\x8c\x01\n" +
+	"\fnotification\x18\x05 \x01(\v2\x18.peerlab.v1.NotificationR\fnotification\"\xf1\x02\n" +
 	"\x11ExpectationResult\x12 \n" +
 	"\vdescription\x18\x01 \x01(\tR\vdescription\x12\x0e\n" +
 	"\x02ok\x18\x02 \x01(\bR\x02ok\x12\x16\n" +
 	"\x06detail\x18\x03 \x01(\tR\x06detail\x12\x12\n" +
 	"\x04line\x18\x04 \x01(\x05R\x04line\x12\x19\n" +
-	"\bafter_ms\x18\x05 \x01(\x03R\aafterMs\"\x8e\x01\n" +
+	"\bafter_ms\x18\x05 \x01(\x03R\aafterMs\x12\x12\n" +
+	"\x04kind\x18\x06 \x01(\tR\x04kind\x12\x14\n" +
+	"\x05basis\x18\a \x01(\tR\x05basis\x12$\n" +
+	"\x0ewindow_from_ms\x18\b \x01(\x03R\fwindowFromMs\x12 \n" +
+	"\fwindow_to_ms\x18\t \x01(\x03R\n" +
+	"windowToMs\x12 \n" +
+	"\fheld_from_ms\x18\n" +
+	" \x01(\x03R\n" +
+	"heldFromMs\x12\x1e\n" +
+	"\vbroke_at_ms\x18\v \x01(\x03R\tbrokeAtMs\x12/\n" +
+	"\bfindings\x18\f \x03(\v2\x13.peerlab.v1.FindingR\bfindings\"\xa2\x01\n" +
 	"\vFaultRecord\x12\x13\n" +
 	"\x05at_ms\x18\x01 \x01(\x03R\x04atMs\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12\x14\n" +
 	"\x05fault\x18\x03 \x01(\tR\x05fault\x12\x12\n" +
 	"\x04node\x18\x04 \x01(\tR\x04node\x12\x12\n" +
 	"\x04peer\x18\x05 \x01(\tR\x04peer\x12\x14\n" +
-	"\x05error\x18\x06 \x01(\tR\x05error\"\x9f\x01\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\x12\x12\n" +
+	"\x04name\x18\a \x01(\tR\x04name\"\x9f\x01\n" +
 	"\x10CreateLabRequest\x12\x14\n" +
 	"\x04yaml\x18\x01 \x01(\tH\x00R\x04yaml\x12\x14\n" +
 	"\x04path\x18\x02 \x01(\tH\x00R\x04path\x12'\n" +
@@ -1527,6 +1618,7 @@ var file_peerlab_v1_lab_proto_goTypes = []any{
 	(*LabStateChange)(nil),        // 18: peerlab.v1.LabStateChange
 	(*WatchLabResponse)(nil),      // 19: peerlab.v1.WatchLabResponse
 	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
+	(*Finding)(nil),               // 21: peerlab.v1.Finding
 }
 var file_peerlab_v1_lab_proto_depIdxs = []int32{
 	0,  // 0: peerlab.v1.Lab.state:type_name -> peerlab.v1.LabState
@@ -1537,32 +1629,33 @@ var file_peerlab_v1_lab_proto_depIdxs = []int32{
 	6,  // 5: peerlab.v1.Lab.expectations:type_name -> peerlab.v1.ExpectationResult
 	7,  // 6: peerlab.v1.Lab.faults:type_name -> peerlab.v1.FaultRecord
 	4,  // 7: peerlab.v1.Session.notification:type_name -> peerlab.v1.Notification
-	1,  // 8: peerlab.v1.CreateLabRequest.mode:type_name -> peerlab.v1.LabMode
-	2,  // 9: peerlab.v1.CreateLabResponse.lab:type_name -> peerlab.v1.Lab
-	2,  // 10: peerlab.v1.GetLabResponse.lab:type_name -> peerlab.v1.Lab
-	2,  // 11: peerlab.v1.ListLabsResponse.labs:type_name -> peerlab.v1.Lab
-	4,  // 12: peerlab.v1.SessionEvent.notification:type_name -> peerlab.v1.Notification
-	0,  // 13: peerlab.v1.LabStateChange.state:type_name -> peerlab.v1.LabState
-	20, // 14: peerlab.v1.WatchLabResponse.time:type_name -> google.protobuf.Timestamp
-	17, // 15: peerlab.v1.WatchLabResponse.session:type_name -> peerlab.v1.SessionEvent
-	6,  // 16: peerlab.v1.WatchLabResponse.expectation:type_name -> peerlab.v1.ExpectationResult
-	7,  // 17: peerlab.v1.WatchLabResponse.fault:type_name -> peerlab.v1.FaultRecord
-	18, // 18: peerlab.v1.WatchLabResponse.state:type_name -> peerlab.v1.LabStateChange
-	8,  // 19: peerlab.v1.LabService.CreateLab:input_type -> peerlab.v1.CreateLabRequest
-	10, // 20: peerlab.v1.LabService.GetLab:input_type -> peerlab.v1.GetLabRequest
-	12, // 21: peerlab.v1.LabService.ListLabs:input_type -> peerlab.v1.ListLabsRequest
-	14, // 22: peerlab.v1.LabService.DeleteLab:input_type -> peerlab.v1.DeleteLabRequest
-	16, // 23: peerlab.v1.LabService.WatchLab:input_type -> peerlab.v1.WatchLabRequest
-	9,  // 24: peerlab.v1.LabService.CreateLab:output_type -> peerlab.v1.CreateLabResponse
-	11, // 25: peerlab.v1.LabService.GetLab:output_type -> peerlab.v1.GetLabResponse
-	13, // 26: peerlab.v1.LabService.ListLabs:output_type -> peerlab.v1.ListLabsResponse
-	15, // 27: peerlab.v1.LabService.DeleteLab:output_type -> peerlab.v1.DeleteLabResponse
-	19, // 28: peerlab.v1.LabService.WatchLab:output_type -> peerlab.v1.WatchLabResponse
-	24, // [24:29] is the sub-list for method output_type
-	19, // [19:24] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	21, // 8: peerlab.v1.ExpectationResult.findings:type_name -> peerlab.v1.Finding
+	1,  // 9: peerlab.v1.CreateLabRequest.mode:type_name -> peerlab.v1.LabMode
+	2,  // 10: peerlab.v1.CreateLabResponse.lab:type_name -> peerlab.v1.Lab
+	2,  // 11: peerlab.v1.GetLabResponse.lab:type_name -> peerlab.v1.Lab
+	2,  // 12: peerlab.v1.ListLabsResponse.labs:type_name -> peerlab.v1.Lab
+	4,  // 13: peerlab.v1.SessionEvent.notification:type_name -> peerlab.v1.Notification
+	0,  // 14: peerlab.v1.LabStateChange.state:type_name -> peerlab.v1.LabState
+	20, // 15: peerlab.v1.WatchLabResponse.time:type_name -> google.protobuf.Timestamp
+	17, // 16: peerlab.v1.WatchLabResponse.session:type_name -> peerlab.v1.SessionEvent
+	6,  // 17: peerlab.v1.WatchLabResponse.expectation:type_name -> peerlab.v1.ExpectationResult
+	7,  // 18: peerlab.v1.WatchLabResponse.fault:type_name -> peerlab.v1.FaultRecord
+	18, // 19: peerlab.v1.WatchLabResponse.state:type_name -> peerlab.v1.LabStateChange
+	8,  // 20: peerlab.v1.LabService.CreateLab:input_type -> peerlab.v1.CreateLabRequest
+	10, // 21: peerlab.v1.LabService.GetLab:input_type -> peerlab.v1.GetLabRequest
+	12, // 22: peerlab.v1.LabService.ListLabs:input_type -> peerlab.v1.ListLabsRequest
+	14, // 23: peerlab.v1.LabService.DeleteLab:input_type -> peerlab.v1.DeleteLabRequest
+	16, // 24: peerlab.v1.LabService.WatchLab:input_type -> peerlab.v1.WatchLabRequest
+	9,  // 25: peerlab.v1.LabService.CreateLab:output_type -> peerlab.v1.CreateLabResponse
+	11, // 26: peerlab.v1.LabService.GetLab:output_type -> peerlab.v1.GetLabResponse
+	13, // 27: peerlab.v1.LabService.ListLabs:output_type -> peerlab.v1.ListLabsResponse
+	15, // 28: peerlab.v1.LabService.DeleteLab:output_type -> peerlab.v1.DeleteLabResponse
+	19, // 29: peerlab.v1.LabService.WatchLab:output_type -> peerlab.v1.WatchLabResponse
+	25, // [25:30] is the sub-list for method output_type
+	20, // [20:25] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_peerlab_v1_lab_proto_init() }
@@ -1570,6 +1663,7 @@ func file_peerlab_v1_lab_proto_init() {
 	if File_peerlab_v1_lab_proto != nil {
 		return
 	}
+	file_peerlab_v1_diagnosis_proto_init()
 	file_peerlab_v1_lab_proto_msgTypes[6].OneofWrappers = []any{
 		(*CreateLabRequest_Yaml)(nil),
 		(*CreateLabRequest_Path)(nil),
