@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"net/netip"
+	"strings"
 
 	"github.com/peerlab/peerlab/internal/bird"
 )
@@ -64,6 +65,17 @@ type Observations struct {
 	// Manifests are Calico install settings: backend and probes
 	// (cluster-wide).
 	Manifests []CalicoManifest
+	// NodeAddrs are the addresses calico-node's startup chose for the node
+	// (autodetected, from the environment, or by an old calicoctl).
+	NodeAddrs []NodeAddr
+	// AddrConflicts are "Calico node 'X' is already using the IPv4
+	// address A" warnings.
+	AddrConflicts []AddrConflict
+	// RouterEvents are NOTIFICATION and TCP MD5 messages in the logs of
+	// BGP speakers that are not Calico nodes (ToR switches, FRR, GoBGP).
+	RouterEvents []RouterEvent
+	// Pods are `kubectl get pods -o wide` rows (cluster-wide).
+	Pods []KubePod
 }
 
 // merge appends everything of o to obs.
@@ -88,6 +100,10 @@ func (obs *Observations) merge(o Observations) {
 	obs.RoutesSeen = obs.RoutesSeen || o.RoutesSeen
 	obs.KubeNodes = append(obs.KubeNodes, o.KubeNodes...)
 	obs.Manifests = append(obs.Manifests, o.Manifests...)
+	obs.NodeAddrs = append(obs.NodeAddrs, o.NodeAddrs...)
+	obs.AddrConflicts = append(obs.AddrConflicts, o.AddrConflicts...)
+	obs.RouterEvents = append(obs.RouterEvents, o.RouterEvents...)
+	obs.Pods = append(obs.Pods, o.Pods...)
 }
 
 // ProtocolObs is one BIRD protocol as `show protocols [all]` printed it.
@@ -259,4 +275,60 @@ type CalicoManifest struct {
 	// BirdReadyProbe is true when a probe runs "-bird-ready" (or -bird-live).
 	BirdReadyProbe bool
 	Lines          []Line
+}
+
+// NodeAddr is an address calico-node's startup picked for its node.
+type NodeAddr struct {
+	// Addr is the address, e.g. "172.17.0.1".
+	Addr string
+	// Prefix is the address with its length when the log printed one
+	// ("172.17.0.1/16"); invalid otherwise.
+	Prefix netip.Prefix
+	// Interface is the interface it was found on, if the log said.
+	Interface string
+	// How is "first-found", "interface", "can-reach", "skip-interface",
+	// "environment" or "calicoctl".
+	How string
+	// NotOnHost is set by "Unable to confirm IPv4 address A is assigned
+	// to this host".
+	NotOnHost bool
+	Line      Line
+}
+
+// AddrConflict is calico-node's startup refusing an address another
+// Calico node already uses.
+type AddrConflict struct {
+	// Other is the node already using Addr.
+	Other, Addr string
+	Line        Line
+}
+
+// RouterEvent is a BGP NOTIFICATION (or a TCP MD5 complaint) logged by a
+// speaker that is not a Calico node.
+type RouterEvent struct {
+	// Neighbor is the address the router names as its neighbor.
+	Neighbor string
+	// Code and Subcode are the NOTIFICATION's; HasCode is false when the
+	// line only gave a text the tables could not map.
+	Code, Subcode uint8
+	HasCode       bool
+	// Sent is true when the router sent it, false when it received it.
+	Sent bool
+	// MD5 is "missing" or "mismatch" for TCP MD5 complaints, else "".
+	MD5 string
+	// Text is the reason as printed.
+	Text string
+	Line Line
+}
+
+// KubePod is a `kubectl get pods -o wide` row.
+type KubePod struct {
+	Name, Ready, Status, IP, Node string
+	Line                          Line
+}
+
+// CalicoNode reports whether the pod is a calico-node pod (its IP is then
+// the node's own, since it runs in the host network).
+func (p KubePod) CalicoNode() bool {
+	return strings.HasPrefix(p.Name, "calico-node-")
 }
