@@ -42,6 +42,9 @@ func rules() []rule {
 		{"port179-in-use", rulePort179InUse},
 		{"source-ip-missing", ruleSourceIPMissing},
 		{"wrong-ip-autodetect", ruleWrongIPAutodetect},
+		{"autodetected-address", ruleAutodetectedAddr},
+		{"bridge-peer", ruleBridgePeer},
+		{"router-md5", ruleRouterMD5},
 		{"unexpected-connect", ruleUnexpectedConnect},
 		{"stale-node", ruleStaleNode},
 	}

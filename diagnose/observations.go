@@ -208,7 +208,10 @@ type BirdLogLine struct {
 	Message string
 	// UnknownAddress is set for "Unexpected connect from unknown address X".
 	UnknownAddress string
-	Line           Line
+	// Slow is set for BIRD's warnings that it ran late ("I/O loop cycle
+	// took 5720 ms"): keepalives may have gone out too late.
+	Slow bool
+	Line Line
 }
 
 // KernelMD5 is a kernel message about a TCP MD5 signature.

@@ -155,6 +155,8 @@ func DefaultRegistry() *Registry {
 		ipRoute{},
 		readinessMessage{},
 		calicoNodeLog{},
+		calicoAutodetect{},
+		routerLog{},
 		birdLog{},
 		kernelMD5{},
 	} {

@@ -44,11 +44,39 @@ func notificationRule(code, subcode uint8, cause Cause, level Confidence) func(*
 						f = f.withNotes(fmt.Sprintf("%s: the hold timer with %s expired because the link is down on %s (no-route-to-peer)", orNode(label), ev.Peer, orNode(where)))
 					}
 				}
+				if code == 4 {
+					f = withSlowBird(f, n)
+				}
 				out = append(out, f)
+			}
+			for _, ev := range routerNotifications(n, code, subcode) {
+				out = append(out, newFinding(cause, level, label, ev.Neighbor,
+					fmt.Sprintf("%s: "+notificationSummary[cause], orNode(label),
+						fmt.Sprintf("NOTIFICATION %d/%d %q %s %s", code, subcode, bird.NotificationText(code, subcode), ev.direction(), ev.Neighbor)),
+					[]Line{ev.Line}))
 			}
 		}
 		return out
 	}
+}
+
+// withSlowBird adds BIRD's warnings that it ran late to a hold timer
+// finding: a BIRD too busy to send keepalives explains the expiry.
+func withSlowBird(f Finding, n *Node) Finding {
+	var slow []Line
+	for _, bl := range n.Obs.BirdLog {
+		if bl.Slow {
+			slow = append(slow, bl.Line)
+		}
+	}
+	if len(slow) == 0 {
+		return f
+	}
+	for _, l := range firstLines(slow, 3) {
+		f.Evidence = appendUnique(f.Evidence, l.String())
+	}
+	f.Summary += "; BIRD itself warns that it ran late (a long I/O loop cycle), so its keepalives went out late"
+	return f.withSteps("check CPU limits and load of calico-node on this node: BIRD's 'I/O loop cycle took N ms' means it could not send keepalives in time")
 }
 
 // ruleASConfig: a node's bird.cfg expects AS X from a peer whose own
