@@ -44,6 +44,7 @@ func rules() []rule {
 		{"wrong-ip-autodetect", ruleWrongIPAutodetect},
 		{"autodetected-address", ruleAutodetectedAddr},
 		{"bridge-peer", ruleBridgePeer},
+		{"config-peer-address", ruleConfigPeerAddr},
 		{"router-md5", ruleRouterMD5},
 		{"unexpected-connect", ruleUnexpectedConnect},
 		{"stale-node", ruleStaleNode},

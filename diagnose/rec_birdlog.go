@@ -84,7 +84,7 @@ func parseBirdLogLine(t string) (BirdLogLine, bool) {
 		bl.Slow = true
 		return bl, true
 	}
-	if birdGlobalRE.MatchString(t) && (looksLikeBirdLine(t) || m != nil) {
+	if birdGlobalRE.MatchString(t) && (looksLikeBirdLine(t) || m != nil || strings.HasPrefix(t, "Socket error:")) {
 		bl.Message = t
 		return bl, true
 	}

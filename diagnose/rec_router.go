@@ -15,6 +15,7 @@ import (
 //	bgpd[812]: %NOTIFICATION: received from neighbor 10.0.0.2 4/0 (Hold Timer Expired) 0 bytes   (FRR)
 //	rpd[1234]: bgp_read_v4_message: NOTIFICATION received from 10.0.0.1 (External AS 65001): code 2 (Open Message Error) subcode 2 (bad peer AS number)   (Junos)
 //	level=info msg="Peer Down" Key=10.0.0.1 Reason="notification-received code 4(hold timer expired) subcode 0(undefined)"   (GoBGP)
+//	{"error":"got BGP notification code 0x0203 (Bad BGP identifier)","msg":"peer sent notification, closing session","peer":"10.96.0.100:179"}   (MetalLB)
 //	%TCP-6-BADAUTH: No MD5 digest from 10.0.0.1(179) to 10.0.0.2(34567)   (Cisco)
 type routerLog struct{}
 
@@ -22,10 +23,11 @@ func (routerLog) Kind() string { return "router-log" }
 func (routerLog) Whole() bool  { return false }
 
 var (
-	notifWordRE  = regexp.MustCompile(`NOTIFICATION|BGP_NOTIFICATION|notification-(?:received|sent)|(?:sent|received) notification`)
+	notifWordRE  = regexp.MustCompile(`NOTIFICATION|BGP_NOTIFICATION|notification-(?:received|sent)|(?:sent|received|got BGP) notification`)
+	notifHexRE   = regexp.MustCompile(`(?i)code 0x([0-9a-f]{2})([0-9a-f]{2})\b`)
 	notifCodeRE  = regexp.MustCompile(`(?:^|[\s(])([1-7])/(\d{1,2})(?:[\s)]|$)`)
 	notifCode2RE = regexp.MustCompile(`(?i)code:? ?(\d{1,2})\b.*?subcode:? ?(\d{1,3})\b`)
-	neighborRE   = regexp.MustCompile(`(?i)(?:\bneighbou?r|\bpeer|\bfrom|\bto|\bKey=|"Key":\s*"|\baddr(?:ess)?=)\s*"?\[?([0-9A-Fa-f]{1,4}(?:[.:][0-9A-Fa-f]{0,4}){2,7})`)
+	neighborRE   = regexp.MustCompile(`(?i)(?:\bneighbou?r|\bpeer|\bfrom|\bto|\bKey=|"Key":\s*"|"peer":\s*"|\baddr(?:ess)?=)\s*"?\[?([0-9A-Fa-f]{1,4}(?:[.:][0-9A-Fa-f]{0,4}){2,7})`)
 	badAuthRE    = regexp.MustCompile(`(?i)(no|invalid|missing|bad) MD5 digest from ([0-9A-Fa-f.:]+?)[(:]`)
 )
 
@@ -94,7 +96,11 @@ func parseRouterLine(t string) (RouterEvent, bool) {
 	default:
 		return ev, false
 	}
-	if m := neighborRE.FindStringSubmatch(rest); m != nil {
+	if m := neighborRE.FindStringSubmatch(t[strings.LastIndex(t[:loc[0]], "{")+1:]); m != nil && strings.HasPrefix(t, "{") {
+		if a, ok := parseAddr(hostOf(m[1])); ok {
+			ev.Neighbor = a.String()
+		}
+	} else if m := neighborRE.FindStringSubmatch(rest); m != nil {
 		if a, ok := parseAddr(m[1]); ok {
 			ev.Neighbor = a.String()
 		}
@@ -105,6 +111,10 @@ func parseRouterLine(t string) (RouterEvent, bool) {
 	}
 	if m := notifCodeRE.FindStringSubmatch(rest); m != nil {
 		ev.Code, ev.Subcode, ev.HasCode = atou8(m[1]), atou8(m[2]), true
+	} else if m := notifHexRE.FindStringSubmatch(t); m != nil {
+		c, _ := strconv.ParseUint(m[1], 16, 8)
+		sc, _ := strconv.ParseUint(m[2], 16, 8)
+		ev.Code, ev.Subcode, ev.HasCode = uint8(c), uint8(sc), true
 	} else if m := notifCode2RE.FindStringSubmatch(rest); m != nil {
 		ev.Code, ev.Subcode, ev.HasCode = atou8(m[1]), atou8(m[2]), true
 	}

@@ -149,6 +149,7 @@ func DefaultRegistry() *Registry {
 		birdConfig{},
 		nginxConfig{},
 		kubectlNodes{},
+		kubectlPods{},
 		calicoManifest{},
 		ssListen{},
 		ipAddr{},

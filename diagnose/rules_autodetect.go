@@ -3,6 +3,7 @@ package diagnose
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 )
 
 // Address ranges that are almost never a node's own network address.
@@ -76,11 +77,19 @@ func ruleAutodetectedAddr(c *Cluster) []Finding {
 			out = append(out, conflictFindings(c, n, nil)...)
 			continue
 		}
-		why := suspectAddr(na)
+		why, conf := "", High
+		for _, x := range n.Obs.NodeAddrs {
+			if w := suspectAddr(x); w != "" {
+				why, na, lines = w, x, []Line{x.Line}
+				break
+			}
+			if w := unusualInterface(x.Interface); w != "" && why == "" {
+				why, na, lines, conf = w, x, []Line{x.Line}, Medium
+			}
+		}
 		shared := byAddr[na.Addr]
 		switch {
 		case why != "":
-			conf := High
 			if na.How == "environment" {
 				conf = Medium
 			}
@@ -171,4 +180,53 @@ func kubeAddrOf(c *Cluster, n *Node) (string, Line, bool) {
 		}
 	}
 	return "", Line{}, false
+}
+
+// unusualInterface says why an interface is an unusual choice for a
+// node's address although it may carry one (a switch's port-channel on a
+// SONiC node), or "".
+func unusualInterface(name string) string {
+	l := strings.ToLower(name)
+	if strings.HasPrefix(l, "portchannel") || strings.HasPrefix(l, "port-channel") {
+		return fmt.Sprintf("the address of %s, a switch port-channel (data-plane interface), most often not the address the other nodes reach", name)
+	}
+	return ""
+}
+
+// ruleConfigPeerAddr: a bird.cfg peer that confd wrote for node N ("# For
+// peer /host/N/ip_addr_v4") uses an address that is not N's Kubernetes
+// address (its INTERNAL-IP or its calico-node pod's IP): N's calico-node
+// advertised another interface's address.
+func ruleConfigPeerAddr(c *Cluster) []Finding {
+	var out []Finding
+	for _, n := range c.Nodes {
+		label := c.Label(n)
+		for _, cfg := range n.Obs.BirdConfigs {
+			for _, p := range cfg.Peers {
+				name := hostFromPeerNode(p.PeerNode)
+				if name == "" || p.Neighbor == "" {
+					continue
+				}
+				ip, kl, ok := kubeAddrOf(c, &Node{Name: name})
+				if !ok || ip == p.Neighbor {
+					continue
+				}
+				out = append(out, newFinding(CauseWrongIPAutodetect, Medium, label, p.Neighbor,
+					fmt.Sprintf("%s: bird.cfg peers with %s at %s, but Kubernetes knows %s as %s: calico-node on %s advertised another interface's address", orNode(label), name, p.Neighbor, name, ip, name),
+					[]Line{p.Line, p.NeighborLine, kl}).withNotes(
+					fmt.Sprintf("%s: a deliberate BGP network would look the same; calicoctl get node %s -o yaml shows the address Calico chose", name, name)))
+			}
+		}
+	}
+	return out
+}
+
+// hostFromPeerNode returns N of confd's "/host/N/ip_addr_v4".
+func hostFromPeerNode(s string) string {
+	rest, ok := strings.CutPrefix(s, "/host/")
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, "/")
+	return name
 }
