@@ -46,6 +46,7 @@ func rules() []rule {
 		{"bridge-peer", ruleBridgePeer},
 		{"config-peer-address", ruleConfigPeerAddr},
 		{"router-md5", ruleRouterMD5},
+		{"unexplained-symptoms", ruleUnexplainedSymptoms},
 		{"unexpected-connect", ruleUnexpectedConnect},
 		{"stale-node", ruleStaleNode},
 	}

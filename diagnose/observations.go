@@ -180,6 +180,9 @@ type Readiness struct {
 	NotEstablished []string
 	// BirdSocketMissing is "Error querying BIRD: unable to connect to BIRDv4 socket".
 	BirdSocketMissing bool
+	// NoPeers is "Number of node(s) with BGP peering established = 0"
+	// without a list of peers.
+	NoPeers bool
 	// Line is the message.
 	Line Line
 }

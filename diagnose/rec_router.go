@@ -16,6 +16,7 @@ import (
 //	rpd[1234]: bgp_read_v4_message: NOTIFICATION received from 10.0.0.1 (External AS 65001): code 2 (Open Message Error) subcode 2 (bad peer AS number)   (Junos)
 //	level=info msg="Peer Down" Key=10.0.0.1 Reason="notification-received code 4(hold timer expired) subcode 0(undefined)"   (GoBGP)
 //	{"error":"got BGP notification code 0x0203 (Bad BGP identifier)","msg":"peer sent notification, closing session","peer":"10.96.0.100:179"}   (MetalLB)
+//	bgpd[18700]: level=warning msg="failed to set md5: cannot allocate memory" Key=210.171.225.146 Topic=Peer   (GoBGP)
 //	%TCP-6-BADAUTH: No MD5 digest from 10.0.0.1(179) to 10.0.0.2(34567)   (Cisco)
 type routerLog struct{}
 
@@ -28,6 +29,7 @@ var (
 	notifCodeRE  = regexp.MustCompile(`(?:^|[\s(])([1-7])/(\d{1,2})(?:[\s)]|$)`)
 	notifCode2RE = regexp.MustCompile(`(?i)code:? ?(\d{1,2})\b.*?subcode:? ?(\d{1,3})\b`)
 	neighborRE   = regexp.MustCompile(`(?i)(?:\bneighbou?r|\bpeer|\bfrom|\bto|\bKey=|"Key":\s*"|"peer":\s*"|\baddr(?:ess)?=)\s*"?\[?([0-9A-Fa-f]{1,4}(?:[.:][0-9A-Fa-f]{0,4}){2,7})`)
+	md5SetRE     = regexp.MustCompile(`(?i)(failed to set md5|cannot set md5|can't set TCP_MD5SIG|set TCP_MD5SIG option)`)
 	badAuthRE    = regexp.MustCompile(`(?i)(no|invalid|missing|bad) MD5 digest from ([0-9A-Fa-f.:]+?)[(:]`)
 )
 
@@ -79,6 +81,15 @@ func parseRouterLine(t string) (RouterEvent, bool) {
 			ev.MD5 = "missing"
 		}
 		ev.Text = m[0]
+		return ev, true
+	}
+	if md5SetRE.MatchString(t) {
+		if m := neighborRE.FindStringSubmatch(t); m != nil {
+			if a, ok := parseAddr(hostOf(m[1])); ok {
+				ev.Neighbor = a.String()
+			}
+		}
+		ev.MD5, ev.Text = "setfail", t
 		return ev, true
 	}
 	loc := notifWordRE.FindStringIndex(t)

@@ -88,6 +88,12 @@ func ruleRouterMD5(c *Cluster) []Finding {
 			if ev.MD5 == "" {
 				continue
 			}
+			if ev.MD5 == "setfail" {
+				out = append(out, newFinding(CauseMD5Unsupported, Low, label, ev.Neighbor,
+					fmt.Sprintf("%s: the speaker could not set the TCP MD5 key for %s on its socket (kernel without TCP_MD5SIG, or a kernel limit such as optmem_max)", orNode(label), ev.Neighbor),
+					[]Line{ev.Line}).withNotes(fmt.Sprintf("%s: the error after 'set md5' names the reason; 'cannot allocate memory' points at net.core.optmem_max", orNode(label))))
+				continue
+			}
 			what := "carry a wrong MD5 digest"
 			if ev.MD5 == "missing" {
 				what = "carry no MD5 digest (a password only on the router)"
@@ -133,4 +139,39 @@ func dockerGateway(a netip.Addr) bool {
 	}
 	b := a.As4()
 	return b[0] == 172 && b[1] >= 18 && b[1] <= 31 && b[2] == 0 && b[3] == 1
+}
+
+// ruleUnexplainedSymptoms: a node shows trouble that no catalogue cause
+// can be drawn from (readiness says no peering is established without
+// naming peers, calico-node cannot list a resource, its pod is not ready):
+// an unknown finding quoting it, so the report does not say healthy.
+func ruleUnexplainedSymptoms(c *Cluster) []Finding {
+	var out []Finding
+	for _, n := range c.Nodes {
+		var lines []Line
+		for _, r := range n.Obs.Readiness {
+			if r.NoPeers {
+				lines = append(lines, r.Line)
+			}
+		}
+		if _, unconf := n.Unconfigured(); len(n.Obs.APIErrors) == 0 && !unconf {
+			// API errors and an unconfigured BIRD have rules of their own.
+			lines = append(lines, n.Obs.DatastoreErrors...)
+		}
+		for _, p := range n.Obs.Pods {
+			if !p.CalicoNode() {
+				continue
+			}
+			if ready, total, ok := strings.Cut(p.Ready, "/"); ok && ready != total || containsFold(p.Status, "CrashLoop") || containsFold(p.Status, "Error") {
+				lines = append(lines, p.Line)
+			}
+		}
+		if len(lines) == 0 {
+			continue
+		}
+		label := c.Label(n)
+		out = append(out, newFinding(CauseUnknown, Low, label, "",
+			fmt.Sprintf("%s: calico-node reports trouble, but the evidence does not show which session fails or why", orNode(label)), firstLines(lines, 4)))
+	}
+	return out
 }
