@@ -91,6 +91,11 @@ func knownCommand(rest string) bool {
 	}
 	if cmd == "ip" {
 		// "# ip address of the master" is a comment; "# ip -4 addr" a prompt.
+		for _, w := range f[2:] {
+			if containsStr([]string{"of", "the", "is", "for", "to", "and", "which"}, strings.ToLower(w)) {
+				return false
+			}
+		}
 		return len(f) > 1 && (strings.HasPrefix(f[1], "-") || containsStr([]string{"a", "addr", "address", "r", "route", "link", "l", "neigh", "n", "rule"}, f[1]))
 	}
 	return containsStr(promptCommands, cmd)
