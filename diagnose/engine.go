@@ -43,6 +43,11 @@ func rules() []rule {
 		{"port179-in-use", rulePort179InUse},
 		{"source-ip-missing", ruleSourceIPMissing},
 		{"wrong-ip-autodetect", ruleWrongIPAutodetect},
+		{"autodetected-address", ruleAutodetectedAddr},
+		{"bridge-peer", ruleBridgePeer},
+		{"config-peer-address", ruleConfigPeerAddr},
+		{"router-md5", ruleRouterMD5},
+		{"unexplained-symptoms", ruleUnexplainedSymptoms},
 		{"unexpected-connect", ruleUnexpectedConnect},
 		{"stale-node", ruleStaleNode},
 	}

@@ -193,9 +193,6 @@ func runLiveCase(t *testing.T, kinds [2]string, tc liveCase) {
 	if setup.evidence != "" && !topEvidenceHas(rep, setup.evidence) {
 		t.Errorf("top finding's evidence lacks %q", setup.evidence)
 	}
-	if live.Took > 3*time.Second {
-		t.Errorf("live diagnosis took %s, want about 2 s", live.Took)
-	}
 	if *updateCorpus && kinds[0] == "bird" {
 		saveCorpusCase(t, "lab-"+tc.name, live, tc.want)
 	}

@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"net/netip"
+	"strings"
 
 	"github.com/peerlab/peerlab/internal/bird"
 )
@@ -70,6 +71,17 @@ type Observations struct {
 	// its own speaker. RouterSessions are its sessions as it reports them.
 	Router         string
 	RouterSessions []RouterSessionObs
+	// NodeAddrs are the addresses calico-node's startup chose for the node
+	// (autodetected, from the environment, or by an old calicoctl).
+	NodeAddrs []NodeAddr
+	// AddrConflicts are "Calico node 'X' is already using the IPv4
+	// address A" warnings.
+	AddrConflicts []AddrConflict
+	// RouterEvents are NOTIFICATION and TCP MD5 messages in the logs of
+	// BGP speakers that are not Calico nodes (ToR switches, FRR, GoBGP).
+	RouterEvents []RouterEvent
+	// Pods are `kubectl get pods -o wide` rows (cluster-wide).
+	Pods []KubePod
 }
 
 // RouterSessionObs is one session of a router node and its evidence line.
@@ -104,6 +116,10 @@ func (obs *Observations) merge(o Observations) {
 		obs.Router = o.Router
 	}
 	obs.RouterSessions = append(obs.RouterSessions, o.RouterSessions...)
+	obs.NodeAddrs = append(obs.NodeAddrs, o.NodeAddrs...)
+	obs.AddrConflicts = append(obs.AddrConflicts, o.AddrConflicts...)
+	obs.RouterEvents = append(obs.RouterEvents, o.RouterEvents...)
+	obs.Pods = append(obs.Pods, o.Pods...)
 }
 
 // ProtocolObs is one BIRD protocol as `show protocols [all]` printed it.
@@ -191,6 +207,9 @@ type Readiness struct {
 	NotEstablished []string
 	// BirdSocketMissing is "Error querying BIRD: unable to connect to BIRDv4 socket".
 	BirdSocketMissing bool
+	// NoPeers is "Number of node(s) with BGP peering established = 0"
+	// without a list of peers.
+	NoPeers bool
 	// Line is the message.
 	Line Line
 }
@@ -219,7 +238,10 @@ type BirdLogLine struct {
 	Message string
 	// UnknownAddress is set for "Unexpected connect from unknown address X".
 	UnknownAddress string
-	Line           Line
+	// Slow is set for BIRD's warnings that it ran late ("I/O loop cycle
+	// took 5720 ms"): keepalives may have gone out too late.
+	Slow bool
+	Line Line
 }
 
 // KernelMD5 is a kernel message about a TCP MD5 signature.
@@ -286,4 +308,60 @@ type CalicoManifest struct {
 	// BirdReadyProbe is true when a probe runs "-bird-ready" (or -bird-live).
 	BirdReadyProbe bool
 	Lines          []Line
+}
+
+// NodeAddr is an address calico-node's startup picked for its node.
+type NodeAddr struct {
+	// Addr is the address, e.g. "172.17.0.1".
+	Addr string
+	// Prefix is the address with its length when the log printed one
+	// ("172.17.0.1/16"); invalid otherwise.
+	Prefix netip.Prefix
+	// Interface is the interface it was found on, if the log said.
+	Interface string
+	// How is "first-found", "interface", "can-reach", "skip-interface",
+	// "environment" or "calicoctl".
+	How string
+	// NotOnHost is set by "Unable to confirm IPv4 address A is assigned
+	// to this host".
+	NotOnHost bool
+	Line      Line
+}
+
+// AddrConflict is calico-node's startup refusing an address another
+// Calico node already uses.
+type AddrConflict struct {
+	// Other is the node already using Addr.
+	Other, Addr string
+	Line        Line
+}
+
+// RouterEvent is a BGP NOTIFICATION (or a TCP MD5 complaint) logged by a
+// speaker that is not a Calico node.
+type RouterEvent struct {
+	// Neighbor is the address the router names as its neighbor.
+	Neighbor string
+	// Code and Subcode are the NOTIFICATION's; HasCode is false when the
+	// line only gave a text the tables could not map.
+	Code, Subcode uint8
+	HasCode       bool
+	// Sent is true when the router sent it, false when it received it.
+	Sent bool
+	// MD5 is "missing" or "mismatch" for TCP MD5 complaints, else "".
+	MD5 string
+	// Text is the reason as printed.
+	Text string
+	Line Line
+}
+
+// KubePod is a `kubectl get pods -o wide` row.
+type KubePod struct {
+	Name, Ready, Status, IP, Node string
+	Line                          Line
+}
+
+// CalicoNode reports whether the pod is a calico-node pod (its IP is then
+// the node's own, since it runs in the host network).
+func (p KubePod) CalicoNode() bool {
+	return strings.HasPrefix(p.Name, "calico-node-")
 }

@@ -3,6 +3,7 @@ package diagnose
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrDuplicateKind is returned by Registry.Register for a kind registered twice.
@@ -58,32 +59,68 @@ type Recognition struct {
 	Obs Observations
 }
 
-// Recognize tries the whole-file recognizers in order and keeps the first
-// that claims data; when none does, every line recognizer that claims it
-// contributes. A recognizer that panics is treated as not claiming the
-// input. An empty Evidence means the input was not recognised.
+// Recognize splits data into the outputs it holds (see splitPaste) and
+// recognises each piece: the whole-file recognizers are tried in order
+// and the first that claims a piece keeps it; the lines of a claimed
+// piece that its recognizer did not quote, and every piece no whole
+// recognizer claims, go to the line recognizers, each of which
+// contributes what it claims. A recognizer that panics is treated as not
+// claiming the input. An empty Evidence means the input was not
+// recognised. The work is linear in the input.
 func (r *Registry) Recognize(source string, data []byte) Recognition {
 	var res Recognition
-	for _, rec := range r.recs {
-		if !rec.Whole() {
-			continue
+	var rest []string
+	for _, p := range splitPaste(splitLines(data)) {
+		claimed := false
+		for _, rec := range r.recs {
+			if !rec.Whole() {
+				continue
+			}
+			obs, lines, ok := safeRecognize(rec, source, p.data())
+			if !ok {
+				continue
+			}
+			res.Obs.merge(obs)
+			res.Evidence = append(res.Evidence, Evidence{Source: source, Kind: rec.Kind(), Lines: nonNil(lines)})
+			rest = append(rest, unquoted(p.lines, lines)...)
+			claimed = true
+			break
 		}
-		if obs, lines, ok := safeRecognize(rec, source, data); ok {
-			res.Obs = obs
-			res.Evidence = []Evidence{{Source: source, Kind: rec.Kind(), Lines: nonNil(lines)}}
-			return res
+		if !claimed {
+			rest = append(rest, p.lines...)
 		}
 	}
+	if len(rest) == 0 {
+		return res
+	}
+	text := []byte(strings.Join(rest, "\n") + "\n")
 	for _, rec := range r.recs {
 		if rec.Whole() {
 			continue
 		}
-		if obs, lines, ok := safeRecognize(rec, source, data); ok {
+		if obs, lines, ok := safeRecognize(rec, source, text); ok {
 			res.Obs.merge(obs)
 			res.Evidence = append(res.Evidence, Evidence{Source: source, Kind: rec.Kind(), Lines: nonNil(lines)})
 		}
 	}
 	return res
+}
+
+// unquoted returns the lines of a piece that its recognizer did not
+// quote, so line formats inside it (a log line pasted under a table) are
+// not lost and quoted lines are not counted twice.
+func unquoted(piece, quoted []string) []string {
+	q := make(map[string]bool, len(quoted))
+	for _, l := range quoted {
+		q[strings.TrimSpace(l)] = true
+	}
+	var out []string
+	for _, l := range piece {
+		if t := strings.TrimSpace(l); t != "" && !q[t] {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func safeRecognize(rec Recognizer, source string, data []byte) (obs Observations, lines []string, ok bool) {
@@ -112,12 +149,15 @@ func DefaultRegistry() *Registry {
 		birdConfig{},
 		nginxConfig{},
 		kubectlNodes{},
+		kubectlPods{},
 		calicoManifest{},
 		ssListen{},
 		ipAddr{},
 		ipRoute{},
 		readinessMessage{},
 		calicoNodeLog{},
+		calicoAutodetect{},
+		routerLog{},
 		birdLog{},
 		kernelMD5{},
 	} {

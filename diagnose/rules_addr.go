@@ -8,7 +8,8 @@ import (
 
 // bridgePrefixes are interface name prefixes of container bridges,
 // overlays and tunnels: never the node's real address.
-var bridgePrefixes = []string{"docker", "br-", "cni", "cali", "flannel", "vxlan", "kube-ipvs", "tunl", "virbr", "weave", "podman", "cilium", "veth", "lxc", "nodelocaldns", "kube-bridge"}
+var bridgePrefixes = []string{"docker", "br-", "cni", "cali", "flannel", "vxlan", "kube-ipvs", "tunl", "virbr", "weave", "podman", "cilium",
+	"veth", "lxc", "nodelocaldns", "kube-bridge", "kube-dummy", "dummy", "wireguard", "wg", "egress.calico", "genev", "kube-ovn", "ovn-k8s", "antrea", "nerdctl"}
 
 // dockerDefault is Docker's default bridge network.
 var dockerDefault = netip.MustParsePrefix("172.17.0.0/16")

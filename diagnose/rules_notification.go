@@ -23,14 +23,14 @@ func notificationRule(code, subcode uint8, cause Cause, level Confidence) func(*
 		var out []Finding
 		for _, n := range c.Nodes {
 			label := c.Label(n)
-			var events []routerNotification
+			var events []routerNodeNotification
 			for _, ev := range n.errorEvents() {
 				le := bird.ParseLastError(ev.Text)
 				if le.Notification {
-					events = append(events, routerNotification{Peer: ev.Peer, Code: le.Code, Subcode: le.Subcode, Sent: le.Sent, Lines: ev.Lines})
+					events = append(events, routerNodeNotification{Peer: ev.Peer, Code: le.Code, Subcode: le.Subcode, Sent: le.Sent, Lines: ev.Lines})
 				}
 			}
-			for _, ev := range append(events, routerNotifications(n)...) {
+			for _, ev := range append(events, routerNodeNotifications(n)...) {
 				if ev.Code != code || ev.Subcode != subcode {
 					continue
 				}
@@ -54,11 +54,39 @@ func notificationRule(code, subcode uint8, cause Cause, level Confidence) func(*
 						f = f.withNotes(fmt.Sprintf("%s: the hold timer with %s expires because of the BGP timers in %s's bird.cfg (bad-timers)", orNode(label), ev.Peer, orNode(where)))
 					}
 				}
+				if code == 4 {
+					f = withSlowBird(f, n)
+				}
 				out = append(out, f)
+			}
+			for _, ev := range routerNotifications(n, code, subcode) {
+				out = append(out, newFinding(cause, level, label, ev.Neighbor,
+					fmt.Sprintf("%s: "+notificationSummary[cause], orNode(label),
+						fmt.Sprintf("NOTIFICATION %d/%d %q %s %s", code, subcode, bird.NotificationText(code, subcode), ev.direction(), ev.Neighbor)),
+					[]Line{ev.Line}))
 			}
 		}
 		return out
 	}
+}
+
+// withSlowBird adds BIRD's warnings that it ran late to a hold timer
+// finding: a BIRD too busy to send keepalives explains the expiry.
+func withSlowBird(f Finding, n *Node) Finding {
+	var slow []Line
+	for _, bl := range n.Obs.BirdLog {
+		if bl.Slow {
+			slow = append(slow, bl.Line)
+		}
+	}
+	if len(slow) == 0 {
+		return f
+	}
+	for _, l := range firstLines(slow, 3) {
+		f.Evidence = appendUnique(f.Evidence, l.String())
+	}
+	f.Summary += "; BIRD itself warns that it ran late (a long I/O loop cycle), so its keepalives went out late"
+	return f.withSteps("check CPU limits and load of calico-node on this node: BIRD's 'I/O loop cycle took N ms' means it could not send keepalives in time")
 }
 
 // ruleASConfig: a node's bird.cfg expects AS X from a peer whose own

@@ -51,6 +51,12 @@ func ruleConnectionRefused(c *Cluster) []Finding {
 				return
 			}
 		}
+		if routerPeer(c, s.Peer) {
+			out = append(out, newFinding(CauseTCP179Rejected, Low, label, s.Peer,
+				fmt.Sprintf("%s: %s, a BGP peer that is not a Calico node, refuses TCP 179: it has no neighbor for this node's address, or an ACL/firewall rejects it", orNode(label), s.Peer), s.Lines).withNotes(
+				fmt.Sprintf("%s: the neighbor configuration of %s for this node, and its log, would say which", orNode(label), s.Peer)))
+			return
+		}
 		out = append(out,
 			newFinding(CausePeerBirdDown, Medium, label, s.Peer,
 				fmt.Sprintf("%s: %s refuses connections to port 179: most often BIRD is not running there; a firewall REJECT looks the same from here", orNode(label), s.Peer), s.Lines).withNotes(
@@ -248,6 +254,11 @@ func rulePassiveWaiting(c *Cluster) []Finding {
 		label := c.Label(n)
 		for _, s := range n.DownSessions() {
 			if !s.Passive || (s.Error != "" && !containsFold(s.Error, "Connection closed")) || c.NodeByAddr(s.Peer) != nil {
+				continue
+			}
+			if routerPeer(c, s.Peer) {
+				out = append(out, newFinding(CauseTCP179Dropped, Low, label, s.Peer,
+					fmt.Sprintf("%s waits (passive) for %s, a BGP peer that is not a Calico node, which never connects: its neighbor configuration or a filter on the way", orNode(label), s.Peer), s.Lines))
 				continue
 			}
 			note := fmt.Sprintf("%s: it is the passive end towards %s and waits for %s to connect; %s's calico-node log, show protocols and ss -ltnp would say why it does not", orNode(label), s.Peer, s.Peer, s.Peer)
