@@ -285,14 +285,19 @@ func (g *nodeGather) probeSpec(nsPath string, peer netip.AddrPort) probeSpec {
 	return spec
 }
 
-// SaveArtifacts writes gathered text as an artifacts folder: dir/<node>/<file>.
+// SaveArtifacts writes gathered text as an artifacts folder: dir/<node>/<file>,
+// folders 0700 and files 0600, with passwords (BIRD's MD5 `password`, YAML
+// and JSON password fields) replaced by a fingerprint that keeps equal
+// passwords equal, so the folder can be attached to an issue and still be
+// diagnosed.
 func SaveArtifacts(dir string, arts []Artifact) error {
+	r := newRedactor()
 	for _, a := range arts {
 		p := filepath.Join(dir, a.Node, a.File)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			return fmt.Errorf("diagnose: save artifacts: %w", err)
 		}
-		if err := os.WriteFile(p, a.Data, 0o644); err != nil {
+		if err := os.WriteFile(p, r.redact(a.Data), 0o600); err != nil {
 			return fmt.Errorf("diagnose: save artifacts: %w", err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/peerlab/peerlab/lab"
 	"github.com/peerlab/peerlab/lab/topology"
 	"github.com/peerlab/peerlab/speaker"
+	"github.com/peerlab/peerlab/speaker/inject"
 )
 
 // toStatus maps an error of the lab, speaker or topology packages to a gRPC
@@ -39,6 +40,8 @@ func toStatus(err error, what string) error {
 		code = codes.NotFound
 	case errors.Is(err, lab.ErrLabExists):
 		code = codes.AlreadyExists
+	case errors.Is(err, inject.ErrJournalFull):
+		code = codes.ResourceExhausted
 	case errors.Is(err, lab.ErrNeedsRoot), errors.Is(err, lab.ErrFaultUnsupported),
 		errors.Is(err, speaker.ErrNotStarted), errors.Is(err, speaker.ErrClosed):
 		code = codes.FailedPrecondition

@@ -47,6 +47,11 @@ type Config struct {
 	// Peers are the sessions. They must all be eBGP or all iBGP: the
 	// table is packed once, with one encoding.
 	Peers []Peer
+	// MaxJournal bounds the bytes of packed UPDATEs the injector keeps to
+	// replay to new sessions (it keeps every batch ever packed); a batch
+	// that would pass it is refused with ErrJournalFull. 0 means
+	// DefaultMaxJournal.
+	MaxJournal int64
 	// Logger receives session events; nil means none.
 	Logger *zap.Logger
 	// Do runs fn where the injector's sockets must be made (for example
@@ -179,6 +184,9 @@ func (cfg *Config) defaults() error {
 	if cfg.ConnectRetry == 0 {
 		cfg.ConnectRetry = DefaultConnectRetry
 	}
+	if cfg.MaxJournal == 0 {
+		cfg.MaxJournal = DefaultMaxJournal
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
@@ -269,9 +277,25 @@ func (in *Injector) pack(fill func(*packer) error) error {
 		return fmt.Errorf("pack routes: %w", err)
 	}
 	p.flush()
+	var size int64
+	for _, m := range out {
+		size += int64(len(m.b))
+	}
+	if _, have, _ := in.journal.size(); have+size > in.cfg.MaxJournal {
+		return fmt.Errorf("%w: %d bytes kept, this batch adds %d, the limit is %d (every batch is kept to replay to new sessions: start a new injector to begin afresh)",
+			ErrJournalFull, have, size, in.cfg.MaxJournal)
+	}
 	in.journal.append(out)
 	return nil
 }
+
+// DefaultMaxJournal is the default Config.MaxJournal: a million /24s pack
+// into about 4 MiB, so this keeps a few hundred full tables of churn.
+const DefaultMaxJournal = 1 << 30
+
+// ErrJournalFull is returned by Load, Announce and Withdraw when the batch
+// would grow the journal past Config.MaxJournal.
+var ErrJournalFull = errors.New("injector journal full")
 
 // closeGrace is how long Close lets sessions send their Cease and end
 // before it closes their connections under them.
