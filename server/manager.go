@@ -20,7 +20,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/peerlab/peerlab/lab"
-	"github.com/peerlab/peerlab/lab/topology"
 	pb "github.com/peerlab/peerlab/proto/peerlab/v1"
 )
 
@@ -38,6 +37,10 @@ type ManagerOptions struct {
 	HostCommand func(args []string) *exec.Cmd
 	// StartTimeout bounds CreateLab; 0 means 2 minutes.
 	StartTimeout time.Duration
+	// TopologyDirs are the folders from which callers other than the
+	// server's own user on the Unix socket may name files (CreateLab's
+	// path, a topology's mrt: dumps); none by default (topology_source.go).
+	TopologyDirs []string
 }
 
 // Manager is the LabService of `peerlab serve`: a registry of labs, each
@@ -117,32 +120,12 @@ func (m *Manager) Register(s *grpc.Server) {
 	pb.RegisterDiagnosisServiceServer(s, &Diagnosis{StateDir: m.opts.StateDir})
 }
 
-// loadTopology reads the topology of a CreateLab request.
-func loadTopology(req *pb.CreateLabRequest) (*topology.Topology, []byte, error) {
-	switch src := req.GetSource().(type) {
-	case *pb.CreateLabRequest_Yaml:
-		t, err := topology.Parse("yaml", []byte(src.Yaml))
-		return t, []byte(src.Yaml), err
-	case *pb.CreateLabRequest_Path:
-		data, err := os.ReadFile(src.Path)
-		if err != nil {
-			return nil, nil, status.Errorf(codes.InvalidArgument, "path: %v", err)
-		}
-		t, err := topology.Load(src.Path)
-		return t, data, err
-	}
-	return nil, nil, status.Error(codes.InvalidArgument, "source: yaml or path required")
-}
-
 // CreateLab starts a host process for the topology and waits until the
 // lab is up.
 func (m *Manager) CreateLab(ctx context.Context, req *pb.CreateLabRequest) (*pb.CreateLabResponse, error) {
-	topo, data, err := loadTopology(req)
+	topo, data, err := m.loadTopology(ctx, req)
 	if err != nil {
-		if _, ok := status.FromError(err); ok {
-			return nil, err
-		}
-		return nil, status.Errorf(codes.InvalidArgument, "topology: %v", err)
+		return nil, err
 	}
 	name := topo.Name
 	h := &hostedLab{name: name, mode: req.GetMode(), port: req.GetPort(), state: pb.LabState_LAB_STATE_STARTING,
@@ -174,7 +157,8 @@ func (m *Manager) CreateLab(ctx context.Context, req *pb.CreateLabRequest) (*pb.
 // start runs the host process and waits for its word.
 func (m *Manager) start(ctx context.Context, h *hostedLab, data []byte, req *pb.CreateLabRequest) error {
 	topoFile := filepath.Join(m.dir, h.name+".yaml")
-	if err := os.WriteFile(topoFile, data, 0o644); err != nil {
+	_ = os.Remove(topoFile) // a file of an older run keeps its mode otherwise
+	if err := os.WriteFile(topoFile, data, 0o600); err != nil {
 		return status.Errorf(codes.Internal, "write topology: %v", err)
 	}
 	socket := filepath.Join(m.dir, h.name+".sock")
@@ -186,7 +170,8 @@ func (m *Manager) start(ctx context.Context, h *hostedLab, data []byte, req *pb.
 	if req.GetCapture() {
 		args = append(args, "--capture", filepath.Join(m.dir, h.name+"-capture"))
 	}
-	logFile, err := os.OpenFile(h.logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	_ = os.Remove(h.logPath)
+	logFile, err := os.OpenFile(h.logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return status.Errorf(codes.Internal, "open host log: %v", err)
 	}
