@@ -121,6 +121,9 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 		}
 	}()
 
+	if err := PrepareStateDir(opts.StateDir); err != nil {
+		return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
+	}
 	if l.nameLck, err = tryLock(filepath.Join(opts.StateDir, "labs", topo.Name+".lock")); err != nil {
 		return nil, fmt.Errorf("claim lab name %s: %w", topo.Name, err)
 	}

@@ -103,8 +103,11 @@ func NewManager(opts ManagerOptions) (*Manager, error) {
 		}
 		opts.HostCommand = func(args []string) *exec.Cmd { return exec.Command(exe, args...) }
 	}
+	if err := lab.PrepareStateDir(opts.StateDir); err != nil {
+		return nil, err
+	}
 	dir := filepath.Join(opts.StateDir, "serve")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
 	return &Manager{opts: opts, log: opts.Logger, dir: dir, labs: map[string]*hostedLab{}}, nil
