@@ -53,6 +53,9 @@ type Manager struct {
 
 	mu   sync.Mutex
 	labs map[string]*hostedLab
+	// quit is closed by Shutdown: watchers of adopted hosts stop.
+	quit     chan struct{}
+	quitOnce sync.Once
 }
 
 // hostedLab is one lab and its host process.
@@ -65,6 +68,9 @@ type hostedLab struct {
 	conn    *grpc.ClientConn
 	pid     int
 	exited  chan struct{} // closed when the host process is gone
+	// signal signals the host process (through its pidfd for an adopted
+	// host); nil means kill(pid).
+	signal func(syscall.Signal) error
 
 	mu      sync.Mutex
 	state   pb.LabState
@@ -76,6 +82,14 @@ func (h *hostedLab) snapshot() *pb.Lab {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return &pb.Lab{Name: h.name, State: h.state, Mode: h.mode, Failure: h.failure, HostPid: int32(h.pid), Port: h.port}
+}
+
+// kill signals the host process.
+func (h *hostedLab) kill(sig syscall.Signal) error {
+	if h.signal != nil {
+		return h.signal(sig)
+	}
+	return syscall.Kill(h.pid, sig)
 }
 
 // current returns the state and failure.
@@ -110,7 +124,9 @@ func NewManager(opts ManagerOptions) (*Manager, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
-	return &Manager{opts: opts, log: opts.Logger, dir: dir, labs: map[string]*hostedLab{}}, nil
+	m := &Manager{opts: opts, log: opts.Logger, dir: dir, labs: map[string]*hostedLab{}, quit: make(chan struct{})}
+	m.adopt()
+	return m, nil
 }
 
 // Register adds the manager's services (lab, speaker, fault, capture,
@@ -248,18 +264,24 @@ func codeFromName(name string) codes.Code {
 	return codes.Internal
 }
 
-// reap waits for a host process to end; a lab whose host exited cleanly
-// without the manager asking was taken down by another client and is
-// forgotten; any other lab not being deleted is then FAILED, with the exit status and the end of the host's log, and what it
-// left (namespaces, processes) is cleaned.
+// reap waits for a host process to end and settles the lab (hostEnded).
 func (m *Manager) reap(h *hostedLab, cmd *exec.Cmd) {
 	err := cmd.Wait()
+	m.hostEnded(h, err == nil, exitReason(err))
+}
+
+// hostEnded settles a lab whose host process ended: a lab whose host
+// exited cleanly without the manager asking was taken down by another
+// client and is forgotten; any other lab not being deleted is then FAILED,
+// with how the host ended and the end of its log, and what it left
+// (namespaces, processes) is cleaned.
+func (m *Manager) hostEnded(h *hostedLab, clean bool, reason string) {
 	h.mu.Lock()
 	stopping := h.state == pb.LabState_LAB_STATE_STOPPING
 	// A host that ends cleanly on its own was asked to by someone else
 	// (`peerlab down NAME` on the lab's own socket): the lab is gone, not
 	// failed, and the manager forgets it.
-	downElsewhere := !stopping && err == nil && h.state == pb.LabState_LAB_STATE_RUNNING
+	downElsewhere := !stopping && clean && h.state == pb.LabState_LAB_STATE_RUNNING
 	if downElsewhere {
 		h.state = pb.LabState_LAB_STATE_STOPPING
 		h.mu.Unlock()
@@ -277,12 +299,12 @@ func (m *Manager) reap(h *hostedLab, cmd *exec.Cmd) {
 	}
 	if !stopping {
 		h.state = pb.LabState_LAB_STATE_FAILED
-		h.failure = fmt.Sprintf("lab host process %d exited: %v; log %s ends: %s", h.pid, exitReason(err), h.logPath, logTail(h.logPath, 600))
+		h.failure = fmt.Sprintf("lab host process %d exited: %s; log %s ends: %s", h.pid, reason, h.logPath, logTail(h.logPath, 600))
 	}
 	h.mu.Unlock()
 	close(h.exited)
 	if !stopping {
-		m.log.Warn("lab host died", zap.String("lab", h.name), zap.Error(err))
+		m.log.Warn("lab host died", zap.String("lab", h.name), zap.String("reason", reason))
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if _, cerr := lab.Clean(ctx, m.opts.StateDir, h.name, false, m.log); cerr != nil {
@@ -417,12 +439,12 @@ func (m *Manager) stop(ctx context.Context, h *hostedLab) error {
 		cancel()
 		if err != nil {
 			m.log.Warn("delete on lab host", zap.String("lab", h.name), zap.Error(err))
-			_ = syscall.Kill(h.pid, syscall.SIGTERM)
+			_ = h.kill(syscall.SIGTERM)
 		}
 		select {
 		case <-h.exited:
 		case <-time.After(60 * time.Second):
-			_ = syscall.Kill(h.pid, syscall.SIGKILL)
+			_ = h.kill(syscall.SIGKILL)
 			<-h.exited
 		}
 	}
@@ -454,6 +476,7 @@ func (m *Manager) Shutdown(ctx context.Context, keep bool) {
 		go func() { defer wg.Done(); _ = m.stop(ctx, h) }()
 	}
 	wg.Wait()
+	m.quitOnce.Do(func() { close(m.quit) })
 }
 
 // WatchLab forwards the host's event stream and, when the host dies,
