@@ -73,6 +73,9 @@ type Lab struct {
 	faults   *FaultRegistry
 	active   map[faultKey]HealFunc
 	faultLog []FaultEvent
+	// faultBase is how many older fault log entries were dropped
+	// (maxFaultLog).
+	faultBase int
 	// subs are woken when events grows (subscribe.go).
 	subs subscribers
 	// stopBackground ends the pollers and the fault schedule; background
