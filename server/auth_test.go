@@ -311,7 +311,9 @@ func TestUnixSocketRefusesOtherUser(t *testing.T) {
 
 // panickyHealth panics in Check with a message that must not reach the
 // caller.
-type panickyHealth struct{ healthpb.UnimplementedHealthServer }
+type panickyHealth struct {
+	healthpb.UnimplementedHealthServer
+}
 
 // Check panics.
 func (panickyHealth) Check(context.Context, *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
