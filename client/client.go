@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -31,13 +33,11 @@ type Client struct {
 }
 
 // New connects to target ("unix:///run/peerlab/serve.sock",
-// "127.0.0.1:7179" …). Without options the connection is plaintext, as a
-// Unix socket or loopback server expects; pass grpc.WithTransportCredentials
-// for mutual TLS.
+// "127.0.0.1:7179" …). The connection is plaintext unless opts say
+// otherwise: the Unix socket admits callers by their credentials; a TCP
+// server needs WithToken (or grpc.WithTransportCredentials for mutual TLS).
 func New(target string, opts ...grpc.DialOption) (*Client, error) {
-	if len(opts) == 0 {
-		opts = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-	}
+	opts = append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)
 	opts = append(opts, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize),
 		grpc.MaxCallSendMsgSize(maxMessageSize)))
 	conn, err := grpc.NewClient(target, opts...)
@@ -49,6 +49,34 @@ func New(target string, opts ...grpc.DialOption) (*Client, error) {
 		Faults: pb.NewFaultServiceClient(conn), Captures: pb.NewCaptureServiceClient(conn),
 		Diagnosis: pb.NewDiagnosisServiceClient(conn)}, nil
 }
+
+// WithToken sends the bearer token of `peerlab serve --listen` with every
+// call (metadata "authorization: Bearer TOKEN"), also over plaintext
+// loopback connections.
+func WithToken(token string) grpc.DialOption {
+	return grpc.WithPerRPCCredentials(bearer(strings.TrimSpace(token)))
+}
+
+// ReadToken reads the token file serve writes (<state-dir>/serve.token,
+// or --token-file).
+func ReadToken(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read peerlab token: %w", err)
+	}
+	return strings.TrimSpace(string(data)), nil
+}
+
+// bearer is a token as per-call credentials.
+type bearer string
+
+// GetRequestMetadata returns the authorization header.
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+// RequireTransportSecurity is false: loopback TCP servers are plaintext.
+func (bearer) RequireTransportSecurity() bool { return false }
 
 // NewUnix connects to a server's Unix socket.
 func NewUnix(path string, opts ...grpc.DialOption) (*Client, error) {

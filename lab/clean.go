@@ -50,6 +50,9 @@ func Clean(ctx context.Context, stateDir, only string, force bool, log *zap.Logg
 		log = zap.NewNop()
 	}
 	var rep CleanReport
+	if err := PrepareStateDir(stateDir); err != nil {
+		return rep, err
+	}
 	names, err := knownLabs(stateDir)
 	if err != nil {
 		return rep, err
@@ -70,6 +73,8 @@ func Clean(ctx context.Context, stateDir, only string, force bool, log *zap.Logg
 		if lock == nil && force {
 			if err := stopOwner(ctx, stateDir, name, log); err != nil {
 				errs = append(errs, err)
+				rep.Running = append(rep.Running, name)
+				continue
 			}
 			lock, err = waitLock(ctx, filepath.Join(stateDir, "labs", name+".lock"))
 			if err != nil {
@@ -135,25 +140,32 @@ func knownLabs(stateDir string) ([]string, error) {
 	return out, nil
 }
 
-// stopOwner stops the process that owns a running lab.
+// stopOwner stops the process that owns a running lab, once verified as
+// the owner (LabState.VerifyOwner): a PID from a stale or planted state
+// file is never signalled.
 func stopOwner(ctx context.Context, stateDir, name string, log *zap.Logger) error {
 	st, err := ReadState(stateDir, name)
 	if err != nil {
 		return fmt.Errorf("stop owner of lab %s: %w", name, err)
 	}
-	if st.PID <= 0 || st.PID == os.Getpid() {
+	if st.PID == os.Getpid() {
 		return nil
+	}
+	if err := st.VerifyOwner(); err != nil {
+		return fmt.Errorf("stop owner of lab %s: not stopped: %w", name, err)
 	}
 	log.Info("stopping lab owner", zap.String("lab", name), zap.Int("pid", st.PID))
 	_ = syscall.Kill(st.PID, syscall.SIGTERM)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if syscall.Kill(st.PID, 0) != nil {
+		if st.VerifyOwner() != nil {
 			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	_ = syscall.Kill(st.PID, syscall.SIGKILL)
+	if st.VerifyOwner() == nil {
+		_ = syscall.Kill(st.PID, syscall.SIGKILL)
+	}
 	return nil
 }
 

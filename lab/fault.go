@@ -160,17 +160,41 @@ func (l *Lab) logFault(action string, f *topology.Fault, err error) {
 		ev.Error = err.Error()
 	}
 	l.mu.Lock()
+	if len(l.faultLog) >= maxFaultLog {
+		l.faultLog = append(l.faultLog[:0], l.faultLog[maxFaultLog/2:]...)
+		l.faultBase += maxFaultLog / 2
+	}
 	l.faultLog = append(l.faultLog, ev)
 	l.mu.Unlock()
 	l.log.Info("fault "+action, zap.String("fault", f.Name), zap.String("node", f.Node),
 		zap.String("peer", f.Peer), zap.Error(err))
 }
 
-// FaultLog returns the faults injected and healed so far.
+// maxFaultLog bounds the fault log a long-running lab keeps: past it the
+// older half is dropped (a harness injecting and healing in a loop for
+// days would otherwise grow it without end).
+const maxFaultLog = 10000
+
+// FaultLog returns the faults injected and healed so far (the last
+// maxFaultLog at most).
 func (l *Lab) FaultLog() []FaultEvent {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]FaultEvent(nil), l.faultLog...)
+}
+
+// FaultLogSince returns the fault log entries recorded after the first
+// seq ones and the seq to ask with next time; entries the lab dropped are
+// skipped.
+func (l *Lab) FaultLogSince(seq int) ([]FaultEvent, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	next := l.faultBase + len(l.faultLog)
+	i := max(seq-l.faultBase, 0)
+	if i >= len(l.faultLog) {
+		return nil, next
+	}
+	return append([]FaultEvent(nil), l.faultLog[i:]...), next
 }
 
 // runSchedule injects and heals the topology's faults at their times,

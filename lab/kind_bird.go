@@ -109,7 +109,7 @@ func (b *birdNode) Start(ctx context.Context) error {
 	if err := b.paths.prepare(); err != nil {
 		return err
 	}
-	if err := os.WriteFile(b.paths.Config, b.config, 0o644); err != nil {
+	if err := os.WriteFile(b.paths.Config, b.config, 0o600); err != nil {
 		return fmt.Errorf("write BIRD config: %w", err)
 	}
 	if err := b.checkConfig(ctx); err != nil {
@@ -183,7 +183,7 @@ func (b *birdNode) reconfigure(ctx context.Context, cfg bird.Config) error {
 		return fmt.Errorf("node %s: %w", b.spec.Node.Name, err)
 	}
 	next := b.paths.Config + ".next"
-	if err := os.WriteFile(next, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(next, buf.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("node %s: write BIRD config: %w", b.spec.Node.Name, err)
 	}
 	if err := b.checkFile(ctx, next); err != nil {

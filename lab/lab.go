@@ -73,6 +73,9 @@ type Lab struct {
 	faults   *FaultRegistry
 	active   map[faultKey]HealFunc
 	faultLog []FaultEvent
+	// faultBase is how many older fault log entries were dropped
+	// (maxFaultLog).
+	faultBase int
 	// subs are woken when events grows (subscribe.go).
 	subs subscribers
 	// stopBackground ends the pollers and the fault schedule; background
@@ -126,6 +129,9 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 		}
 	}()
 
+	if err := PrepareStateDir(opts.StateDir); err != nil {
+		return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
+	}
 	if l.nameLck, err = tryLock(filepath.Join(opts.StateDir, "labs", topo.Name+".lock")); err != nil {
 		return nil, fmt.Errorf("claim lab name %s: %w", topo.Name, err)
 	}

@@ -57,7 +57,7 @@ func (b *birdNode) writeCalicoConfig() error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("node %s: %w", b.spec.Node.Name, err)
 	}
-	if err := os.WriteFile(p, cfg, 0o644); err != nil {
+	if err := os.WriteFile(p, cfg, 0o600); err != nil {
 		return fmt.Errorf("node %s: write %s: %w", b.spec.Node.Name, p, err)
 	}
 	return nil
@@ -90,7 +90,7 @@ func (b *birdNode) restartWithoutPeers(ctx context.Context) error {
 	if buf, err = renderBIRD(b.faults.desired(), b.version); err != nil {
 		return fmt.Errorf("node %s: %w", b.spec.Node.Name, err)
 	}
-	if err := os.WriteFile(b.paths.Config, buf, 0o644); err != nil {
+	if err := os.WriteFile(b.paths.Config, buf, 0o600); err != nil {
 		return fmt.Errorf("node %s: write BIRD config: %w", b.spec.Node.Name, err)
 	}
 	b.mu.Lock()

@@ -1,12 +1,15 @@
 package lab
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -28,6 +31,10 @@ type LabState struct {
 	Mode   Mode   `json:"mode"`
 	// PID is the owner process.
 	PID int `json:"pid"`
+	// PIDStart is when the owner started (clock ticks after boot, field 22
+	// of /proc/PID/stat), so that a PID the kernel gave to another process
+	// since is never taken for the owner (VerifyOwner).
+	PIDStart uint64 `json:"pid_start,omitempty"`
 	// Socket is the owner's control socket.
 	Socket  string    `json:"socket"`
 	Started time.Time `json:"started"`
@@ -36,15 +43,24 @@ type LabState struct {
 }
 
 // WriteState publishes st in its lab's folder (atomically: a reader never
-// sees half a file).
+// sees half a file; mode 0600). It records the owner's start time when st
+// does not carry it.
 func WriteState(stateDir string, st LabState) error {
 	dir := LabDir(stateDir, st.Name)
+	if st.PIDStart == 0 && st.PID > 0 {
+		start, err := ProcessStart(st.PID)
+		if err != nil {
+			return fmt.Errorf("write state of lab %s: %w", st.Name, err)
+		}
+		st.PIDStart = start
+	}
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode state of lab %s: %w", st.Name, err)
 	}
 	tmp := filepath.Join(dir, stateFileName+".tmp")
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	_ = os.Remove(tmp)
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
 		return fmt.Errorf("write state of lab %s: %w", st.Name, err)
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, stateFileName)); err != nil {
@@ -91,4 +107,50 @@ func ListStates(stateDir string) ([]LabState, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// ErrOwnerUnverified is returned when the process a state file names is not
+// provably the lab's owner.
+var ErrOwnerUnverified = errors.New("not verified as the lab's owner")
+
+// ProcessStart returns when process pid started, in clock ticks after boot
+// (field 22 of /proc/PID/stat).
+func ProcessStart(pid int) (uint64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("start time of pid %d: %w", pid, err)
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("start time of pid %d: malformed /proc stat", pid)
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	const startField = 22 - 3 // fields after the name start at field 3
+	if len(fields) <= startField {
+		return 0, fmt.Errorf("start time of pid %d: malformed /proc stat", pid)
+	}
+	start, err := strconv.ParseUint(fields[startField], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("start time of pid %d: %w", pid, err)
+	}
+	return start, nil
+}
+
+// VerifyOwner returns nil when st's owner process still runs: its PID is
+// alive and started when the state file says. Anything else (no PID, no
+// recorded start, a different start: the PID was reused) wraps
+// ErrOwnerUnverified, and nothing may signal that PID on the lab's behalf.
+func (st LabState) VerifyOwner() error {
+	if st.PID <= 0 || st.PIDStart == 0 {
+		return fmt.Errorf("lab %s: pid %d: %w (no start time recorded)", st.Name, st.PID, ErrOwnerUnverified)
+	}
+	start, err := ProcessStart(st.PID)
+	if err != nil {
+		return fmt.Errorf("lab %s: pid %d: %w (%v)", st.Name, st.PID, ErrOwnerUnverified, err)
+	}
+	if start != st.PIDStart {
+		return fmt.Errorf("lab %s: pid %d: %w (it started at tick %d, the owner at %d)", st.Name, st.PID, ErrOwnerUnverified, start, st.PIDStart)
+	}
+	return nil
 }

@@ -83,8 +83,13 @@ type testServer struct {
 // startServer serves on a Unix socket in a fresh state folder.
 func startServer(t *testing.T) *testServer {
 	t.Helper()
+	return startServerIn(t, shortTempDir(t))
+}
+
+// startServerIn serves on a Unix socket in the state folder dir.
+func startServerIn(t *testing.T, dir string) *testServer {
+	t.Helper()
 	bin, _ := tools(t)
-	dir := shortTempDir(t)
 	ts := &testServer{socket: filepath.Join(dir, "serve.sock"), dir: dir}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)

@@ -34,6 +34,8 @@ type HostOptions struct {
 	TestHooks bool
 	// StateDir is the labs' state folder, where DiagnoseNode finds the lab.
 	StateDir string
+	// Captures caps the captures started through the API.
+	Captures CaptureLimits
 	// WatchInterval is how often watchers look for faults the topology
 	// schedules (session events and faults injected through the host wake
 	// them at once); 0 means 1 s.
@@ -78,7 +80,7 @@ func NewHost(ctx context.Context, l *lab.Lab, opts HostOptions) *Host {
 	h := &Host{lab: l, opts: opts, log: opts.Logger, checkWake: make(chan struct{}),
 		faultWake: make(chan struct{}), done: ctx.Done()}
 	h.speakers = &hostSpeakers{lab: l}
-	h.captures = newHostCaptures(l, opts.Port, opts.Logger)
+	h.captures = newHostCaptures(l, opts.Port, opts.Captures, opts.Logger)
 	go func() {
 		l.Check(ctx, lab.CheckOptions{Diagnoser: livediag.New(opts.StateDir), OnResult: h.addVerdict})
 	}()
@@ -185,7 +187,7 @@ func (h *Host) WatchLab(req *pb.WatchLabRequest, stream grpc.ServerStreamingServ
 	sentEvents, sentFaults, sentChecks := 0, 0, 0
 	if !req.GetReplay() {
 		_, sentEvents = h.lab.EventsSince(0)
-		sentFaults = len(h.lab.FaultLog())
+		_, sentFaults = h.lab.FaultLogSince(0)
 		done, _ := h.verdicts()
 		sentChecks = len(done)
 	}
@@ -206,9 +208,9 @@ func (h *Host) WatchLab(req *pb.WatchLabRequest, stream grpc.ServerStreamingServ
 			}
 		}
 		sentEvents = next
-		faults := h.lab.FaultLog()
-		for ; sentFaults < len(faults); sentFaults++ {
-			f := faults[sentFaults]
+		faults, nextFault := h.lab.FaultLogSince(sentFaults)
+		sentFaults = nextFault
+		for _, f := range faults {
 			at := h.lab.Started().Add(time.Duration(f.AtMS) * time.Millisecond)
 			if err := stream.Send(&pb.WatchLabResponse{Time: timestamppb.New(at),
 				Event: &pb.WatchLabResponse_Fault{Fault: faultToProto(f)}}); err != nil {

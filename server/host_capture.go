@@ -33,6 +33,8 @@ type hostCaptures struct {
 	port int
 	log  *zap.Logger
 
+	limits CaptureLimits
+
 	mu   sync.Mutex
 	next int
 	caps map[string]*liveCapture
@@ -54,8 +56,8 @@ func (lc *liveCapture) stop() error {
 }
 
 // newHostCaptures serves captures of l; port is its BGP port in loopback mode.
-func newHostCaptures(l *lab.Lab, port int, log *zap.Logger) *hostCaptures {
-	return &hostCaptures{lab: l, port: port, log: log, caps: map[string]*liveCapture{}}
+func newHostCaptures(l *lab.Lab, port int, limits CaptureLimits, log *zap.Logger) *hostCaptures {
+	return &hostCaptures{lab: l, port: port, limits: limits.withDefaults(), log: log, caps: map[string]*liveCapture{}}
 }
 
 // bgpPort is the port the lab's sessions use.
@@ -89,6 +91,9 @@ func (h *hostCaptures) StartCapture(ctx context.Context, req *pb.StartCaptureReq
 	dir := filepath.Join(h.lab.Dir(), "api-captures")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, status.Errorf(codes.Internal, "capture folder: %v", err)
+	}
+	if err := h.admit(dir); err != nil {
+		return nil, err
 	}
 	h.mu.Lock()
 	h.next++
@@ -125,9 +130,11 @@ func (h *hostCaptures) StartCapture(ctx context.Context, req *pb.StartCaptureReq
 	if err != nil {
 		return nil, status.Errorf(codes.FailedPrecondition, "start capture (live capture needs root or CAP_NET_RAW): %v", err)
 	}
+	lc := &liveCapture{c: c, path: path, done: make(chan struct{})}
 	h.mu.Lock()
-	h.caps[id] = &liveCapture{c: c, path: path, done: make(chan struct{})}
+	h.caps[id] = lc
 	h.mu.Unlock()
+	go h.enforce(id, lc, dir)
 	return &pb.StartCaptureResponse{CaptureId: id, Path: path}, nil
 }
 

@@ -88,6 +88,11 @@ func RunHost(ctx context.Context, cfg HostConfig) (err error) {
 	if err != nil {
 		return fmt.Errorf("lab %s: listen on %s: %w", topo.Name, cfg.Socket, err)
 	}
+	// Only the owner's user talks to a lab's own socket (the CLI, serve).
+	if err := os.Chmod(cfg.Socket, 0o600); err != nil {
+		raw.Close()
+		return fmt.Errorf("lab %s: chmod %s: %w", topo.Name, cfg.Socket, err)
+	}
 	ln := trackConns(raw)
 	hctx, stop := context.WithCancel(ctx)
 	defer stop()

@@ -20,7 +20,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/peerlab/peerlab/lab"
-	"github.com/peerlab/peerlab/lab/topology"
 	pb "github.com/peerlab/peerlab/proto/peerlab/v1"
 )
 
@@ -38,6 +37,10 @@ type ManagerOptions struct {
 	HostCommand func(args []string) *exec.Cmd
 	// StartTimeout bounds CreateLab; 0 means 2 minutes.
 	StartTimeout time.Duration
+	// TopologyDirs are the folders from which callers other than the
+	// server's own user on the Unix socket may name files (CreateLab's
+	// path, a topology's mrt: dumps); none by default (topology_source.go).
+	TopologyDirs []string
 }
 
 // Manager is the LabService of `peerlab serve`: a registry of labs, each
@@ -50,6 +53,9 @@ type Manager struct {
 
 	mu   sync.Mutex
 	labs map[string]*hostedLab
+	// quit is closed by Shutdown: watchers of adopted hosts stop.
+	quit     chan struct{}
+	quitOnce sync.Once
 }
 
 // hostedLab is one lab and its host process.
@@ -62,6 +68,9 @@ type hostedLab struct {
 	conn    *grpc.ClientConn
 	pid     int
 	exited  chan struct{} // closed when the host process is gone
+	// signal signals the host process (through its pidfd for an adopted
+	// host); nil means kill(pid).
+	signal func(syscall.Signal) error
 
 	mu      sync.Mutex
 	state   pb.LabState
@@ -73,6 +82,14 @@ func (h *hostedLab) snapshot() *pb.Lab {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return &pb.Lab{Name: h.name, State: h.state, Mode: h.mode, Failure: h.failure, HostPid: int32(h.pid), Port: h.port}
+}
+
+// kill signals the host process.
+func (h *hostedLab) kill(sig syscall.Signal) error {
+	if h.signal != nil {
+		return h.signal(sig)
+	}
+	return syscall.Kill(h.pid, sig)
 }
 
 // current returns the state and failure.
@@ -100,11 +117,16 @@ func NewManager(opts ManagerOptions) (*Manager, error) {
 		}
 		opts.HostCommand = func(args []string) *exec.Cmd { return exec.Command(exe, args...) }
 	}
+	if err := lab.PrepareStateDir(opts.StateDir); err != nil {
+		return nil, err
+	}
 	dir := filepath.Join(opts.StateDir, "serve")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
-	return &Manager{opts: opts, log: opts.Logger, dir: dir, labs: map[string]*hostedLab{}}, nil
+	m := &Manager{opts: opts, log: opts.Logger, dir: dir, labs: map[string]*hostedLab{}, quit: make(chan struct{})}
+	m.adopt()
+	return m, nil
 }
 
 // Register adds the manager's services (lab, speaker, fault, capture,
@@ -117,32 +139,12 @@ func (m *Manager) Register(s *grpc.Server) {
 	pb.RegisterDiagnosisServiceServer(s, &Diagnosis{StateDir: m.opts.StateDir})
 }
 
-// loadTopology reads the topology of a CreateLab request.
-func loadTopology(req *pb.CreateLabRequest) (*topology.Topology, []byte, error) {
-	switch src := req.GetSource().(type) {
-	case *pb.CreateLabRequest_Yaml:
-		t, err := topology.Parse("yaml", []byte(src.Yaml))
-		return t, []byte(src.Yaml), err
-	case *pb.CreateLabRequest_Path:
-		data, err := os.ReadFile(src.Path)
-		if err != nil {
-			return nil, nil, status.Errorf(codes.InvalidArgument, "path: %v", err)
-		}
-		t, err := topology.Load(src.Path)
-		return t, data, err
-	}
-	return nil, nil, status.Error(codes.InvalidArgument, "source: yaml or path required")
-}
-
 // CreateLab starts a host process for the topology and waits until the
 // lab is up.
 func (m *Manager) CreateLab(ctx context.Context, req *pb.CreateLabRequest) (*pb.CreateLabResponse, error) {
-	topo, data, err := loadTopology(req)
+	topo, data, err := m.loadTopology(ctx, req)
 	if err != nil {
-		if _, ok := status.FromError(err); ok {
-			return nil, err
-		}
-		return nil, status.Errorf(codes.InvalidArgument, "topology: %v", err)
+		return nil, err
 	}
 	name := topo.Name
 	h := &hostedLab{name: name, mode: req.GetMode(), port: req.GetPort(), state: pb.LabState_LAB_STATE_STARTING,
@@ -174,7 +176,8 @@ func (m *Manager) CreateLab(ctx context.Context, req *pb.CreateLabRequest) (*pb.
 // start runs the host process and waits for its word.
 func (m *Manager) start(ctx context.Context, h *hostedLab, data []byte, req *pb.CreateLabRequest) error {
 	topoFile := filepath.Join(m.dir, h.name+".yaml")
-	if err := os.WriteFile(topoFile, data, 0o644); err != nil {
+	_ = os.Remove(topoFile) // a file of an older run keeps its mode otherwise
+	if err := os.WriteFile(topoFile, data, 0o600); err != nil {
 		return status.Errorf(codes.Internal, "write topology: %v", err)
 	}
 	socket := filepath.Join(m.dir, h.name+".sock")
@@ -186,7 +189,8 @@ func (m *Manager) start(ctx context.Context, h *hostedLab, data []byte, req *pb.
 	if req.GetCapture() {
 		args = append(args, "--capture", filepath.Join(m.dir, h.name+"-capture"))
 	}
-	logFile, err := os.OpenFile(h.logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	_ = os.Remove(h.logPath)
+	logFile, err := os.OpenFile(h.logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return status.Errorf(codes.Internal, "open host log: %v", err)
 	}
@@ -260,18 +264,24 @@ func codeFromName(name string) codes.Code {
 	return codes.Internal
 }
 
-// reap waits for a host process to end; a lab whose host exited cleanly
-// without the manager asking was taken down by another client and is
-// forgotten; any other lab not being deleted is then FAILED, with the exit status and the end of the host's log, and what it
-// left (namespaces, processes) is cleaned.
+// reap waits for a host process to end and settles the lab (hostEnded).
 func (m *Manager) reap(h *hostedLab, cmd *exec.Cmd) {
 	err := cmd.Wait()
+	m.hostEnded(h, err == nil, exitReason(err))
+}
+
+// hostEnded settles a lab whose host process ended: a lab whose host
+// exited cleanly without the manager asking was taken down by another
+// client and is forgotten; any other lab not being deleted is then FAILED,
+// with how the host ended and the end of its log, and what it left
+// (namespaces, processes) is cleaned.
+func (m *Manager) hostEnded(h *hostedLab, clean bool, reason string) {
 	h.mu.Lock()
 	stopping := h.state == pb.LabState_LAB_STATE_STOPPING
 	// A host that ends cleanly on its own was asked to by someone else
 	// (`peerlab down NAME` on the lab's own socket): the lab is gone, not
 	// failed, and the manager forgets it.
-	downElsewhere := !stopping && err == nil && h.state == pb.LabState_LAB_STATE_RUNNING
+	downElsewhere := !stopping && clean && h.state == pb.LabState_LAB_STATE_RUNNING
 	if downElsewhere {
 		h.state = pb.LabState_LAB_STATE_STOPPING
 		h.mu.Unlock()
@@ -289,12 +299,12 @@ func (m *Manager) reap(h *hostedLab, cmd *exec.Cmd) {
 	}
 	if !stopping {
 		h.state = pb.LabState_LAB_STATE_FAILED
-		h.failure = fmt.Sprintf("lab host process %d exited: %v; log %s ends: %s", h.pid, exitReason(err), h.logPath, logTail(h.logPath, 600))
+		h.failure = fmt.Sprintf("lab host process %d exited: %s; log %s ends: %s", h.pid, reason, h.logPath, logTail(h.logPath, 600))
 	}
 	h.mu.Unlock()
 	close(h.exited)
 	if !stopping {
-		m.log.Warn("lab host died", zap.String("lab", h.name), zap.Error(err))
+		m.log.Warn("lab host died", zap.String("lab", h.name), zap.String("reason", reason))
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if _, cerr := lab.Clean(ctx, m.opts.StateDir, h.name, false, m.log); cerr != nil {
@@ -429,12 +439,12 @@ func (m *Manager) stop(ctx context.Context, h *hostedLab) error {
 		cancel()
 		if err != nil {
 			m.log.Warn("delete on lab host", zap.String("lab", h.name), zap.Error(err))
-			_ = syscall.Kill(h.pid, syscall.SIGTERM)
+			_ = h.kill(syscall.SIGTERM)
 		}
 		select {
 		case <-h.exited:
 		case <-time.After(60 * time.Second):
-			_ = syscall.Kill(h.pid, syscall.SIGKILL)
+			_ = h.kill(syscall.SIGKILL)
 			<-h.exited
 		}
 	}
@@ -466,6 +476,7 @@ func (m *Manager) Shutdown(ctx context.Context, keep bool) {
 		go func() { defer wg.Done(); _ = m.stop(ctx, h) }()
 	}
 	wg.Wait()
+	m.quitOnce.Do(func() { close(m.quit) })
 }
 
 // WatchLab forwards the host's event stream and, when the host dies,

@@ -26,12 +26,14 @@ import (
 	pb "github.com/peerlab/peerlab/proto/peerlab/v1"
 )
 
-// TestListenRules checks which listeners start: loopback TCP and Unix
-// sockets without TLS; a non-loopback address (0.0.0.0, bound only, no
-// traffic) only with mutual TLS or --insecure.
+// TestListenRules checks which listeners start: Unix sockets; loopback TCP
+// with a token file or mutual TLS, never with neither; a non-loopback
+// address (0.0.0.0, bound only, no traffic) only with mutual TLS or
+// --insecure (and then the token).
 func TestListenRules(t *testing.T) {
 	dir := shortTempDir(t)
 	pki := newPKI(t, dir)
+	tok := filepath.Join(dir, "serve.token")
 	tests := []struct {
 		name    string
 		opts    ListenOptions
@@ -39,13 +41,17 @@ func TestListenRules(t *testing.T) {
 		errText string
 	}{
 		{"unix socket", ListenOptions{Unix: filepath.Join(dir, "s.sock")}, nil, ""},
-		{"loopback v4", ListenOptions{TCP: "127.0.0.1:0"}, nil, ""},
-		{"loopback v6", ListenOptions{TCP: "[::1]:0"}, nil, ""},
-		{"localhost", ListenOptions{TCP: "localhost:0"}, nil, ""},
-		{"all addresses without TLS", ListenOptions{TCP: "0.0.0.0:0"}, ErrInsecureListen, ""},
-		{"empty host without TLS", ListenOptions{TCP: ":0"}, ErrInsecureListen, ""},
-		{"host name", ListenOptions{TCP: "example.invalid:0"}, nil, "IP address"},
-		{"all addresses, insecure", ListenOptions{TCP: "0.0.0.0:0", Insecure: true}, nil, ""},
+		{"unix socket with TLS flags", ListenOptions{Unix: filepath.Join(dir, "t.sock"), TLSCert: pki.serverCert, TLSKey: pki.serverKey, ClientCA: pki.caCert}, nil, "mutual TLS is for --listen"},
+		{"loopback v4", ListenOptions{TCP: "127.0.0.1:0", TokenFile: tok}, nil, ""},
+		{"loopback v6", ListenOptions{TCP: "[::1]:0", TokenFile: tok}, nil, ""},
+		{"localhost", ListenOptions{TCP: "localhost:0", TokenFile: tok}, nil, ""},
+		{"loopback without token or TLS", ListenOptions{TCP: "127.0.0.1:0"}, ErrNoTCPAuth, ""},
+		{"loopback with mTLS, no token", ListenOptions{TCP: "127.0.0.1:0", TLSCert: pki.serverCert, TLSKey: pki.serverKey, ClientCA: pki.caCert}, nil, ""},
+		{"all addresses without TLS", ListenOptions{TCP: "0.0.0.0:0", TokenFile: tok}, ErrInsecureListen, ""},
+		{"empty host without TLS", ListenOptions{TCP: ":0", TokenFile: tok}, ErrInsecureListen, ""},
+		{"host name", ListenOptions{TCP: "example.invalid:0", TokenFile: tok}, nil, "IP address"},
+		{"all addresses, insecure", ListenOptions{TCP: "0.0.0.0:0", Insecure: true, TokenFile: tok}, nil, ""},
+		{"all addresses, insecure, no token", ListenOptions{TCP: "0.0.0.0:0", Insecure: true}, ErrNoTCPAuth, ""},
 		{"all addresses with mTLS", ListenOptions{TCP: "0.0.0.0:0", TLSCert: pki.serverCert, TLSKey: pki.serverKey, ClientCA: pki.caCert}, nil, ""},
 		{"half the TLS flags", ListenOptions{TCP: "0.0.0.0:0", TLSCert: pki.serverCert}, nil, "all of"},
 	}

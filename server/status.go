@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -49,11 +51,17 @@ func toStatus(err error, what string) error {
 	return status.Errorf(code, "%s: %v", what, err)
 }
 
-// panicError turns a recovered panic into an Internal status.
+// panicError turns a recovered panic into an Internal status. The panic
+// value and stack go to the log under a generated id; the caller gets only
+// the id, never the panic text (which may quote files or memory it has no
+// right to see).
 func panicError(log *zap.Logger, method string, p any) error {
-	log.Error("panic in gRPC handler", zap.String("method", method), zap.Any("panic", p),
-		zap.ByteString("stack", debug.Stack()))
-	return status.Errorf(codes.Internal, "%s: panic: %v", method, p)
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	log.Error("panic in gRPC handler", zap.String("method", method), zap.String("panic_id", id),
+		zap.Any("panic", p), zap.ByteString("stack", debug.Stack()))
+	return status.Errorf(codes.Internal, "internal error (id %s)", id)
 }
 
 // recoverUnary recovers panics in unary handlers, so one bad call cannot

@@ -25,11 +25,22 @@ func newServeCommand(a *app) *cobra.Command {
 labs without parsing CLI output. Each lab runs in its own host process: a crash
 inside one lab marks it FAILED and leaves the server and the other labs running.
 
-By default it listens on the Unix socket <state-dir>/serve.sock. --listen
-HOST:PORT listens on TCP: a loopback host needs nothing more; any other address
-needs mutual TLS (--tls-cert, --tls-key, --client-ca: client certificates
-required) unless --insecure. SIGTERM stops accepting calls, tears the labs down
-(unless --keep-labs) and exits 0.`,
+By default it listens on the Unix socket <state-dir>/serve.sock (mode 0600:
+root and the server's user may call; --socket-group G makes it 0660 and admits
+members of G, checked again per call with SO_PEERCRED). --listen HOST:PORT
+listens on TCP, where every call, loopback included, must carry the bearer
+token (metadata "authorization: Bearer TOKEN"; the token is generated into
+--token-file, mode 0600, default <state-dir>/serve.token) or, with --tls-cert,
+--tls-key and --client-ca, a client certificate. A host other than loopback
+needs mutual TLS unless --insecure.
+
+CreateLab by path, and mrt: dumps a topology names, are read for other callers
+than the server's own user on the Unix socket only inside --topology-dir
+folders; send the topology's text (the yaml field) instead.
+
+A lab host left running by a serve that was killed is adopted by the next
+serve on the same state folder. SIGTERM stops accepting calls, tears the labs
+down (unless --keep-labs) and exits 0.`,
 		Example: `  peerlab serve &
   grpcurl -plaintext -unix /run/peerlab/serve.sock list`,
 		Args: cobra.NoArgs,
@@ -38,20 +49,32 @@ required) unless --insecure. SIGTERM stops accepting calls, tears the labs down
 			if socket == "" {
 				socket = filepath.Join(a.stateDir(), "serve.sock")
 			}
+			if err := lab.PrepareStateDir(a.stateDir()); err != nil {
+				return err
+			}
 			if err := os.MkdirAll(filepath.Dir(socket), 0o755); err != nil {
 				return fmt.Errorf("socket folder: %w", err)
+			}
+			tokenFile := a.v.GetString("token-file")
+			if tokenFile == "" {
+				tokenFile = filepath.Join(a.stateDir(), "serve.token")
 			}
 			return server.Serve(cmd.Context(), server.ServeOptions{
 				Listen: server.ListenOptions{
 					Unix: socket, TCP: a.v.GetString("listen"),
 					TLSCert: a.v.GetString("tls-cert"), TLSKey: a.v.GetString("tls-key"),
 					ClientCA: a.v.GetString("client-ca"), Insecure: a.v.GetBool("insecure"),
+					TokenFile: tokenFile, SocketGroup: a.v.GetString("socket-group"),
 				},
-				Manager:  server.ManagerOptions{StateDir: a.stateDir()},
+				Manager: server.ManagerOptions{StateDir: a.stateDir(),
+					TopologyDirs: a.v.GetStringSlice("topology-dir")},
 				KeepLabs: a.v.GetBool("keep-labs"),
 				Logger:   a.log,
 				OnListening: func(addr net.Addr) {
 					fmt.Fprintf(cmd.OutOrStdout(), "serving on %s %s\n", addr.Network(), addr)
+					if addr.Network() == "tcp" && a.v.GetString("tls-cert") == "" {
+						fmt.Fprintf(cmd.OutOrStdout(), "bearer token in %s\n", tokenFile)
+					}
 				},
 			})
 		},
@@ -59,7 +82,10 @@ required) unless --insecure. SIGTERM stops accepting calls, tears the labs down
 	f := cmd.Flags()
 	f.String("state-dir", "", "folder for lab state (default /run/peerlab as root, else per user)")
 	f.String("socket", "", "Unix socket to serve on (default <state-dir>/serve.sock)")
-	f.String("listen", "", "serve on TCP HOST:PORT instead (loopback, or mutual TLS, or --insecure)")
+	f.String("listen", "", "serve on TCP HOST:PORT instead (calls need the bearer token or mutual TLS)")
+	f.String("token-file", "", "bearer token for TCP calls, generated 0600 when missing (default <state-dir>/serve.token)")
+	f.String("socket-group", "", "group whose members may call on the Unix socket (socket mode 0660; default 0600)")
+	f.StringSlice("topology-dir", nil, "folder from which any admitted caller may name topology and MRT files (repeatable; default none)")
 	f.String("tls-cert", "", "server certificate (PEM) for mutual TLS")
 	f.String("tls-key", "", "server key (PEM) for mutual TLS")
 	f.String("client-ca", "", "CA (PEM) that signs accepted client certificates")
