@@ -32,9 +32,10 @@ type Node struct {
 	// Obs is what the evidence says.
 	Obs Observations
 
-	// sessions caches Sessions() while a diagnosis runs (cacheOn), when
-	// Obs cannot change.
+	// sessions and events cache Sessions() and errorEvents() while a
+	// diagnosis runs (cacheOn), when Obs cannot change.
 	sessions []Session
+	events   []errorEvent
 	cacheOn  bool
 }
 
@@ -67,7 +68,7 @@ func (c *Cluster) Add(node, source string, rec Recognition) {
 	}
 	n := c.NodeNamed(node)
 	n.Obs.merge(rec.Obs)
-	n.sessions = nil
+	n.sessions, n.events = nil, nil
 	c.dropIndex()
 	for _, e := range rec.Evidence {
 		e.Node = node
@@ -396,7 +397,19 @@ func (n *Node) listenersOn(port int) []Listener {
 // errors and BIRD log lines about protocols, skipping log lines about
 // peers whose session is Established now.
 func (n *Node) errorEvents() []errorEvent {
-	var out []errorEvent
+	if n.cacheOn && n.events != nil {
+		return n.events
+	}
+	out := n.buildErrorEvents()
+	if n.cacheOn {
+		n.events = out
+	}
+	return out
+}
+
+// buildErrorEvents computes errorEvents.
+func (n *Node) buildErrorEvents() []errorEvent {
+	out := []errorEvent{}
 	up := map[string]bool{}
 	protoPeer := map[string]string{}
 	for _, s := range n.Sessions() {

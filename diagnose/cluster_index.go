@@ -21,6 +21,59 @@ type clusterIndex struct {
 	manifests []CalicoManifest
 	// order is each node's position in Cluster.Nodes.
 	order map[*Node]int
+	// bridgeAddrs are the addresses that a node's interface holding them
+	// (its first, as Node.HasAddr finds it) is a container bridge.
+	bridgeAddrs map[string]bool
+	// peerSets are the nodes' neighbors, filled as the rules ask.
+	peerSets map[*Node]*peerSet
+}
+
+// peerSet is what a node's own evidence says about whom it peers with.
+type peerSet struct {
+	// known: it has a bird.cfg or a named BGP protocol.
+	known bool
+	// neighbors are its bird.cfg neighbors and its sessions' peers.
+	neighbors map[string]bool
+	// cfgPeers finds its bird.cfg peers by neighbor address.
+	cfgPeers map[string][]cfgPeerRef
+	// remoteAS is, per bird.cfg, the AS the node presents to its peers.
+	remoteAS []uint32
+}
+
+// cfgPeerRef is the index of a bird.cfg and of a peer in it.
+type cfgPeerRef struct{ cfg, peer int }
+
+// peerSetOf returns n's peer set, computing it on first use.
+func (c *Cluster) peerSetOf(n *Node) *peerSet {
+	ix := c.index()
+	if ps, ok := ix.peerSets[n]; ok {
+		return ps
+	}
+	ps := &peerSet{neighbors: map[string]bool{}, cfgPeers: map[string][]cfgPeerRef{}}
+	for ci, cfg := range n.Obs.BirdConfigs {
+		ps.known = true
+		remote := cfg.LocalAS
+		for pi, p := range cfg.Peers {
+			ps.neighbors[p.Neighbor] = true
+			ps.cfgPeers[p.Neighbor] = append(ps.cfgPeers[p.Neighbor], cfgPeerRef{ci, pi})
+			if p.Source != "" && p.LocalAS != 0 {
+				remote = p.LocalAS
+			}
+		}
+		ps.remoteAS = append(ps.remoteAS, remote)
+	}
+	for _, s := range n.Sessions() {
+		ps.known = ps.known || s.Protocol != ""
+		ps.neighbors[s.Peer] = true
+	}
+	ix.peerSets[n] = ps
+	return ps
+}
+
+// onBridge reports whether some node holds address a on a container
+// bridge or overlay interface.
+func (c *Cluster) onBridge(a string) bool {
+	return c.index().bridgeAddrs[a]
 }
 
 // index returns the cluster's lookups, building them when the cluster
@@ -38,15 +91,27 @@ func (c *Cluster) index() *clusterIndex {
 // evidence.
 func (c *Cluster) reindex() {
 	ix := &clusterIndex{
-		kubeByName: map[string]KubeNode{},
-		kubeByIP:   map[string]KubeNode{},
-		kube:       make(map[*Node]KubeNode, len(c.Nodes)),
-		addrs:      make(map[*Node][]string, len(c.Nodes)),
-		byAddr:     make(map[string]*Node, 2*len(c.Nodes)),
-		order:      make(map[*Node]int, len(c.Nodes)),
+		kubeByName:  map[string]KubeNode{},
+		kubeByIP:    map[string]KubeNode{},
+		kube:        make(map[*Node]KubeNode, len(c.Nodes)),
+		addrs:       make(map[*Node][]string, len(c.Nodes)),
+		byAddr:      make(map[string]*Node, 2*len(c.Nodes)),
+		order:       make(map[*Node]int, len(c.Nodes)),
+		bridgeAddrs: map[string]bool{},
+		peerSets:    map[*Node]*peerSet{},
 	}
 	for i, n := range c.Nodes {
 		ix.order[n] = i
+		first := map[string]bool{}
+		for _, it := range n.Obs.Interfaces {
+			for _, p := range it.Prefixes {
+				a := p.Addr().String()
+				if !first[a] {
+					first[a] = true
+					ix.bridgeAddrs[a] = ix.bridgeAddrs[a] || bridgeInterface(it.Name)
+				}
+			}
+		}
 		for _, k := range n.Obs.KubeNodes {
 			if _, seen := ix.kubeByName[k.Name]; seen {
 				continue

@@ -62,11 +62,11 @@ func Diagnose(c *Cluster) Report {
 func DiagnoseContext(ctx context.Context, c *Cluster) (Report, error) {
 	c.reindex()
 	for _, n := range c.Nodes {
-		n.cacheOn, n.sessions = true, nil
+		n.cacheOn, n.sessions, n.events = true, nil, nil
 	}
 	defer func() {
 		for _, n := range c.Nodes {
-			n.cacheOn, n.sessions = false, nil
+			n.cacheOn, n.sessions, n.events = false, nil, nil
 		}
 	}()
 	cat := Catalogue()

@@ -11,7 +11,8 @@ import (
 // This file generates a synthetic artifacts bundle for the scale
 // benchmark: a cluster of route-reflector clients, five files per node
 // (calicoctl node status, bird.cfg, birdc show protocols, ip -4 addr and a
-// calico-node log). It is scale input, not evidence: no correctness claim
+// calico-node log); with mesh, every node peers with every other as in
+// Calico's default node-to-node mesh instead. It is scale input, not evidence: no correctness claim
 // rests on its text. Every 100th node has BIRD stopped, so the rules have
 // down sessions and node-wide findings to work through.
 
@@ -22,17 +23,20 @@ const syntheticFilesPerNode = 5
 type synthNode struct {
 	name, ip string
 	rr       bool
+	mesh     bool
 	down     bool
 }
 
-// syntheticCluster returns n nodes; the first two are route reflectors.
-func syntheticCluster(n int) []synthNode {
+// syntheticCluster returns n nodes; the first two are route reflectors
+// unless mesh.
+func syntheticCluster(n int, mesh bool) []synthNode {
 	out := make([]synthNode, n)
 	for i := range out {
 		out[i] = synthNode{
 			name: fmt.Sprintf("node-%04d", i),
 			ip:   fmt.Sprintf("10.%d.%d.%d", 20+i/62500, (i/250)%250, i%250+1),
-			rr:   i < 2,
+			rr:   i < 2 || mesh,
+			mesh: mesh,
 			down: i >= 2 && i%100 == 42,
 		}
 	}
@@ -40,7 +44,7 @@ func syntheticCluster(n int) []synthNode {
 }
 
 // peersOf returns the BGP peers of node i: every other node for a route
-// reflector, the reflectors for a client.
+// reflector (or in a mesh), the reflectors for a client.
 func peersOf(nodes []synthNode, i int) []synthNode {
 	if nodes[i].rr {
 		out := make([]synthNode, 0, len(nodes)-1)
@@ -54,13 +58,25 @@ func peersOf(nodes []synthNode, i int) []synthNode {
 	return nodes[:2]
 }
 
-func protoName(ip string) string { return "Node_" + strings.ReplaceAll(ip, ".", "_") }
+func protoName(n synthNode, ip string) string {
+	if n.mesh {
+		return "Mesh_" + strings.ReplaceAll(ip, ".", "_")
+	}
+	return "Node_" + strings.ReplaceAll(ip, ".", "_")
+}
+
+func peerType(n synthNode) string {
+	if n.mesh {
+		return "node-to-node mesh"
+	}
+	return "node specific"
+}
 
 // writeSyntheticBundle writes a cluster of files/5 nodes under dir, one
 // sub-folder per node, and returns the number of files written.
-func writeSyntheticBundle(tb testing.TB, dir string, files int) int {
+func writeSyntheticBundle(tb testing.TB, dir string, files int, mesh bool) int {
 	tb.Helper()
-	nodes := syntheticCluster(files / syntheticFilesPerNode)
+	nodes := syntheticCluster(files/syntheticFilesPerNode, mesh)
 	written := 0
 	for i, n := range nodes {
 		peers := peersOf(nodes, i)
@@ -99,7 +115,7 @@ func synthStatus(n synthNode, peers []synthNode) string {
 		if p.down {
 			state, info = "start", "Active Socket: Connection refused"
 		}
-		fmt.Fprintf(&b, "| %-12s | node specific | %-5s | 09:00:05 | %-30s |\n", p.ip, state, info)
+		fmt.Fprintf(&b, "| %-12s | %s | %-5s | 09:00:05 | %-30s |\n", p.ip, peerType(n), state, info)
 	}
 	b.WriteString(sep + "\nIPv6 BGP status\nNo IPv6 peers found.\n")
 	return b.String()
@@ -111,11 +127,12 @@ func synthBirdCfg(n synthNode, peers []synthNode) string {
 	b.WriteString("template bgp bgp_template {\n  debug { states };\n  description \"Connection to BGP peer\";\n  local as 64512;\n  multihop;\n  gateway recursive;\n  import all;\n  export filter calico_export_to_bgp_peers;\n  add paths on;\n  graceful restart;\n  connect delay time 2;\n  connect retry time 5;\n  error wait time 5,30;\n}\n\n")
 	b.WriteString("# ------------- Node-to-node mesh -------------\n# Node-to-node mesh disabled\n\n# ------------- Global peers -------------\n# No global peers configured.\n\n# ------------- Node-specific peers -------------\n")
 	for _, p := range peers {
-		fmt.Fprintf(&b, "\n# For peer /bgp/v1/host/%s/peer_v4/%s\nprotocol bgp %s from bgp_template {\n  neighbor %s as 64512;\n  source address %s;  # The local address we use for the TCP connection\n}\n",
-			n.name, p.ip, protoName(p.ip), p.ip, n.ip)
-		if n.rr {
+		fmt.Fprintf(&b, "\n# For peer /bgp/v1/host/%s/peer_v4/%s\nprotocol bgp %s from bgp_template {\n  neighbor %s as 64512;\n  source address %s;  # The local address we use for the TCP connection\n",
+			n.name, p.ip, protoName(n, p.ip), p.ip, n.ip)
+		if n.rr && !n.mesh {
 			b.WriteString("  rr client;\n")
 		}
+		b.WriteString("}\n")
 	}
 	return b.String()
 }
@@ -129,10 +146,10 @@ func synthProtocols(n synthNode, peers []synthNode) string {
 	b.WriteString("static1  Static   master   up     09:00:01    \nkernel1  Kernel   master   up     09:00:01    \ndevice1  Device   master   up     09:00:01    \ndirect1  Direct   master   up     09:00:01    \n")
 	for _, p := range peers {
 		if p.down {
-			fmt.Fprintf(&b, "%s BGP      master   start  09:00:01    Active        Socket: Connection refused\n", protoName(p.ip))
+			fmt.Fprintf(&b, "%s BGP      master   start  09:00:01    Active        Socket: Connection refused\n", protoName(n, p.ip))
 			continue
 		}
-		fmt.Fprintf(&b, "%s BGP      master   up     09:00:05    Established   \n", protoName(p.ip))
+		fmt.Fprintf(&b, "%s BGP      master   up     09:00:05    Established   \n", protoName(n, p.ip))
 	}
 	return b.String()
 }
