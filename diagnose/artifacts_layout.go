@@ -35,7 +35,8 @@ func cleanHostname(data []byte) string {
 
 // diagsRoots returns the folders (slash paths relative to the root, ""
 // for the root itself) laid out as `calicoctl node diags` writes them: a
-// `hostname` file next to at least one other file of its list.
+// `hostname` file next to at least one other file of its list, or in a
+// folder named diagnostics.
 func diagsRoots(rels []string) map[string]bool {
 	names := map[string]map[string]bool{}
 	for _, r := range rels {
@@ -50,7 +51,8 @@ func diagsRoots(rels []string) map[string]bool {
 	}
 	out := map[string]bool{}
 	for dir, set := range names {
-		if set["hostname"] && len(set) >= 2 {
+		_, base := splitRel(dir)
+		if set["hostname"] && (len(set) >= 2 || base == "diagnostics") {
 			out[dir] = true
 		}
 	}
