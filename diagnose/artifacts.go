@@ -233,7 +233,15 @@ func joinRel(dir, base string) string {
 }
 
 func (l *loader) cutNote(source string) string {
-	return fmt.Sprintf("%s: longer than %d MiB: only its first %d MiB were read", source, l.opts.MaxFile>>20, l.opts.MaxFile>>20)
+	return fmt.Sprintf("%s: longer than %s: only its first %s were read", source, sizeText(l.opts.MaxFile), sizeText(l.opts.MaxFile))
+}
+
+// sizeText renders a byte count for people: "16 MiB" or "64 bytes".
+func sizeText(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // walk adds the files under folder root; tar bundles found in it are read

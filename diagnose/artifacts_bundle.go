@@ -82,13 +82,13 @@ func readInput(ctx context.Context, name string, r io.Reader, allowBundle bool, 
 		}
 		res, err := readTar(ctx, name, src, maxFile)
 		if lim.exceeded {
-			return readResult{}, fmt.Errorf("%s: more than %d MiB uncompressed: extract it and pass the folder: %w", name, maxBundle>>20, ErrTooLarge)
+			return readResult{}, fmt.Errorf("%s: more than %s uncompressed: extract it and pass the folder: %w", name, sizeText(maxBundle), ErrTooLarge)
 		}
 		return res, err
 	}
 	data, truncated, err := readBounded(src, maxFile)
 	if lim.exceeded {
-		return readResult{}, fmt.Errorf("%s: more than %d MiB uncompressed: %w", name, maxBundle>>20, ErrTooLarge)
+		return readResult{}, fmt.Errorf("%s: more than %s uncompressed: %w", name, sizeText(maxBundle), ErrTooLarge)
 	}
 	if err != nil {
 		return readResult{}, fmt.Errorf("read %s: %w", name, err)

@@ -133,7 +133,7 @@ func diagsRootOf(roots map[string]bool, dir string) (string, bool) {
 // stripTopFolder removes the single folder every path of a bundle starts
 // with (a tarball of "bundle/" or of calicoctl's "diagnostics/"), so it
 // is not taken for a node; it returns rels unchanged when the paths do not
-// share one.
+// share one, or share calicoctl's "diagnostics/" (named by its hostname).
 func stripTopFolder(rels []string) []string {
 	if len(rels) == 0 {
 		return rels
@@ -147,6 +147,10 @@ func stripTopFolder(rels []string) []string {
 		if !ok || t != top {
 			return rels
 		}
+	}
+	if top == "diagnostics" {
+		// calicoctl's folder stays: assignNodes knows it by this name.
+		return rels
 	}
 	out := make([]string, len(rels))
 	for i, r := range rels {
