@@ -72,9 +72,11 @@ func LoadArtifacts(paths []string, opts ArtifactOptions) (*Cluster, error) {
 // (.tar, .tar.gz, .tgz, or any file or stdin starting with tar or gzip
 // magic), read in-process.
 //
-// A file given by itself, or lying directly in a given folder, belongs to
-// an unnamed node; a file under a sub-folder belongs to the node named
-// after that sub-folder (artifacts/worker3/ss.txt is worker3's). Files of
+// A file given by itself, or lying directly in the one folder given,
+// belongs to an unnamed node; when several paths are given, files lying
+// directly in a given folder belong to the node named after that folder
+// (diagnose node1/ node2/). A file under a sub-folder belongs to the node
+// named after that sub-folder (artifacts/worker3/ss.txt is worker3's). Files of
 // a bundle follow the same rule, after the single top folder every path
 // of the bundle may share ("bundle/", "diagnostics/"). The folder
 // `calicoctl node diags` writes (hostname, ipv4_addr, ipv4_route,
@@ -90,7 +92,7 @@ func LoadArtifactsContext(ctx context.Context, paths []string, opts ArtifactOpti
 		return nil, ErrNoArtifacts
 	}
 	opts.defaults()
-	l := &loader{ctx: ctx, opts: opts}
+	l := &loader{ctx: ctx, opts: opts, several: len(paths) > 1}
 	for _, root := range paths {
 		if err := l.collect(root); err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
@@ -138,6 +140,9 @@ type loader struct {
 	jobs      []artifactJob
 	notes     []string
 	stdinRead bool
+	// several: more than one path was given, so each folder's own files
+	// are its node's.
+	several bool
 }
 
 // collect adds the inputs of one path.
@@ -160,7 +165,11 @@ func (l *loader) collect(root string) error {
 	}
 	switch {
 	case info.IsDir():
-		return l.walk(root)
+		fallback := ""
+		if l.several {
+			fallback = filepath.Base(filepath.Clean(root))
+		}
+		return l.walk(root, fallback)
 	case !info.Mode().IsRegular():
 		return fmt.Errorf("%s: not a regular file or folder (%s)", root, info.Mode().Type())
 	}
@@ -245,8 +254,9 @@ func sizeText(n int64) string {
 }
 
 // walk adds the files under folder root; tar bundles found in it are read
-// now, each file's node following assignNodes.
-func (l *loader) walk(root string) error {
+// now, each file's node following assignNodes; files lying directly in
+// root belong to node fallback.
+func (l *loader) walk(root, fallback string) error {
 	var rels, paths []string
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -280,7 +290,7 @@ func (l *loader) walk(root string) error {
 	if err != nil {
 		return err
 	}
-	nodes := assignNodes(rels, "", func(dir string) string {
+	nodes := assignNodes(rels, fallback, func(dir string) string {
 		f, err := os.Open(filepath.Join(root, filepath.FromSlash(dir), "hostname"))
 		if err != nil {
 			return ""

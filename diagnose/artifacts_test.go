@@ -184,6 +184,7 @@ func TestLoadArtifactsInputs(t *testing.T) {
 		wantNodes []string
 	}{
 		{"folder", []string{filepath.Join(corpusDir, "peer-bird-down")}, nil, "peer-bird-down", []string{"node2", "node3"}},
+		{"node folders given side by side are named after them", []string{filepath.Join(corpusDir, "as-mismatch-config", "node1"), filepath.Join(corpusDir, "as-mismatch-config", "node2")}, nil, "as-mismatch-config", []string{"node1", "node2"}},
 		{"files given one by one belong to the unnamed node", []string{filepath.Join(corpusDir, "as-mismatch-bird2", "q")}, nil, "as-mismatch-bird2", []string{""}},
 		{"tar: the single top folder is no node", []string{plainTar}, nil, "kubespray-proxy-down", []string{"master1", "worker3"}},
 		{"tar.gz with ./ names", []string{gzTar}, nil, "as-mismatch-config", []string{"node1", "node2"}},
