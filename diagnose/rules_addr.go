@@ -174,10 +174,8 @@ func ruleUnexpectedConnect(c *Cluster) []Finding {
 			if a, ok := parseAddr(x); ok && dockerDefault.Contains(a) {
 				bridge = true
 			}
-			for _, m := range c.Nodes {
-				if it, ok := m.HasAddr(x); ok && bridgeInterface(it.Name) {
-					bridge = true
-				}
+			if c.onBridge(x) {
+				bridge = true
 			}
 			snat := newFinding(CauseSNATNodeTraffic, Medium, label, x,
 				fmt.Sprintf("%s: BIRD got a BGP connection from %s, an address no peer has: the connecting node's traffic is source-NATed", orNode(label), x), []Line{bl.Line})

@@ -87,7 +87,7 @@ func rulePeerLacksProtocol(c *Cluster) []Finding {
 			if _, unconf := pn.Unconfigured(); unconf {
 				continue
 			}
-			lacks, lines := lacksPeer(pn, mine)
+			lacks, lines := lacksPeer(c, pn, mine)
 			if !lacks {
 				continue
 			}
@@ -102,35 +102,21 @@ func rulePeerLacksProtocol(c *Cluster) []Finding {
 
 // lacksPeer reports whether pn's config or protocol list is known and
 // holds no session towards any of addrs.
-func lacksPeer(pn *Node, addrs []string) (bool, []Line) {
-	has := func(a string) bool {
-		for _, x := range addrs {
-			if x == a {
-				return true
-			}
-		}
-		return false
-	}
-	known := false
-	var lines []Line
-	for _, cfg := range pn.Obs.BirdConfigs {
-		known = true
-		for _, p := range cfg.Peers {
-			if has(p.Neighbor) {
-				return false, nil
-			}
-		}
-		lines = append(lines, Line{cfg.Source, fmt.Sprintf("bird.cfg has %d BGP peers, none of them %s", len(cfg.Peers), strings.Join(addrs, "/"))})
-	}
-	for _, s := range pn.Sessions() {
-		if s.Protocol != "" {
-			known = true
-		}
-		if has(s.Peer) {
+func lacksPeer(c *Cluster, pn *Node, addrs []string) (bool, []Line) {
+	ps := c.peerSetOf(pn)
+	for _, a := range addrs {
+		if ps.neighbors[a] {
 			return false, nil
 		}
 	}
-	return known, lines
+	if !ps.known {
+		return false, nil
+	}
+	var lines []Line
+	for _, cfg := range pn.Obs.BirdConfigs {
+		lines = append(lines, Line{cfg.Source, fmt.Sprintf("bird.cfg has %d BGP peers, none of them %s", len(cfg.Peers), strings.Join(addrs, "/"))})
+	}
+	return true, lines
 }
 
 // ruleBirdDown: the node's own evidence says BIRD is not running (its
