@@ -185,6 +185,9 @@ func unexplained(ctx context.Context, c *Cluster, fs []Finding) ([]Finding, erro
 		if why, down := n.BirdDown(); down && !ex.explained(c, label, "") {
 			lines = append(lines, why...)
 		}
+		if !ex.explained(c, label, "") {
+			lines = append(lines, unplacedDownProtocols(n)...)
+		}
 		if len(lines) == 0 {
 			continue
 		}
@@ -199,6 +202,37 @@ func unexplained(ctx context.Context, c *Cluster, fs []Finding) ([]Finding, erro
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// unplacedDownProtocols returns the rows of n's BGP protocols that are not
+// Established and whose peer address nothing names (a plain BIRD
+// protocol such as "BtoC" without `show protocols all` or bird.cfg): no
+// session can be built for them, yet they are down.
+func unplacedDownProtocols(n *Node) []Line {
+	cfgPeer := map[string]bool{}
+	for _, cfg := range n.Obs.BirdConfigs {
+		for _, p := range cfg.Peers {
+			cfgPeer[p.Name] = p.Neighbor != ""
+		}
+	}
+	var out []Line
+	for _, p := range n.Obs.Protocols {
+		if p.Proto != "BGP" || p.NeighborAddress != "" || cfgPeer[p.Name] || peerFromProtocolName(p.Name) != "" {
+			continue
+		}
+		state := p.Info
+		if state == "" {
+			state = p.BGPState
+		}
+		if state == "Established" || p.State == "down" && p.InfoDetail == "" && p.LastError == "" {
+			continue // up, or disabled by configuration
+		}
+		out = append(out, p.Line)
+		if p.LastErrorLine.Text != "" && p.InfoDetail == "" {
+			out = append(out, p.LastErrorLine)
+		}
+	}
+	return out
 }
 
 // explained reports whether one of fs accounts for the session of node

@@ -220,7 +220,11 @@ type APIError struct {
 	Addr string
 	// Reason is "refused", "timeout", "no-route", "reset", "eof", "tls" or "other".
 	Reason string
-	Line   Line
+	// Dial is true when the line says the connect itself failed ("dial
+	// tcp A: ..."); Accepted when it says the connection was made and
+	// the answer failed ("awaiting headers", EOF, reset, TLS handshake).
+	Dial, Accepted bool
+	Line           Line
 }
 
 // Local reports whether the API server address is on the node itself

@@ -24,7 +24,7 @@ func (birdLog) Whole() bool  { return false }
 var (
 	birdProtoRE   = regexp.MustCompile(`\b((?:Mesh|Node|Global)_[0-9A-Za-z_]+): (.+)$`)
 	unknownAddrRE = regexp.MustCompile(`Unexpected connect from unknown address ([0-9A-Fa-f.:]+)`)
-	birdGlobalRE  = regexp.MustCompile(`(?i)(address already in use|cannot open listening socket|kernel does not support tcp md5|cannot assign requested address|no listening socket|tcp_md5sig|socket error)`)
+	birdGlobalRE  = regexp.MustCompile(`(?i)(address already in use|cannot open listening socket|kernel does not support tcp md5|cannot assign requested address|address not available|no listening socket|tcp_md5sig|socket error)`)
 	// birdPrefixRE is what BIRD (or syslog, journald, svlogd) puts before
 	// "PROTO: message": a log-file time and level, or "bird:"/"bird[pid]:".
 	birdPrefixRE = regexp.MustCompile(`(?:<(?:DBG|TRACE|INFO|RMT|WARN|ERR|AUTH|FATAL|BUG)>|\bbird6?(?:\[\d+\])?:)\s+([A-Za-z][A-Za-z0-9_.\-]*): (.+)$`)

@@ -11,6 +11,11 @@ import (
 //	... dial tcp 127.0.0.1:6443: connect: connection refused
 //	... Failed to list *v3.BGPPeer: Get "https://10.96.0.1:443/...": dial tcp 10.96.0.1:443: i/o timeout
 //	... failed to connect to the API server
+//
+// The kubelet and other client-go programs on the node log the same
+// errors for the same local proxy, and are read alike:
+//
+//	kubelet[127661]: ... Get https://localhost:6443/api/v1/nodes/k8s-03: net/http: request canceled (Client.Timeout exceeded while awaiting headers)
 type calicoNodeLog struct{}
 
 func (calicoNodeLog) Kind() string { return "calico-node-log" }
@@ -35,6 +40,7 @@ func (calicoNodeLog) Recognize(source string, data []byte) (Observations, []stri
 		}
 		hit := false
 		if e, ok := parseAPIError(t); ok {
+			e.Accepted = !e.Dial && e.Addr != "" && acceptedText(t)
 			e.Line = Line{source, t}
 			obs.APIErrors = append(obs.APIErrors, e)
 			hit = true
@@ -56,6 +62,7 @@ func parseAPIError(t string) (APIError, bool) {
 	if m := dialRE.FindStringSubmatch(t); m != nil {
 		e.Addr = m[1]
 		e.Reason = dialReason(m[2])
+		e.Dial = true
 		return e, true
 	}
 	if apiMsgRE.MatchString(t) {
@@ -68,12 +75,21 @@ func parseAPIError(t string) (APIError, bool) {
 		return e, true
 	}
 	if m := urlRE.FindStringSubmatch(t); m != nil && (containsFold(t, "EOF") || containsFold(t, "TLS handshake timeout") ||
-		containsFold(t, "context deadline exceeded") || containsFold(t, "connection reset")) {
+		containsFold(t, "context deadline exceeded") || containsFold(t, "connection reset") || containsFold(t, "awaiting headers")) {
 		e.Addr = m[1]
 		e.Reason = dialReason(t)
 		return e, true
 	}
 	return e, false
+}
+
+// acceptedText reports whether a client error says the server accepted
+// the TCP connection and then failed to answer: Go's "Client.Timeout
+// exceeded while awaiting headers", a TLS handshake timeout, EOF or a
+// reset after the request.
+func acceptedText(t string) bool {
+	return containsFold(t, "awaiting headers") || containsFold(t, "TLS handshake timeout") ||
+		containsFold(t, "EOF") || containsFold(t, "connection reset")
 }
 
 // dialReason maps a Go network error text to a short reason.
@@ -83,7 +99,8 @@ func dialReason(s string) string {
 		return "refused"
 	case containsFold(s, "no route to host"), containsFold(s, "network is unreachable"):
 		return "no-route"
-	case containsFold(s, "i/o timeout"), containsFold(s, "deadline exceeded"), containsFold(s, "timed out"), containsFold(s, "TLS handshake timeout"):
+	case containsFold(s, "i/o timeout"), containsFold(s, "deadline exceeded"), containsFold(s, "timed out"), containsFold(s, "TLS handshake timeout"),
+		containsFold(s, "Timeout exceeded"):
 		return "timeout"
 	case containsFold(s, "connection reset"):
 		return "reset"
