@@ -179,7 +179,7 @@ func unexplained(ctx context.Context, c *Cluster, fs []Finding) ([]Finding, erro
 			if ex.explained(c, label, s.Peer) {
 				continue
 			}
-			peers = append(peers, s.Peer)
+			peers = appendUnique(peers, s.Peer)
 			lines = append(lines, s.Lines...)
 		}
 		if why, down := n.BirdDown(); down && !ex.explained(c, label, "") {
@@ -187,6 +187,15 @@ func unexplained(ctx context.Context, c *Cluster, fs []Finding) ([]Finding, erro
 		}
 		if !ex.explained(c, label, "") {
 			lines = append(lines, unplacedDownProtocols(n)...)
+		}
+		// NOTIFICATIONs a speaker logged that no rule reads (a Cease, one
+		// whose code was not logged).
+		for _, ev := range n.Obs.RouterEvents {
+			if ev.Neighbor == "" || ex.explained(c, label, ev.Neighbor) {
+				continue
+			}
+			peers = appendUnique(peers, ev.Neighbor)
+			lines = append(lines, ev.Line)
 		}
 		if len(lines) == 0 {
 			continue
