@@ -34,8 +34,8 @@ var (
 	// OPEN should be (MetalLB: "read OPEN from \"10.1.105.1:179\":
 	// message type is not OPEN, got 3, want 1"); type 3 is a NOTIFICATION.
 	notOpenRE = regexp.MustCompile(`(?i)message type is not OPEN, got (\d)`)
-	md5SetRE     = regexp.MustCompile(`(?i)(failed to set md5|cannot set md5|can't set TCP_MD5SIG|set TCP_MD5SIG option)`)
-	badAuthRE    = regexp.MustCompile(`(?i)(no|invalid|missing|bad) MD5 digest from ([0-9A-Fa-f.:]+?)[(:]`)
+	md5SetRE  = regexp.MustCompile(`(?i)(failed to set md5|cannot set md5|can't set TCP_MD5SIG|set TCP_MD5SIG option)`)
+	badAuthRE = regexp.MustCompile(`(?i)(no|invalid|missing|bad) MD5 digest from ([0-9A-Fa-f.:]+?)[(:]`)
 )
 
 // notifTexts map reasons routers print to NOTIFICATION codes, for lines
