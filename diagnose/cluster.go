@@ -371,9 +371,16 @@ func (n *Node) Unconfigured() ([]Line, bool) {
 }
 
 // BirdDown reports whether the evidence says BIRD is not running on n: its
-// control socket is missing (readiness, calicoctl) or calicoctl says so.
+// control socket is missing (readiness, calicoctl), calicoctl says so, or
+// BIRD's log says it could not read its configuration (it exits then).
 func (n *Node) BirdDown() ([]Line, bool) {
 	var why []Line
+	for _, bl := range n.Obs.BirdLog {
+		if bl.NoConfig {
+			why = append(why, bl.Line)
+			break
+		}
+	}
 	for _, r := range n.Obs.Readiness {
 		if r.BirdSocketMissing {
 			why = append(why, r.Line)

@@ -40,7 +40,8 @@ func (calicoctlStatus) Recognize(source string, data []byte) (Observations, []st
 			st.CalicoNotRunning, seen = true, true
 			add(l)
 			continue
-		case containsFold(t, "BIRD is not running"), containsFold(t, "unable to connect to BIRDv4 socket"),
+		case containsFold(t, "BIRD is not running"), containsFold(t, "'bird' is not running"), containsFold(t, "'bird6' is not running"),
+			containsFold(t, "unable to connect to BIRDv4 socket"),
 			containsFold(t, "unable to connect to BIRDv6 socket"):
 			st.BirdDown = true
 			add(l)

@@ -11,6 +11,7 @@ import (
 //	... dial tcp 127.0.0.1:6443: connect: connection refused
 //	... Failed to list *v3.BGPPeer: Get "https://10.96.0.1:443/...": dial tcp 10.96.0.1:443: i/o timeout
 //	... failed to connect to the API server
+//	2017-02-20T11:16:27Z tigera-lwr-kubetest2-master confd[31]: ERROR exit status 1
 //
 // The kubelet and other client-go programs on the node log the same
 // errors for the same local proxy, and are read alike:
@@ -25,6 +26,10 @@ var (
 	dialRE   = regexp.MustCompile(`dial tcp ([\[\]0-9A-Za-z.:\-]+:\d+): (.*)`)
 	urlRE    = regexp.MustCompile(`https?://([\[\]0-9A-Za-z.:\-]+:\d+)`)
 	listRE   = regexp.MustCompile(`(?i)failed to (list|watch) \*?v\d\.\w+`)
+	// confdErrorRE is an ERROR line of confd, in the svlogd form
+	// ("2017-02-20T11:16:27Z host confd[31]: ERROR exit status 1") or
+	// calico-node's ("[ERROR][85] confd/...").
+	confdErrorRE = regexp.MustCompile(`\bconfd(?:\[\d+\])?: ERROR\b|\[ERROR\]\[\d+\] confd/`)
 	apiMsgRE = regexp.MustCompile(`(?i)(failed to connect to the api server|unable to connect to the server|error connecting to datastore|failed to (create|initialize) (the )?(datastore|calico) client|connection to the server \S+ was refused)`)
 )
 
@@ -47,6 +52,10 @@ func (calicoNodeLog) Recognize(source string, data []byte) (Observations, []stri
 		}
 		if listRE.MatchString(t) || (apiMsgRE.MatchString(t) && !hit) {
 			obs.DatastoreErrors = append(obs.DatastoreErrors, Line{source, t})
+			hit = true
+		}
+		if !hit && confdErrorRE.MatchString(t) {
+			obs.ConfdErrors = append(obs.ConfdErrors, Line{source, t})
 			hit = true
 		}
 		if hit {

@@ -133,6 +133,16 @@ func ruleBirdDown(c *Cluster) []Finding {
 			continue
 		}
 		label := c.Label(n)
+		if confd := confdFailure(n); len(confd) > 0 {
+			// BIRD is down because confd gave it no configuration: the
+			// cause lies in calico-node's startup, which the catalogue
+			// does not name; BIRD being down is what its peers see.
+			out = append(out, newFinding(CausePeerBirdDown, Low, label, "",
+				fmt.Sprintf("%s: BIRD is not running because confd did not give it a configuration; why confd failed is outside what the evidence settles", orNode(label)),
+				concat(why, confd)).withNotes(
+				fmt.Sprintf("%s: the whole calico-node log (confd's first errors) would say why confd did not render bird.cfg", orNode(label))))
+			continue
+		}
 		conf := Medium
 		if len(n.Obs.Status) > 0 || haveManifest {
 			conf = High
@@ -147,4 +157,18 @@ func ruleBirdDown(c *Cluster) []Finding {
 		}
 	}
 	return out
+}
+
+// confdFailure returns the lines saying confd did not give BIRD a
+// configuration on n: BIRD could not open bird.cfg, or confd logged
+// errors.
+func confdFailure(n *Node) []Line {
+	var out []Line
+	for _, bl := range n.Obs.BirdLog {
+		if bl.NoConfig {
+			out = append(out, bl.Line)
+			break
+		}
+	}
+	return firstLines(append(out, n.Obs.ConfdErrors...), 3)
 }
