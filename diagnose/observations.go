@@ -254,7 +254,7 @@ type BirdLogLine struct {
 	// to open configuration file /etc/calico/confd/config/bird.cfg: No
 	// such file or directory", a syntax error): BIRD does not start.
 	NoConfig bool
-	Line Line
+	Line     Line
 }
 
 // KernelMD5 is a kernel message about a TCP MD5 signature.

@@ -23,14 +23,14 @@ func (calicoNodeLog) Kind() string { return "calico-node-log" }
 func (calicoNodeLog) Whole() bool  { return false }
 
 var (
-	dialRE   = regexp.MustCompile(`dial tcp ([\[\]0-9A-Za-z.:\-]+:\d+): (.*)`)
-	urlRE    = regexp.MustCompile(`https?://([\[\]0-9A-Za-z.:\-]+:\d+)`)
-	listRE   = regexp.MustCompile(`(?i)failed to (list|watch) \*?v\d\.\w+`)
+	dialRE = regexp.MustCompile(`dial tcp ([\[\]0-9A-Za-z.:\-]+:\d+): (.*)`)
+	urlRE  = regexp.MustCompile(`https?://([\[\]0-9A-Za-z.:\-]+:\d+)`)
+	listRE = regexp.MustCompile(`(?i)failed to (list|watch) \*?v\d\.\w+`)
 	// confdErrorRE is an ERROR line of confd, in the svlogd form
 	// ("2017-02-20T11:16:27Z host confd[31]: ERROR exit status 1") or
 	// calico-node's ("[ERROR][85] confd/...").
 	confdErrorRE = regexp.MustCompile(`\bconfd(?:\[\d+\])?: ERROR\b|\[ERROR\]\[\d+\] confd/`)
-	apiMsgRE = regexp.MustCompile(`(?i)(failed to connect to the api server|unable to connect to the server|error connecting to datastore|failed to (create|initialize) (the )?(datastore|calico) client|connection to the server \S+ was refused)`)
+	apiMsgRE     = regexp.MustCompile(`(?i)(failed to connect to the api server|unable to connect to the server|error connecting to datastore|failed to (create|initialize) (the )?(datastore|calico) client|connection to the server \S+ was refused)`)
 )
 
 func (calicoNodeLog) Recognize(source string, data []byte) (Observations, []string, bool) {

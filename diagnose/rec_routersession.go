@@ -33,7 +33,7 @@ func (routerSessionLog) Recognize(source string, data []byte) (Observations, []s
 		lines          []Line
 	}
 	var (
-		order []string
+		order  []string
 		byPeer = map[string]*peerLog{}
 		lines  []string
 	)
