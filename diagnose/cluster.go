@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -15,6 +16,12 @@ type Cluster struct {
 	Evidence []Evidence
 	// Unknowns collects inputs that were not recognised or not readable.
 	Unknowns []string
+
+	// byName finds a node of Nodes by name; idx holds the lookups of
+	// cluster_index.go, built for idxNodes nodes.
+	byName   map[string]*Node
+	idx      *clusterIndex
+	idxNodes int
 }
 
 // Node is the evidence about one node.
@@ -24,17 +31,32 @@ type Node struct {
 	Name string
 	// Obs is what the evidence says.
 	Obs Observations
+
+	// sessions and events cache Sessions() and errorEvents() while a
+	// diagnosis runs (cacheOn), when Obs cannot change.
+	sessions []Session
+	events   []errorEvent
+	cacheOn  bool
 }
 
 // NodeNamed returns the node called name, adding it when new.
 func (c *Cluster) NodeNamed(name string) *Node {
-	for _, n := range c.Nodes {
-		if n.Name == name {
-			return n
+	if c.byName == nil || len(c.byName) != len(c.Nodes) {
+		// First call, or Nodes was changed directly: rebuild the map.
+		c.byName = make(map[string]*Node, len(c.Nodes))
+		for _, n := range c.Nodes {
+			if _, dup := c.byName[n.Name]; !dup {
+				c.byName[n.Name] = n
+			}
 		}
+	}
+	if n, ok := c.byName[name]; ok {
+		return n
 	}
 	n := &Node{Name: name}
 	c.Nodes = append(c.Nodes, n)
+	c.byName[name] = n
+	c.dropIndex()
 	return n
 }
 
@@ -46,6 +68,8 @@ func (c *Cluster) Add(node, source string, rec Recognition) {
 	}
 	n := c.NodeNamed(node)
 	n.Obs.merge(rec.Obs)
+	n.sessions, n.events = nil, nil
+	c.dropIndex()
 	for _, e := range rec.Evidence {
 		e.Node = node
 		c.Evidence = append(c.Evidence, e)
@@ -54,64 +78,37 @@ func (c *Cluster) Add(node, source string, rec Recognition) {
 
 // KubeNodes returns every `kubectl get nodes` row, deduplicated by name.
 func (c *Cluster) KubeNodes() []KubeNode {
-	var out []KubeNode
-	seen := map[string]bool{}
-	for _, n := range c.Nodes {
-		for _, k := range n.Obs.KubeNodes {
-			if !seen[k.Name] {
-				seen[k.Name] = true
-				out = append(out, k)
-			}
-		}
-	}
-	return out
+	return slices.Clone(c.index().kubeRows)
 }
 
 // Manifests returns every Calico manifest seen.
 func (c *Cluster) Manifests() []CalicoManifest {
-	var out []CalicoManifest
-	for _, n := range c.Nodes {
-		out = append(out, n.Obs.Manifests...)
-	}
-	return out
+	return slices.Clone(c.index().manifests)
 }
 
 // kubeNode returns the kubectl row of the node, by name or address.
 func (c *Cluster) kubeNode(n *Node) (KubeNode, bool) {
-	for _, k := range c.KubeNodes() {
-		if n.Name != "" && k.Name == n.Name {
-			return k, true
-		}
-	}
-	for _, a := range n.ownAddrs() {
-		for _, k := range c.KubeNodes() {
-			if k.InternalIP == a {
-				return k, true
-			}
-		}
-	}
-	return KubeNode{}, false
+	k, ok := c.index().kube[n]
+	return k, ok
 }
 
 // NodeByAddr returns the node that owns address a (its BGP address, an
-// interface address or its kubectl INTERNAL-IP), or nil.
+// interface address or its kubectl INTERNAL-IP), or nil. When several
+// nodes claim a, the first in Nodes wins.
 func (c *Cluster) NodeByAddr(a string) *Node {
 	if a == "" {
 		return nil
 	}
-	for _, n := range c.Nodes {
-		for _, x := range c.Addrs(n) {
-			if x == a {
-				return n
-			}
-		}
-	}
-	return nil
+	return c.index().byAddr[a]
 }
 
 // Addrs returns the addresses of n: its own (BGP, interfaces) and its
 // kubectl INTERNAL-IP.
 func (c *Cluster) Addrs(n *Node) []string {
+	if addrs, ok := c.index().addrs[n]; ok {
+		return slices.Clone(addrs)
+	}
+	// n is not (or no longer) one of c.Nodes.
 	out := n.ownAddrs()
 	if k, ok := c.kubeNode(n); ok {
 		out = appendUnique(out, k.InternalIP)
@@ -228,6 +225,18 @@ type Session struct {
 // Sessions merges what protocols, calicoctl status and readiness messages
 // say about each peer of n, sorted by peer address.
 func (n *Node) Sessions() []Session {
+	if n.cacheOn && n.sessions != nil {
+		return n.sessions
+	}
+	out := n.buildSessions()
+	if n.cacheOn {
+		n.sessions = out
+	}
+	return out
+}
+
+// buildSessions computes Sessions.
+func (n *Node) buildSessions() []Session {
 	byPeer := map[string]*Session{}
 	get := func(peer string) *Session {
 		s, ok := byPeer[peer]
@@ -318,6 +327,9 @@ func (n *Node) Sessions() []Session {
 	}
 	out := make([]Session, 0, len(byPeer))
 	for _, s := range byPeer {
+		// Clipped, so a caller appending to Lines never writes into
+		// the cached slice.
+		s.Lines = slices.Clip(s.Lines)
 		out = append(out, *s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Peer < out[j].Peer })
@@ -359,9 +371,16 @@ func (n *Node) Unconfigured() ([]Line, bool) {
 }
 
 // BirdDown reports whether the evidence says BIRD is not running on n: its
-// control socket is missing (readiness, calicoctl) or calicoctl says so.
+// control socket is missing (readiness, calicoctl), calicoctl says so, or
+// BIRD's log says it could not read its configuration (it exits then).
 func (n *Node) BirdDown() ([]Line, bool) {
 	var why []Line
+	for _, bl := range n.Obs.BirdLog {
+		if bl.NoConfig {
+			why = append(why, bl.Line)
+			break
+		}
+	}
 	for _, r := range n.Obs.Readiness {
 		if r.BirdSocketMissing {
 			why = append(why, r.Line)
@@ -390,7 +409,19 @@ func (n *Node) listenersOn(port int) []Listener {
 // errors and BIRD log lines about protocols, skipping log lines about
 // peers whose session is Established now.
 func (n *Node) errorEvents() []errorEvent {
-	var out []errorEvent
+	if n.cacheOn && n.events != nil {
+		return n.events
+	}
+	out := n.buildErrorEvents()
+	if n.cacheOn {
+		n.events = out
+	}
+	return out
+}
+
+// buildErrorEvents computes errorEvents.
+func (n *Node) buildErrorEvents() []errorEvent {
+	out := []errorEvent{}
 	up := map[string]bool{}
 	protoPeer := map[string]string{}
 	for _, s := range n.Sessions() {

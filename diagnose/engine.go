@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -55,14 +56,42 @@ func rules() []rule {
 
 // Diagnose runs every rule over the cluster and returns the ranked report.
 func Diagnose(c *Cluster) Report {
+	r, _ := DiagnoseContext(context.Background(), c)
+	return r
+}
+
+// DiagnoseContext is Diagnose that stops when ctx is done: it checks ctx
+// between rules and between the nodes of its own passes, and then returns
+// ctx.Err() and no report. Its time is linear in the evidence: the
+// cluster's lookups are indexed once (cluster_index.go) and each node's
+// sessions are computed once.
+func DiagnoseContext(ctx context.Context, c *Cluster) (Report, error) {
+	c.reindex()
+	for _, n := range c.Nodes {
+		n.cacheOn, n.sessions, n.events = true, nil, nil
+	}
+	defer func() {
+		for _, n := range c.Nodes {
+			n.cacheOn, n.sessions, n.events = false, nil, nil
+		}
+	}()
 	cat := Catalogue()
 	var found []Finding
 	for _, r := range rules() {
+		if err := ctx.Err(); err != nil {
+			return Report{}, err
+		}
 		found = append(found, r.fn(c)...)
 	}
 	found = mergeFindings(found)
-	quoteAffectedPeers(c, found)
-	found = append(found, unexplained(c, found)...)
+	if err := quoteAffectedPeers(ctx, c, found); err != nil {
+		return Report{}, err
+	}
+	more, err := unexplained(ctx, c, found)
+	if err != nil {
+		return Report{}, err
+	}
+	found = append(found, more...)
 	rank(found, cat)
 	rep := Report{Findings: []Finding{}, Evidence: c.Evidence, Unknowns: append([]string{}, c.Unknowns...)}
 	if rep.Evidence == nil {
@@ -78,7 +107,7 @@ func Diagnose(c *Cluster) Report {
 		rep.Findings = append(rep.Findings, f)
 	}
 	rep.Healthy = len(rep.Findings) == 0
-	return rep
+	return rep, nil
 }
 
 // mergeFindings joins findings of the same cause, node and peer, keeping
@@ -129,28 +158,44 @@ func rank(fs []Finding, cat []CauseInfo) {
 
 // unexplained returns an "unknown" finding for each node whose evidence
 // shows a problem no finding explains, and one when nothing was recognised.
-func unexplained(c *Cluster, fs []Finding) []Finding {
+func unexplained(ctx context.Context, c *Cluster, fs []Finding) ([]Finding, error) {
 	if len(c.Evidence) == 0 {
 		return []Finding{{
 			Cause: CauseUnknown, Confidence: Low,
 			Summary:  "no input was recognised, so nothing can be said",
 			Evidence: []string{},
-		}}
+		}}, nil
 	}
+	ex := newExplanations(fs)
 	var out []Finding
 	for _, n := range c.Nodes {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		label := c.Label(n)
 		var lines []Line
 		var peers []string
 		for _, s := range n.DownSessions() {
-			if explained(c, fs, label, s.Peer) {
+			if ex.explained(c, label, s.Peer) {
 				continue
 			}
-			peers = append(peers, s.Peer)
+			peers = appendUnique(peers, s.Peer)
 			lines = append(lines, s.Lines...)
 		}
-		if why, down := n.BirdDown(); down && !explained(c, fs, label, "") {
+		if why, down := n.BirdDown(); down && !ex.explained(c, label, "") {
 			lines = append(lines, why...)
+		}
+		if !ex.explained(c, label, "") {
+			lines = append(lines, unplacedDownProtocols(n)...)
+		}
+		// NOTIFICATIONs a speaker logged that no rule reads (a Cease, one
+		// whose code was not logged).
+		for _, ev := range n.Obs.RouterEvents {
+			if ev.Neighbor == "" || ex.explained(c, label, ev.Neighbor) {
+				continue
+			}
+			peers = appendUnique(peers, ev.Neighbor)
+			lines = append(lines, ev.Line)
 		}
 		if len(lines) == 0 {
 			continue
@@ -165,23 +210,86 @@ func unexplained(c *Cluster, fs []Finding) []Finding {
 		}
 		out = append(out, f)
 	}
+	return out, nil
+}
+
+// unplacedDownProtocols returns the rows of n's BGP protocols that are not
+// Established and whose peer address nothing names (a plain BIRD
+// protocol such as "BtoC" without `show protocols all` or bird.cfg): no
+// session can be built for them, yet they are down.
+func unplacedDownProtocols(n *Node) []Line {
+	cfgPeer := map[string]bool{}
+	for _, cfg := range n.Obs.BirdConfigs {
+		for _, p := range cfg.Peers {
+			cfgPeer[p.Name] = p.Neighbor != ""
+		}
+	}
+	var out []Line
+	for _, p := range n.Obs.Protocols {
+		if p.Proto != "BGP" || p.NeighborAddress != "" || cfgPeer[p.Name] || peerFromProtocolName(p.Name) != "" {
+			continue
+		}
+		state := p.Info
+		if state == "" {
+			state = p.BGPState
+		}
+		if state == "Established" || p.State == "down" && p.InfoDetail == "" && p.LastError == "" {
+			continue // up, or disabled by configuration
+		}
+		out = append(out, p.Line)
+		if p.LastErrorLine.Text != "" && p.InfoDetail == "" {
+			out = append(out, p.LastErrorLine)
+		}
+	}
 	return out
 }
 
-// explained reports whether a finding accounts for the session of node
-// label with peer (peer "" for node-wide problems).
+// explained reports whether one of fs accounts for the session of node
+// label with peer (peer "" for node-wide problems); see
+// explanations.explained. Callers checking many sessions build
+// newExplanations once instead.
 func explained(c *Cluster, fs []Finding, label, peer string) bool {
-	peerLabel := ""
-	if pn := c.NodeByAddr(peer); pn != nil {
-		peerLabel = c.Label(pn)
-	}
+	return newExplanations(fs).explained(c, label, peer)
+}
+
+// explanations indexes findings by node and peer for explained.
+type explanations struct {
+	// nodeWide: a finding of that node without a peer; nodePeer: of
+	// that node and peer ("node\x00peer"); peer: about that peer; node:
+	// any finding of that node.
+	nodeWide, nodePeer, peer, node map[string]bool
+}
+
+func newExplanations(fs []Finding) explanations {
+	ex := explanations{nodeWide: map[string]bool{}, nodePeer: map[string]bool{}, peer: map[string]bool{}, node: map[string]bool{}}
 	for _, f := range fs {
-		switch {
-		case f.Node == label && (f.Peer == "" || f.Peer == peer):
-			return true
-		case peer != "" && f.Peer == peer:
-			return true
-		case peerLabel != "" && f.Node == peerLabel:
+		ex.node[f.Node] = true
+		if f.Peer == "" {
+			ex.nodeWide[f.Node] = true
+			continue
+		}
+		ex.nodePeer[f.Node+"\x00"+f.Peer] = true
+		ex.peer[f.Peer] = true
+	}
+	return ex
+}
+
+// explained reports whether a finding accounts for the session of node
+// label with peer (peer "" for node-wide problems): one of that node
+// without a peer or with this peer, one about the peer, or one of the
+// node that owns the peer address.
+func (ex explanations) explained(c *Cluster, label, peer string) bool {
+	if ex.nodeWide[label] || ex.nodePeer[label+"\x00"+peer] {
+		return true
+	}
+	if peer == "" {
+		return false
+	}
+	if ex.peer[peer] {
+		return true
+	}
+	if pn := c.NodeByAddr(peer); pn != nil {
+		if pl := c.Label(pn); pl != "" && ex.node[pl] {
 			return true
 		}
 	}
@@ -205,33 +313,61 @@ func appendUniqueAll(s []string, vs ...string) []string {
 // quoteAffectedPeers adds to each node-wide finding (no peer) the lines in
 // which other nodes report their session to that node down, so the report
 // shows the symptom next to its cause.
-func quoteAffectedPeers(c *Cluster, fs []Finding) {
+func quoteAffectedPeers(ctx context.Context, c *Cluster, fs []Finding) error {
+	var wanted bool
+	for _, f := range fs {
+		wanted = wanted || (f.Peer == "" && f.Node != "")
+	}
+	if !wanted {
+		return nil
+	}
+	// The last node with a label wins, as before; down sessions by peer
+	// address, in node order.
+	byLabel := map[string]*Node{}
+	type downAt struct {
+		n *Node
+		s Session
+	}
+	byPeer := map[string][]downAt{}
+	for _, n := range c.Nodes {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		byLabel[c.Label(n)] = n
+		for _, s := range n.DownSessions() {
+			byPeer[s.Peer] = append(byPeer[s.Peer], downAt{n, s})
+		}
+	}
 	for i := range fs {
 		f := &fs[i]
 		if f.Peer != "" || f.Node == "" {
 			continue
 		}
-		var target *Node
-		for _, n := range c.Nodes {
-			if c.Label(n) == f.Node {
-				target = n
-			}
-		}
+		target := byLabel[f.Node]
 		if target == nil {
 			continue
 		}
-		addrs := c.Addrs(target)
-		for _, n := range c.Nodes {
-			if n == target {
-				continue
-			}
-			for _, s := range n.DownSessions() {
-				if containsStr(addrs, s.Peer) {
-					for _, l := range s.Lines {
-						f.Evidence = appendUnique(f.Evidence, l.String())
-					}
+		// Sessions towards any of the target's addresses, in node order.
+		var hits []downAt
+		for _, a := range c.Addrs(target) {
+			for _, d := range byPeer[a] {
+				if d.n != target {
+					hits = append(hits, d)
 				}
 			}
 		}
+		sort.Slice(hits, func(i, j int) bool {
+			oi, oj := c.nodeOrder(hits[i].n), c.nodeOrder(hits[j].n)
+			if oi != oj {
+				return oi < oj
+			}
+			return hits[i].s.Peer < hits[j].s.Peer
+		})
+		for _, d := range hits {
+			for _, l := range d.s.Lines {
+				f.Evidence = appendUnique(f.Evidence, l.String())
+			}
+		}
 	}
+	return nil
 }

@@ -42,6 +42,9 @@ type Observations struct {
 	// DatastoreErrors are calico-node log lines about failing to list or
 	// watch the datastore ("Failed to list *v3.BGPPeer").
 	DatastoreErrors []Line
+	// ConfdErrors are confd's ERROR lines in the calico-node log: confd
+	// renders bird.cfg, so BIRD may never get a configuration.
+	ConfdErrors []Line
 	// BirdLog are BIRD log lines the rules care about.
 	BirdLog []BirdLogLine
 	// Kernel are kernel messages about TCP MD5.
@@ -66,7 +69,8 @@ type Observations struct {
 	// (cluster-wide).
 	Manifests []CalicoManifest
 	// Router is the lab kind ("gobgp", "injector") when the node is a BGP
-	// router the lab runs rather than a Calico node: it has no BIRD, no
+	// router the lab runs rather than a Calico node, or the speaker whose
+	// session log the evidence holds ("openbgpd"): it has no BIRD, no
 	// bird.cfg and no calico-node, and whatever listens on its port 179 is
 	// its own speaker. RouterSessions are its sessions as it reports them.
 	Router         string
@@ -98,6 +102,7 @@ func (obs *Observations) merge(o Observations) {
 	obs.Readiness = append(obs.Readiness, o.Readiness...)
 	obs.APIErrors = append(obs.APIErrors, o.APIErrors...)
 	obs.DatastoreErrors = append(obs.DatastoreErrors, o.DatastoreErrors...)
+	obs.ConfdErrors = append(obs.ConfdErrors, o.ConfdErrors...)
 	obs.BirdLog = append(obs.BirdLog, o.BirdLog...)
 	obs.Kernel = append(obs.Kernel, o.Kernel...)
 	obs.Nginx = append(obs.Nginx, o.Nginx...)
@@ -220,7 +225,11 @@ type APIError struct {
 	Addr string
 	// Reason is "refused", "timeout", "no-route", "reset", "eof", "tls" or "other".
 	Reason string
-	Line   Line
+	// Dial is true when the line says the connect itself failed ("dial
+	// tcp A: ..."); Accepted when it says the connection was made and
+	// the answer failed ("awaiting headers", EOF, reset, TLS handshake).
+	Dial, Accepted bool
+	Line           Line
 }
 
 // Local reports whether the API server address is on the node itself
@@ -241,7 +250,11 @@ type BirdLogLine struct {
 	// Slow is set for BIRD's warnings that it ran late ("I/O loop cycle
 	// took 5720 ms"): keepalives may have gone out too late.
 	Slow bool
-	Line Line
+	// NoConfig is set when BIRD cannot read its configuration ("Unable
+	// to open configuration file /etc/calico/confd/config/bird.cfg: No
+	// such file or directory", a syntax error): BIRD does not start.
+	NoConfig bool
+	Line     Line
 }
 
 // KernelMD5 is a kernel message about a TCP MD5 signature.

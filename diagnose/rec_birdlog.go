@@ -24,10 +24,15 @@ func (birdLog) Whole() bool  { return false }
 var (
 	birdProtoRE   = regexp.MustCompile(`\b((?:Mesh|Node|Global)_[0-9A-Za-z_]+): (.+)$`)
 	unknownAddrRE = regexp.MustCompile(`Unexpected connect from unknown address ([0-9A-Fa-f.:]+)`)
-	birdGlobalRE  = regexp.MustCompile(`(?i)(address already in use|cannot open listening socket|kernel does not support tcp md5|cannot assign requested address|no listening socket|tcp_md5sig|socket error)`)
+	birdGlobalRE  = regexp.MustCompile(`(?i)(address already in use|cannot open listening socket|kernel does not support tcp md5|cannot assign requested address|address not available|no listening socket|tcp_md5sig|socket error)`)
 	// birdPrefixRE is what BIRD (or syslog, journald, svlogd) puts before
 	// "PROTO: message": a log-file time and level, or "bird:"/"bird[pid]:".
 	birdPrefixRE = regexp.MustCompile(`(?:<(?:DBG|TRACE|INFO|RMT|WARN|ERR|AUTH|FATAL|BUG)>|\bbird6?(?:\[\d+\])?:)\s+([A-Za-z][A-Za-z0-9_.\-]*): (.+)$`)
+	// birdNoConfigRE is BIRD failing to read its configuration at
+	// start ("bird: Unable to open configuration file
+	// /etc/calico/confd/config/bird.cfg: No such file or directory",
+	// "bird: /etc/bird/bird.cfg:12:3 syntax error"), after which it exits.
+	birdNoConfigRE = regexp.MustCompile(`\bbird6?(?:\[\d+\])?: (?:Unable to open configuration file .*|\S+\.cfg:\d+:\d+ .*)$`)
 	// birdSlowRE are BIRD's warnings that it was too busy to run its
 	// timers in time, which explains a hold timer expiring.
 	birdSlowRE = regexp.MustCompile(`(?i)(I/O loop cycle took \d+(?:\.\d+)? ?m?s|watchdog timer timed out|took \d+(?:\.\d+)? ?ms|reconfiguration (?:took|is slow))`)
@@ -78,6 +83,11 @@ func parseBirdLogLine(t string) (BirdLogLine, bool) {
 			bl.Protocol, bl.Message = m[1], msg
 			return bl, true
 		}
+	}
+	if birdNoConfigRE.MatchString(t) {
+		bl.Message = birdNoConfigRE.FindString(t)
+		bl.NoConfig = true
+		return bl, true
 	}
 	if birdSlowRE.MatchString(t) && looksLikeBirdLine(t) {
 		bl.Message = birdSlowRE.FindString(t)

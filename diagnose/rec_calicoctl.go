@@ -40,7 +40,8 @@ func (calicoctlStatus) Recognize(source string, data []byte) (Observations, []st
 			st.CalicoNotRunning, seen = true, true
 			add(l)
 			continue
-		case containsFold(t, "BIRD is not running"), containsFold(t, "unable to connect to BIRDv4 socket"),
+		case containsFold(t, "BIRD is not running"), containsFold(t, "'bird' is not running"), containsFold(t, "'bird6' is not running"),
+			containsFold(t, "unable to connect to BIRDv4 socket"),
 			containsFold(t, "unable to connect to BIRDv6 socket"):
 			st.BirdDown = true
 			add(l)
@@ -149,7 +150,7 @@ func statusRow(cells []string, headed bool) (StatusPeer, bool) {
 var knownErrors = []string{
 	"Socket: Connection refused", "Socket: Connection timed out", "Socket: No route to host",
 	"Socket: Connection reset by peer", "Socket: Connection closed", "Socket: Network is unreachable",
-	"Socket: Host is unreachable", "Socket: Cannot assign requested address", "Socket: Permission denied",
+	"Socket: Host is unreachable", "Socket: Cannot assign requested address", "Socket: Address not available", "Socket: Permission denied",
 	"Received: Bad peer AS", "Received: Bad BGP identifier", "Received: Hold timer expired",
 	"Received: Unacceptable hold time", "Received: Authentication failure", "Received: Connection rejected",
 	"BGP Error: Bad peer AS", "BGP Error: Bad BGP identifier", "BGP Error: Hold timer expired",

@@ -11,16 +11,26 @@ import (
 //	... dial tcp 127.0.0.1:6443: connect: connection refused
 //	... Failed to list *v3.BGPPeer: Get "https://10.96.0.1:443/...": dial tcp 10.96.0.1:443: i/o timeout
 //	... failed to connect to the API server
+//	2017-02-20T11:16:27Z tigera-lwr-kubetest2-master confd[31]: ERROR exit status 1
+//
+// The kubelet and other client-go programs on the node log the same
+// errors for the same local proxy, and are read alike:
+//
+//	kubelet[127661]: ... Get https://localhost:6443/api/v1/nodes/k8s-03: net/http: request canceled (Client.Timeout exceeded while awaiting headers)
 type calicoNodeLog struct{}
 
 func (calicoNodeLog) Kind() string { return "calico-node-log" }
 func (calicoNodeLog) Whole() bool  { return false }
 
 var (
-	dialRE   = regexp.MustCompile(`dial tcp ([\[\]0-9A-Za-z.:\-]+:\d+): (.*)`)
-	urlRE    = regexp.MustCompile(`https?://([\[\]0-9A-Za-z.:\-]+:\d+)`)
-	listRE   = regexp.MustCompile(`(?i)failed to (list|watch) \*?v\d\.\w+`)
-	apiMsgRE = regexp.MustCompile(`(?i)(failed to connect to the api server|unable to connect to the server|error connecting to datastore|failed to (create|initialize) (the )?(datastore|calico) client|connection to the server \S+ was refused)`)
+	dialRE = regexp.MustCompile(`dial tcp ([\[\]0-9A-Za-z.:\-]+:\d+): (.*)`)
+	urlRE  = regexp.MustCompile(`https?://([\[\]0-9A-Za-z.:\-]+:\d+)`)
+	listRE = regexp.MustCompile(`(?i)failed to (list|watch) \*?v\d\.\w+`)
+	// confdErrorRE is an ERROR line of confd, in the svlogd form
+	// ("2017-02-20T11:16:27Z host confd[31]: ERROR exit status 1") or
+	// calico-node's ("[ERROR][85] confd/...").
+	confdErrorRE = regexp.MustCompile(`\bconfd(?:\[\d+\])?: ERROR\b|\[ERROR\]\[\d+\] confd/`)
+	apiMsgRE     = regexp.MustCompile(`(?i)(failed to connect to the api server|unable to connect to the server|error connecting to datastore|failed to (create|initialize) (the )?(datastore|calico) client|connection to the server \S+ was refused)`)
 )
 
 func (calicoNodeLog) Recognize(source string, data []byte) (Observations, []string, bool) {
@@ -35,12 +45,17 @@ func (calicoNodeLog) Recognize(source string, data []byte) (Observations, []stri
 		}
 		hit := false
 		if e, ok := parseAPIError(t); ok {
+			e.Accepted = !e.Dial && e.Addr != "" && acceptedText(t)
 			e.Line = Line{source, t}
 			obs.APIErrors = append(obs.APIErrors, e)
 			hit = true
 		}
 		if listRE.MatchString(t) || (apiMsgRE.MatchString(t) && !hit) {
 			obs.DatastoreErrors = append(obs.DatastoreErrors, Line{source, t})
+			hit = true
+		}
+		if !hit && confdErrorRE.MatchString(t) {
+			obs.ConfdErrors = append(obs.ConfdErrors, Line{source, t})
 			hit = true
 		}
 		if hit {
@@ -56,6 +71,7 @@ func parseAPIError(t string) (APIError, bool) {
 	if m := dialRE.FindStringSubmatch(t); m != nil {
 		e.Addr = m[1]
 		e.Reason = dialReason(m[2])
+		e.Dial = true
 		return e, true
 	}
 	if apiMsgRE.MatchString(t) {
@@ -68,12 +84,21 @@ func parseAPIError(t string) (APIError, bool) {
 		return e, true
 	}
 	if m := urlRE.FindStringSubmatch(t); m != nil && (containsFold(t, "EOF") || containsFold(t, "TLS handshake timeout") ||
-		containsFold(t, "context deadline exceeded") || containsFold(t, "connection reset")) {
+		containsFold(t, "context deadline exceeded") || containsFold(t, "connection reset") || containsFold(t, "awaiting headers")) {
 		e.Addr = m[1]
 		e.Reason = dialReason(t)
 		return e, true
 	}
 	return e, false
+}
+
+// acceptedText reports whether a client error says the server accepted
+// the TCP connection and then failed to answer: Go's "Client.Timeout
+// exceeded while awaiting headers", a TLS handshake timeout, EOF or a
+// reset after the request.
+func acceptedText(t string) bool {
+	return containsFold(t, "awaiting headers") || containsFold(t, "TLS handshake timeout") ||
+		containsFold(t, "EOF") || containsFold(t, "connection reset")
 }
 
 // dialReason maps a Go network error text to a short reason.
@@ -83,7 +108,8 @@ func dialReason(s string) string {
 		return "refused"
 	case containsFold(s, "no route to host"), containsFold(s, "network is unreachable"):
 		return "no-route"
-	case containsFold(s, "i/o timeout"), containsFold(s, "deadline exceeded"), containsFold(s, "timed out"), containsFold(s, "TLS handshake timeout"):
+	case containsFold(s, "i/o timeout"), containsFold(s, "deadline exceeded"), containsFold(s, "timed out"), containsFold(s, "TLS handshake timeout"),
+		containsFold(s, "Timeout exceeded"):
 		return "timeout"
 	case containsFold(s, "connection reset"):
 		return "reset"

@@ -18,6 +18,7 @@ import (
 //	{"error":"got BGP notification code 0x0203 (Bad BGP identifier)","msg":"peer sent notification, closing session","peer":"10.96.0.100:179"}   (MetalLB)
 //	bgpd[18700]: level=warning msg="failed to set md5: cannot allocate memory" Key=210.171.225.146 Topic=Peer   (GoBGP)
 //	%TCP-6-BADAUTH: No MD5 digest from 10.0.0.1(179) to 10.0.0.2(34567)   (Cisco)
+//	read OPEN from \"10.1.105.1:179\": message type is not OPEN, got 3, want 1   (MetalLB: a NOTIFICATION, code not logged)
 type routerLog struct{}
 
 func (routerLog) Kind() string { return "router-log" }
@@ -28,9 +29,13 @@ var (
 	notifHexRE   = regexp.MustCompile(`(?i)code 0x([0-9a-f]{2})([0-9a-f]{2})\b`)
 	notifCodeRE  = regexp.MustCompile(`(?:^|[\s(])([1-7])/(\d{1,2})(?:[\s)]|$)`)
 	notifCode2RE = regexp.MustCompile(`(?i)code:? ?(\d{1,2})\b.*?subcode:? ?(\d{1,3})\b`)
-	neighborRE   = regexp.MustCompile(`(?i)(?:\bneighbou?r|\bpeer|\bfrom|\bto|\bKey=|"Key":\s*"|"peer":\s*"|\baddr(?:ess)?=)\s*"?\[?([0-9A-Fa-f]{1,4}(?:[.:][0-9A-Fa-f]{0,4}){2,7})`)
-	md5SetRE     = regexp.MustCompile(`(?i)(failed to set md5|cannot set md5|can't set TCP_MD5SIG|set TCP_MD5SIG option)`)
-	badAuthRE    = regexp.MustCompile(`(?i)(no|invalid|missing|bad) MD5 digest from ([0-9A-Fa-f.:]+?)[(:]`)
+	neighborRE   = regexp.MustCompile(`(?i)(?:\bneighbou?r|\bpeer|\bfrom|\bto|\bKey=|"Key":\s*"|"peer":\s*"|\baddr(?:ess)?=)\s*\\?"?\[?([0-9A-Fa-f]{1,4}(?:[.:][0-9A-Fa-f]{0,4}){2,7})`)
+	// notOpenRE is a speaker reading another message where the peer's
+	// OPEN should be (MetalLB: "read OPEN from \"10.1.105.1:179\":
+	// message type is not OPEN, got 3, want 1"); type 3 is a NOTIFICATION.
+	notOpenRE = regexp.MustCompile(`(?i)message type is not OPEN, got (\d)`)
+	md5SetRE  = regexp.MustCompile(`(?i)(failed to set md5|cannot set md5|can't set TCP_MD5SIG|set TCP_MD5SIG option)`)
+	badAuthRE = regexp.MustCompile(`(?i)(no|invalid|missing|bad) MD5 digest from ([0-9A-Fa-f.:]+?)[(:]`)
 )
 
 // notifTexts map reasons routers print to NOTIFICATION codes, for lines
@@ -91,6 +96,15 @@ func parseRouterLine(t string) (RouterEvent, bool) {
 		}
 		ev.MD5, ev.Text = "setfail", t
 		return ev, true
+	}
+	if m := notOpenRE.FindStringSubmatch(t); m != nil && m[1] == "3" {
+		if n := neighborRE.FindStringSubmatch(t); n != nil {
+			if a, ok := parseAddr(hostOf(n[1])); ok {
+				ev.Neighbor = a.String()
+			}
+		}
+		ev.Text = "a NOTIFICATION (code not logged) came where the peer's OPEN was expected"
+		return ev, ev.Neighbor != ""
 	}
 	loc := notifWordRE.FindStringIndex(t)
 	if loc == nil {

@@ -158,6 +158,7 @@ func DefaultRegistry() *Registry {
 		calicoNodeLog{},
 		calicoAutodetect{},
 		routerLog{},
+		routerSessionLog{},
 		birdLog{},
 		kernelMD5{},
 	} {

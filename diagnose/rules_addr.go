@@ -96,21 +96,29 @@ func ruleSourceIPMissing(c *Cluster) []Finding {
 				}
 			}
 		}
-		var errs []Line
+		var (
+			errs  []Line
+			peers []string
+		)
 		for _, ev := range n.errorEvents() {
-			if containsFold(ev.Text, "Cannot assign requested address") {
+			if addrNotAvailable(ev.Text) {
 				errs = append(errs, ev.Lines...)
+				peers = appendUnique(peers, ev.Peer)
 			}
 		}
 		for _, bl := range n.Obs.BirdLog {
-			if bl.Protocol == "" && containsFold(bl.Message, "Cannot assign requested address") {
+			if bl.Protocol == "" && addrNotAvailable(bl.Message) {
 				errs = append(errs, bl.Line)
 			}
 		}
 		if len(errs) > 0 && len(reported) == 0 {
 			conf := Medium
-			f := newFinding(CauseSourceIPMissing, conf, label, "",
-				fmt.Sprintf("%s: BIRD cannot bind its source address (Cannot assign requested address)", orNode(label)), errs)
+			peer := ""
+			if len(peers) == 1 {
+				peer = peers[0] // the only session that shows it
+			}
+			f := newFinding(CauseSourceIPMissing, conf, label, peer,
+				fmt.Sprintf("%s: BIRD cannot bind its source address (EADDRNOTAVAIL: the address is on no interface of the node)", orNode(label)), firstLines(errs, 4))
 			if !n.Obs.AddrsSeen {
 				f = f.withNotes(fmt.Sprintf("%s: ip -4 addr would confirm the source address is missing", orNode(label)))
 			}
@@ -174,10 +182,8 @@ func ruleUnexpectedConnect(c *Cluster) []Finding {
 			if a, ok := parseAddr(x); ok && dockerDefault.Contains(a) {
 				bridge = true
 			}
-			for _, m := range c.Nodes {
-				if it, ok := m.HasAddr(x); ok && bridgeInterface(it.Name) {
-					bridge = true
-				}
+			if c.onBridge(x) {
+				bridge = true
 			}
 			snat := newFinding(CauseSNATNodeTraffic, Medium, label, x,
 				fmt.Sprintf("%s: BIRD got a BGP connection from %s, an address no peer has: the connecting node's traffic is source-NATed", orNode(label), x), []Line{bl.Line})
@@ -221,4 +227,11 @@ func ruleStaleNode(c *Cluster) []Finding {
 		}
 	}
 	return out
+}
+
+// addrNotAvailable reports whether an error text is EADDRNOTAVAIL, as
+// glibc ("Cannot assign requested address") or musl ("Address not
+// available", BIRD in older calico/node images) prints it.
+func addrNotAvailable(text string) bool {
+	return containsFold(text, "Cannot assign requested address") || containsFold(text, "Address not available")
 }

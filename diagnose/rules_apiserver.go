@@ -38,6 +38,10 @@ func ruleAPIServerProxyDown(c *Cluster) []Finding {
 	var out []Finding
 	for _, n := range c.Nodes {
 		refused := apiLines(n, func(e APIError) bool { return e.Local() && e.Reason == "refused" })
+		// A connect to the loopback proxy that fails for a reason the
+		// line does not keep (cut short: "dial tcp 127.0.0.1:6443: con")
+		// still says nothing answers there.
+		cut := apiLines(n, func(e APIError) bool { return e.Local() && e.Dial && e.Reason == "other" })
 		hasNginx := len(n.Obs.Nginx) > 0
 		listening, ssSeen := proxyListening(n)
 		notListening := ssSeen && !listening
@@ -62,6 +66,11 @@ func ruleAPIServerProxyDown(c *Cluster) []Finding {
 				f = f.withNotes(fmt.Sprintf("%s: no nginx.conf given; 127.0.0.1:6443 is kubespray's nginx-proxy on workers, another local proxy would fit too", orNode(label)))
 			}
 			out = append(out, f)
+		case len(cut) > 0 && !listening:
+			out = append(out, newFinding(CauseAPIServerProxyDown, Medium, label, "",
+				fmt.Sprintf("%s: connections to the local API server proxy %s fail at connect, so the node's clients cannot reach the API server", orNode(label), hostOfLines(n)),
+				concat(cut, ssLine, nginxLines(n))).withNotes(
+				fmt.Sprintf("%s: the error text is cut short; ss -ltnp | grep 6443 would show whether the proxy listens", orNode(label))))
 		case hasNginx && notListening:
 			conf := Medium
 			if _, unconf := n.Unconfigured(); unconf {
@@ -127,7 +136,11 @@ func ruleAPIServerProxyBadUpstream(c *Cluster) []Finding {
 		broken := apiLines(n, func(e APIError) bool {
 			return e.Local() && (e.Reason == "timeout" || e.Reason == "eof" || e.Reason == "reset")
 		})
-		if len(broken) > 0 && (listening || len(n.Obs.Nginx) > 0) {
+		accepted := false
+		for _, e := range n.Obs.APIErrors {
+			accepted = accepted || e.Local() && e.Accepted
+		}
+		if len(broken) > 0 && (listening || len(n.Obs.Nginx) > 0 || accepted) {
 			out = append(out, newFinding(CauseAPIServerProxyBadUpstream, Medium, label, "",
 				fmt.Sprintf("%s: the local API server proxy accepts connections but they time out or are cut: its upstream masters do not answer", orNode(label)),
 				concat(broken, nginxLines(n))).withNotes(

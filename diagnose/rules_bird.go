@@ -87,7 +87,7 @@ func rulePeerLacksProtocol(c *Cluster) []Finding {
 			if _, unconf := pn.Unconfigured(); unconf {
 				continue
 			}
-			lacks, lines := lacksPeer(pn, mine)
+			lacks, lines := lacksPeer(c, pn, mine)
 			if !lacks {
 				continue
 			}
@@ -102,35 +102,21 @@ func rulePeerLacksProtocol(c *Cluster) []Finding {
 
 // lacksPeer reports whether pn's config or protocol list is known and
 // holds no session towards any of addrs.
-func lacksPeer(pn *Node, addrs []string) (bool, []Line) {
-	has := func(a string) bool {
-		for _, x := range addrs {
-			if x == a {
-				return true
-			}
-		}
-		return false
-	}
-	known := false
-	var lines []Line
-	for _, cfg := range pn.Obs.BirdConfigs {
-		known = true
-		for _, p := range cfg.Peers {
-			if has(p.Neighbor) {
-				return false, nil
-			}
-		}
-		lines = append(lines, Line{cfg.Source, fmt.Sprintf("bird.cfg has %d BGP peers, none of them %s", len(cfg.Peers), strings.Join(addrs, "/"))})
-	}
-	for _, s := range pn.Sessions() {
-		if s.Protocol != "" {
-			known = true
-		}
-		if has(s.Peer) {
+func lacksPeer(c *Cluster, pn *Node, addrs []string) (bool, []Line) {
+	ps := c.peerSetOf(pn)
+	for _, a := range addrs {
+		if ps.neighbors[a] {
 			return false, nil
 		}
 	}
-	return known, lines
+	if !ps.known {
+		return false, nil
+	}
+	var lines []Line
+	for _, cfg := range pn.Obs.BirdConfigs {
+		lines = append(lines, Line{cfg.Source, fmt.Sprintf("bird.cfg has %d BGP peers, none of them %s", len(cfg.Peers), strings.Join(addrs, "/"))})
+	}
+	return true, lines
 }
 
 // ruleBirdDown: the node's own evidence says BIRD is not running (its
@@ -147,6 +133,16 @@ func ruleBirdDown(c *Cluster) []Finding {
 			continue
 		}
 		label := c.Label(n)
+		if confd := confdFailure(n); len(confd) > 0 {
+			// BIRD is down because confd gave it no configuration: the
+			// cause lies in calico-node's startup, which the catalogue
+			// does not name; BIRD being down is what its peers see.
+			out = append(out, newFinding(CausePeerBirdDown, Low, label, "",
+				fmt.Sprintf("%s: BIRD is not running because confd did not give it a configuration; why confd failed is outside what the evidence settles", orNode(label)),
+				concat(why, confd)).withNotes(
+				fmt.Sprintf("%s: the whole calico-node log (confd's first errors) would say why confd did not render bird.cfg", orNode(label))))
+			continue
+		}
 		conf := Medium
 		if len(n.Obs.Status) > 0 || haveManifest {
 			conf = High
@@ -161,4 +157,18 @@ func ruleBirdDown(c *Cluster) []Finding {
 		}
 	}
 	return out
+}
+
+// confdFailure returns the lines saying confd did not give BIRD a
+// configuration on n: BIRD could not open bird.cfg, or confd logged
+// errors.
+func confdFailure(n *Node) []Line {
+	var out []Line
+	for _, bl := range n.Obs.BirdLog {
+		if bl.NoConfig {
+			out = append(out, bl.Line)
+			break
+		}
+	}
+	return firstLines(append(out, n.Obs.ConfdErrors...), 3)
 }

@@ -1,6 +1,9 @@
 package diagnose
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // ruleMD5Kernel: the kernel drops segments whose TCP MD5 signature is
 // wrong, missing or unexpected; BIRD itself only sees silence.
@@ -40,23 +43,19 @@ func ruleMD5Config(c *Cluster) []Finding {
 				if pn == nil || pn == n {
 					continue
 				}
-				for _, pc := range pn.Obs.BirdConfigs {
-					for _, pp := range pc.Peers {
-						if !containsStr(mine, pp.Neighbor) {
-							continue
-						}
-						if pp.HasPassword == p.HasPassword && pp.Password == p.Password {
-							continue
-						}
-						label := c.Label(n)
-						why := "different passwords"
-						if pp.HasPassword != p.HasPassword {
-							why = "a password on one end only"
-						}
-						out = append(out, newFinding(CauseMD5Mismatch, High, label, p.Neighbor,
-							fmt.Sprintf("%s and %s have %s in bird.cfg", orNode(label), p.Neighbor, why),
-							[]Line{p.Line, pp.Line}))
+				for _, ref := range peersTowards(c, pn, mine) {
+					pp := pn.Obs.BirdConfigs[ref.cfg].Peers[ref.peer]
+					if pp.HasPassword == p.HasPassword && pp.Password == p.Password {
+						continue
 					}
+					label := c.Label(n)
+					why := "different passwords"
+					if pp.HasPassword != p.HasPassword {
+						why = "a password on one end only"
+					}
+					out = append(out, newFinding(CauseMD5Mismatch, High, label, p.Neighbor,
+						fmt.Sprintf("%s and %s have %s in bird.cfg", orNode(label), p.Neighbor, why),
+						[]Line{p.Line, pp.Line}))
 				}
 			}
 		}
@@ -83,6 +82,23 @@ func ruleMD5Unsupported(c *Cluster) []Finding {
 		}
 	}
 	return out
+}
+
+// peersTowards returns pn's bird.cfg peers whose neighbor is one of
+// addrs, in config order.
+func peersTowards(c *Cluster, pn *Node, addrs []string) []cfgPeerRef {
+	ps := c.peerSetOf(pn)
+	var out []cfgPeerRef
+	for _, a := range addrs {
+		out = append(out, ps.cfgPeers[a]...)
+	}
+	slices.SortFunc(out, func(x, y cfgPeerRef) int {
+		if x.cfg != y.cfg {
+			return x.cfg - y.cfg
+		}
+		return x.peer - y.peer
+	})
+	return slices.Compact(out)
 }
 
 func containsStr(s []string, v string) bool {

@@ -100,13 +100,8 @@ func ruleASConfig(c *Cluster) []Finding {
 				if pn == nil || pn == n || p.NeighborAS == 0 {
 					continue
 				}
-				for _, pc := range pn.Obs.BirdConfigs {
-					remote := pc.LocalAS
-					for _, pp := range pc.Peers {
-						if pp.Source != "" && pp.LocalAS != 0 {
-							remote = pp.LocalAS
-						}
-					}
+				for ci, pc := range pn.Obs.BirdConfigs {
+					remote := c.peerSetOf(pn).remoteAS[ci]
 					if remote == 0 || remote == p.NeighborAS {
 						continue
 					}

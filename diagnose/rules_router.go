@@ -143,14 +143,15 @@ func dockerGateway(a netip.Addr) bool {
 
 // ruleUnexplainedSymptoms: a node shows trouble that no catalogue cause
 // can be drawn from (readiness says no peering is established without
-// naming peers, calico-node cannot list a resource, its pod is not ready):
-// an unknown finding quoting it, so the report does not say healthy.
+// naming peers, or names them by a placeholder such as "<node-ip>";
+// calico-node cannot list a resource; its pod is not ready): an unknown
+// finding quoting it, so the report does not say healthy.
 func ruleUnexplainedSymptoms(c *Cluster) []Finding {
 	var out []Finding
 	for _, n := range c.Nodes {
 		var lines []Line
 		for _, r := range n.Obs.Readiness {
-			if r.NoPeers {
+			if r.NoPeers || !r.BirdSocketMissing && len(r.NotEstablished) == 0 {
 				lines = append(lines, r.Line)
 			}
 		}

@@ -51,7 +51,9 @@ func ruleConnectionRefused(c *Cluster) []Finding {
 				return
 			}
 		}
-		if routerPeer(c, s.Peer) {
+		if routerPeer(c, s.Peer) || n.isRouter() && pn == nil {
+			// A router's own peers are routers too, as far as the
+			// evidence knows: no BIRD to be down.
 			out = append(out, newFinding(CauseTCP179Rejected, Low, label, s.Peer,
 				fmt.Sprintf("%s: %s, a BGP peer that is not a Calico node, refuses TCP 179: it has no neighbor for this node's address, or an ACL/firewall rejects it", orNode(label), s.Peer), s.Lines).withNotes(
 				fmt.Sprintf("%s: the neighbor configuration of %s for this node, and its log, would say which", orNode(label), s.Peer)))
@@ -256,7 +258,7 @@ func rulePassiveWaiting(c *Cluster) []Finding {
 			if !s.Passive || (s.Error != "" && !containsFold(s.Error, "Connection closed")) || c.NodeByAddr(s.Peer) != nil {
 				continue
 			}
-			if routerPeer(c, s.Peer) {
+			if routerPeer(c, s.Peer) || n.isRouter() {
 				out = append(out, newFinding(CauseTCP179Dropped, Low, label, s.Peer,
 					fmt.Sprintf("%s waits (passive) for %s, a BGP peer that is not a Calico node, which never connects: its neighbor configuration or a filter on the way", orNode(label), s.Peer), s.Lines))
 				continue

@@ -12,6 +12,7 @@ import (
 // between outputs, so each piece can be recognised on its own:
 //
 //   - Markdown code fences (``` or ~~~, with or without a language);
+//     lines wrapped one by one in inline code (`...`) are unwrapped;
 //   - shell prompts: "$ cmd", "# cmd" naming a known command,
 //     "root@node1:~# cmd", "[root@node1 ~]# cmd", "node1$ cmd", "bird> cmd";
 //   - the first line of an output whose beginning is unmistakable:
@@ -125,9 +126,30 @@ func isHeading(t string) bool {
 	return false
 }
 
+// unwrapInlineCode drops the backticks of lines a person wrapped one by
+// one in Markdown inline code instead of a code block
+// ("`| 10.239.129.82 | node-to-node mesh | start | ... |`"), keeping the
+// indentation; fences ("```") are left to splitPaste.
+func unwrapInlineCode(lines []string) []string {
+	out := lines
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if len(t) < 3 || t[0] != '`' || t[len(t)-1] != '`' || strings.HasPrefix(t, "``") || strings.Count(t, "`") != 2 {
+			continue
+		}
+		if &out[0] == &lines[0] {
+			out = append([]string(nil), lines...)
+		}
+		lead := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+		out[i] = lead + t[1:len(t)-1]
+	}
+	return out
+}
+
 // splitPaste cuts lines into pieces; an input without boundaries is one
-// piece.
+// piece. Lines wrapped in inline-code backticks are unwrapped first.
 func splitPaste(lines []string) []piece {
+	lines = unwrapInlineCode(lines)
 	var (
 		out      []piece
 		cur      piece

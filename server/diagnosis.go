@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -38,9 +39,10 @@ func safeName(field, name string, allowEmpty bool) error {
 }
 
 // DiagnoseArtifacts writes the files to a temporary folder laid out as
-// `peerlab diagnose --artifacts` expects (one sub-folder per node) and
-// diagnoses it.
-func (d *Diagnosis) DiagnoseArtifacts(_ context.Context, req *pb.DiagnoseArtifactsRequest) (*pb.DiagnoseArtifactsResponse, error) {
+// `peerlab diagnose` expects (one sub-folder per node) and diagnoses it
+// within the request's deadline: a deadline that passes (or a cancel)
+// stops it between files and rules with DeadlineExceeded (Canceled).
+func (d *Diagnosis) DiagnoseArtifacts(ctx context.Context, req *pb.DiagnoseArtifactsRequest) (*pb.DiagnoseArtifactsResponse, error) {
 	format := req.GetFormat()
 	if format == "" {
 		format = "text"
@@ -71,11 +73,13 @@ func (d *Diagnosis) DiagnoseArtifacts(_ context.Context, req *pb.DiagnoseArtifac
 			return nil, status.Errorf(codes.Internal, "write artifact: %v", err)
 		}
 	}
-	cluster, err := diagnose.LoadArtifacts([]string{dir}, diagnose.ArtifactOptions{})
-	if err != nil {
+	r, err := diagnose.DiagnoseArtifacts(ctx, []string{dir}, diagnose.ArtifactOptions{})
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return nil, toStatus(err, "DiagnoseArtifacts")
+	case err != nil:
 		return nil, status.Errorf(codes.InvalidArgument, "artifacts: %v", err)
 	}
-	r := diagnose.Diagnose(cluster)
 	var buf bytes.Buffer
 	if err := diagnose.WriteReport(&buf, r, format); err != nil {
 		return nil, status.Errorf(codes.Internal, "render report: %v", err)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -13,7 +15,7 @@ import (
 // evidence collected on the nodes.
 func newDiagnoseCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "diagnose [--artifacts PATH... | --lab NAME --node N [--peer ADDR]]",
+		Use:   "diagnose [FILE|DIR|BUNDLE|- ...] [--lab NAME --node N] [--peer ADDR]",
 		Short: "Explain why Calico/BIRD BGP sessions are not Established",
 		Long: `diagnose reads evidence collected on Calico nodes and explains why BGP
 sessions are down ("BIRD is not ready: BGP not established with ..."): findings
@@ -21,12 +23,19 @@ ranked most likely first, each with a cause from the catalogue
 (docs/diagnosis.md), a confidence, the evidence lines it rests on and
 remediation steps.
 
---artifacts takes files and folders. Each file is recognised by its content,
-not its name: calicoctl node status, birdc show protocols [all], readiness
-messages, calico-node and BIRD logs, bird.cfg, nginx.conf, ss -ltnp, dmesg,
-ip -4 addr, ip route, kubectl get nodes -o wide, Calico manifests. Files in a
-sub-folder of a given folder belong to the node named after the sub-folder
-(artifacts/worker3/...); other files to one unnamed node.
+Evidence people collected is given as arguments (or with --artifacts, comma-
+separated or repeated): files, folders, "-" for standard input (a paste of
+one or several command outputs) and tar bundles (.tar, .tar.gz, .tgz, read
+in-process), such as the diags-*.tar.gz of 'calicoctl node diags' or a
+support bundle with one folder per node. Each file is recognised by its
+content, not its name: calicoctl node status, birdc show protocols [all],
+readiness messages, calico-node and BIRD logs, bird.cfg, nginx.conf,
+ss -ltnp, dmesg, ip -4 addr, ip route, kubectl get nodes -o wide, Calico
+manifests. Files in a sub-folder of a given folder or bundle belong to the
+node named after the sub-folder (artifacts/worker3/...); other files to one
+unnamed node. A bundle's single top folder is not a node; calicoctl's
+diagnostics/ folder is one node, named by its hostname file. One file is
+read up to 16 MiB, one bundle up to 512 MiB uncompressed.
 
 --lab NAME --node N diagnoses a node of a running namespace lab live: BIRD's
 protocols through its control socket, its bird.cfg, logs, listening sockets,
@@ -35,24 +44,31 @@ a BGP OPEN as the node to each peer whose session is down, and a 1 s capture
 on eth0; peers that are lab nodes are gathered too, so findings name the node
 where the cause lies. The whole diagnosis answers within about 2 s.
 
-With neither --artifacts nor --lab, diagnose runs in HOST mode on a real
-node, read-only, with the same probes in this host's network namespace; the
+With no evidence and no --lab, diagnose runs in HOST mode on a real node,
+read-only, with the same probes in this host's network namespace; the
 --bird-socket, --bird-config, --bird-log, --calico-log-dir, --manifests,
 --nginx-conf, --api-proxy and --interface flags override the defaults.
---save-artifacts DIR writes the gathered text for a later --artifacts run.
+A host with no BIRD socket, no bird.cfg, nothing in /etc/calico and no bird
+or calico-node process in its network namespace is not a Calico node: diagnose
+says so and exits 2 instead of blaming a peer.
+--save-artifacts DIR writes the gathered text for a later artifacts run.
 
-Exit status: 0 healthy, 1 findings, 2 usage error (bad flags, unreadable path).`,
-		Example: `  peerlab diagnose --artifacts ./bundle
-  peerlab diagnose --artifacts status.txt bird.cfg --output json
+Ctrl-C (or SIGTERM) stops a diagnosis between files and between rules.
+
+Exit status: 0 healthy, 1 findings, 2 usage error (bad flags, unreadable
+path, not a Calico node).`,
+		Example: `  peerlab diagnose ./bundle
+  peerlab diagnose diags-20240501_090000.tar.gz
+  peerlab diagnose status.txt bird.cfg --output json
+  kubectl -n kube-system logs ds/calico-node | peerlab diagnose -
   peerlab diagnose --lab calico-bird-mesh --node node1
   sudo peerlab diagnose --peer 10.0.0.2`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.diagnose(cmd)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.diagnose(cmd, args)
 		},
 	}
 	f := cmd.Flags()
-	f.StringSlice("artifacts", nil, "files or folders of collected evidence (repeat or comma-separate)")
+	f.StringSlice("artifacts", nil, "files, folders, bundles or - (stdin) of collected evidence, as the arguments (repeat or comma-separate)")
 	f.StringP("output", "o", "text", "report format: "+strings.Join(diagnose.Formats, " or "))
 	f.String("lab", "", "running lab to diagnose live (with --node)")
 	f.String("node", "", "node of --lab to diagnose")
@@ -70,27 +86,33 @@ Exit status: 0 healthy, 1 findings, 2 usage error (bad flags, unreadable path).`
 	return cmd
 }
 
-// diagnose runs the artifacts diagnosis and maps the verdict to the exit status.
-func (a *app) diagnose(cmd *cobra.Command) error {
-	paths, _ := cmd.Flags().GetStringSlice("artifacts")
+// diagnose runs the artifacts, lab or host diagnosis and maps the verdict
+// to the exit status.
+func (a *app) diagnose(cmd *cobra.Command, args []string) error {
+	flagPaths, _ := cmd.Flags().GetStringSlice("artifacts")
+	paths := append(append([]string{}, args...), flagPaths...)
 	output := a.v.GetString("output")
 	if !slices.Contains(diagnose.Formats, output) {
 		return usageErrorf("peerlab diagnose: --output %q: want %s", output, strings.Join(diagnose.Formats, " or "))
 	}
 	fl := cmd.Flags()
 	str := func(name string) string { v, _ := fl.GetString(name); return v }
+	ctx := cmd.Context()
 	var rep diagnose.Report
 	switch {
 	case len(paths) > 0:
 		if str("lab") != "" {
-			return usageErrorf("peerlab diagnose: --artifacts and --lab exclude each other")
+			return usageErrorf("peerlab diagnose: evidence files and --lab exclude each other")
 		}
-		c, err := diagnose.LoadArtifacts(paths, diagnose.ArtifactOptions{})
-		if err != nil {
+		var err error
+		rep, err = diagnose.DiagnoseArtifacts(ctx, paths, diagnose.ArtifactOptions{Stdin: cmd.InOrStdin()})
+		switch {
+		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+			return &exitError{code: exitFailed, msg: "peerlab diagnose: interrupted"}
+		case err != nil:
 			// Every load error is about the paths given: a usage error.
 			return usageErrorf("peerlab diagnose: %v", err)
 		}
-		rep = diagnose.Diagnose(c)
 	default:
 		var (
 			target  diagnose.NodeTarget
@@ -117,9 +139,19 @@ func (a *app) diagnose(cmd *cobra.Command) error {
 				CalicoLogDir: str("calico-log-dir"), Manifests: str("manifests"), NginxConf: str("nginx-conf"),
 				APIProxy: str("api-proxy"), Interface: str("interface"),
 			})
+			if p := diagnose.CheckHost(target, ""); !p.CalicoNode() {
+				a.log.Debug("host is not a Calico node")
+				if err := diagnose.WriteHostVerdict(cmd.OutOrStdout(), p, output); err != nil {
+					return err
+				}
+				return &exitError{code: diagnose.ExitNotCalicoNode}
+			}
 		}
 		var live *diagnose.Live
-		rep, live = diagnose.DiagnoseLive(cmd.Context(), target, resolve, diagnose.LiveOptions{Peer: str("peer")})
+		rep, live = diagnose.DiagnoseLive(ctx, target, resolve, diagnose.LiveOptions{Peer: str("peer")})
+		if ctx.Err() != nil {
+			return &exitError{code: exitFailed, msg: "peerlab diagnose: interrupted"}
+		}
 		if dir := str("save-artifacts"); dir != "" {
 			if err := diagnose.SaveArtifacts(dir, live.Artifacts); err != nil {
 				return err
