@@ -79,7 +79,8 @@ func (b *builder) buildNode(i int) (n *labNode, err error) {
 			err = fmt.Errorf("node %s: %w", pn.spec.Name, err)
 		}
 	}()
-	veth := &netlink.Veth{LinkAttrs: netlink.NewLinkAttrs(), PeerName: NodeIfName, PeerNamespace: netlink.NsFd(ns.fd)}
+	veth := &netlink.Veth{LinkAttrs: netlink.NewLinkAttrs(), PeerName: NodeIfName, PeerNamespace: netlink.NsFd(ns.fd),
+		PeerHardwareAddr: pn.mac}
 	veth.Name, veth.Flags, veth.MasterIndex = pn.hubIf, net.FlagUp, b.bridgeIndex
 	if err := b.lab.hub.nl.LinkAdd(veth); err != nil {
 		return nil, fmt.Errorf("add veth %s(hub)-%s: %w", pn.hubIf, NodeIfName, err)
@@ -88,6 +89,9 @@ func (b *builder) buildNode(i int) (n *labNode, err error) {
 	// ignores an alias given at creation.
 	if err := b.lab.hub.nl.LinkSetAlias(veth, pn.spec.Name); err != nil {
 		return nil, fmt.Errorf("set alias of %s: %w", pn.hubIf, err)
+	}
+	if err := b.addBridgeEntry(veth.Index, i); err != nil {
+		return nil, err
 	}
 	eth, err := ns.nl.LinkByName(NodeIfName)
 	if err != nil {
@@ -101,6 +105,11 @@ func (b *builder) buildNode(i int) (n *labNode, err error) {
 	}
 	if err := addAddrs(ns.nl, 1, "lo", pn.spec.Loopbacks); err != nil {
 		return nil, err
+	}
+	if b.plan.static {
+		if err := b.addPeerNeighbors(ns.nl, i, eth.Attrs().Index); err != nil {
+			return nil, err
+		}
 	}
 	b.lab.log.Debug("node built", zap.String("node", pn.spec.Name), zap.String("netns", pn.ns))
 	return &labNode{name: pn.spec.Name, ns: pn.ns, h: ns}, nil
