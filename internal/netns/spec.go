@@ -78,8 +78,8 @@ type plan struct {
 
 type plannedNode struct {
 	spec   NodeSpec
-	ns     string // namespace name
-	hubIf  string // veth end in the hub namespace
+	ns     string           // namespace name
+	hubIf  string           // veth end in the hub namespace
 	mac    net.HardwareAddr // of eth0
 	peers  []int            // indexes of spec.Peers, without duplicates
 	ifaces map[string]bool
