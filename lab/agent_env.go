@@ -14,13 +14,13 @@ const agentLightSessions = 16
 // collections Go runs while the agent starts.
 const agentGOGC = "400"
 
-// agentEnv is the environment of a gobgp node's agent: env, plus
+// agentProcessEnv is the environment of a gobgp node's agent: env, plus
 // GOMAXPROCS=1 and GOGC=400 when the node has at most agentLightSessions
 // sessions and env sets neither. Each agent is a Go program of its own, and
 // in a lab of 1,000 nodes the Go runtime's own work (a second P's
 // scheduler and spinning, early garbage collections) was a fifth of the
 // CPU time the agents took to start (docs/benchmarks.md).
-func agentEnv(env []string, sessions int) []string {
+func agentProcessEnv(env []string, sessions int) []string {
 	if sessions > agentLightSessions {
 		return env
 	}

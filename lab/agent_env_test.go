@@ -23,12 +23,12 @@ func TestAgentEnv(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := slices.Clone(tc.env)
-			got := agentEnv(env, tc.sessions)
+			got := agentProcessEnv(env, tc.sessions)
 			if !slices.Equal(got, tc.want) {
-				t.Errorf("agentEnv(%q, %d) = %q, want %q", tc.env, tc.sessions, got, tc.want)
+				t.Errorf("agentProcessEnv(%q, %d) = %q, want %q", tc.env, tc.sessions, got, tc.want)
 			}
 			if !slices.Equal(env, tc.env) {
-				t.Errorf("agentEnv changed its input to %q", env)
+				t.Errorf("agentProcessEnv changed its input to %q", env)
 			}
 		})
 	}

@@ -174,7 +174,7 @@ func (r *remoteGoBGPNode) launch(ctx context.Context) (*agent.Client, error) {
 	defer logFile.Close() // the child has its own descriptor
 	cmd := exec.Command(exe, "agent", "--socket", r.sock, "--log-level", logLevel(r.log))
 	cmd.Dir = r.spec.Dir
-	cmd.Env = agentEnv(os.Environ(), len(r.peers))
+	cmd.Env = agentProcessEnv(os.Environ(), len(r.peers))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Its own process group: a Ctrl-C meant for the lab reaches the lab
 	// only, which then stops its nodes in order.
