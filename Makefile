@@ -31,7 +31,7 @@ test-short: ## run the unit tests only (no root, no daemons)
 	$(GO) test -count=1 -short ./...
 
 bench: ## run every benchmark, each scale run in its own process (see docs/benchmarks.md)
-	$(GO) test -run '^$$' -bench RouteReflector1000 -benchtime 1x ./lab/
+	$(GO) test -run '^$$' -bench RouteReflector1000 -benchtime 1x -timeout 30m ./lab/
 	$(GO) test -run '^$$' -bench 'Establish1000$$' -benchtime 1x ./speaker/
 	$(GO) test -run '^$$' -bench 'Establish1000' -benchtime 1x ./speaker/ -args -raw-gobgp
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./capture/
