@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vishvananda/netlink"
@@ -169,4 +171,39 @@ func permanentNeighbors(t *testing.T, h *netlink.Handle) []string {
 		}
 	}
 	return out
+}
+
+// TestIPv6CrossesHubWithoutIPv6 checks that the hub, which has IPv6 off,
+// still bridges IPv6 between nodes, both resolved by NDP and through
+// static entries.
+func TestIPv6CrossesHubWithoutIPv6(t *testing.T) {
+	requireRoot(t)
+	t.Parallel()
+	for _, mode := range []NeighborMode{NeighborsARP, NeighborsStatic} {
+		t.Run(mode.String(), func(t *testing.T) {
+			pfx := netip.MustParsePrefix
+			lab := mustCreate(t, LabSpec{Name: labName(t), Neighbors: mode, Nodes: []NodeSpec{
+				{Name: "a", Addresses: []netip.Prefix{pfx("fd00:2::1/64")}, Peers: []string{"b"}},
+				{Name: "b", Addresses: []netip.Prefix{pfx("fd00:2::2/64")}, Peers: []string{"a"}},
+			}})
+			hub, err := openNamed(lab.HubNamespace())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer hub.close()
+			var off []byte
+			if err := inNamespace(hub.fd, func() (err error) {
+				off, err = os.ReadFile(hubIPv6Sysctls[0])
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if strings.TrimSpace(string(off)) != "1" {
+				t.Errorf("hub %s = %q, want 1", hubIPv6Sysctls[0], off)
+			}
+			if from := exchange(t, lab, "b", "[fd00:2::2]:0", "a"); from.String() != "fd00:2::1" {
+				t.Fatalf("b saw a connection from %s, want fd00:2::1", from)
+			}
+		})
+	}
 }
