@@ -38,7 +38,8 @@ bench: ## run every benchmark, each scale run in its own process (see docs/bench
 	$(GO) test -run '^$$' -bench . ./lab/topology/
 	$(GO) test -run '^$$' -bench Load -benchtime 3x ./speaker/inject/
 	@if [ "$$(id -u)" = 0 ]; then \
-		$(GO) test -run '^$$' -bench CreateDestroy100 -benchtime 5x ./internal/netns/ && \
+		$(GO) test -run '^$$' -bench 'CreateDestroy100$$' -benchtime 5x ./internal/netns/ && \
+		$(GO) test -run '^$$' -bench CreateDestroy1000 -benchtime 1x ./internal/netns/ && \
 		$(GO) test -run '^$$' -bench BIRDMesh20 -benchtime 3x ./lab/ && \
 		$(MAKE) bench-inject; \
 	else echo "not root: skipping the namespace benchmarks"; fi
