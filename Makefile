@@ -31,7 +31,7 @@ test-short: ## run the unit tests only (no root, no daemons)
 	$(GO) test -count=1 -short ./...
 
 bench: ## run every benchmark, each scale run in its own process (see docs/benchmarks.md)
-	$(GO) test -run '^$$' -bench RouteReflector1000 -benchtime 1x ./lab/
+	$(GO) test -run '^$$' -bench RouteReflector1000 -benchtime 1x -timeout 30m ./lab/
 	$(GO) test -run '^$$' -bench 'Establish1000$$' -benchtime 1x ./speaker/
 	$(GO) test -run '^$$' -bench 'Establish1000' -benchtime 1x ./speaker/ -args -raw-gobgp
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./capture/
@@ -39,7 +39,8 @@ bench: ## run every benchmark, each scale run in its own process (see docs/bench
 	$(GO) test -run '^$$' -bench Load -benchtime 3x ./speaker/inject/
 	$(GO) test -run '^$$' -bench DiagnoseArtifacts -benchtime 3x ./diagnose/
 	@if [ "$$(id -u)" = 0 ]; then \
-		$(GO) test -run '^$$' -bench CreateDestroy100 -benchtime 5x ./internal/netns/ && \
+		$(GO) test -run '^$$' -bench 'CreateDestroy100$$' -benchtime 5x ./internal/netns/ && \
+		$(GO) test -run '^$$' -bench CreateDestroy1000 -benchtime 1x ./internal/netns/ && \
 		$(GO) test -run '^$$' -bench BIRDMesh20 -benchtime 3x ./lab/ && \
 		$(MAKE) bench-inject; \
 	else echo "not root: skipping the namespace benchmarks"; fi

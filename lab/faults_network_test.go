@@ -120,7 +120,7 @@ var agentEnv sync.Mutex
 
 // useBuiltAgent points namespace-mode gobgp nodes at a peerlab built for
 // the test binary.
-func useBuiltAgent(t *testing.T) {
+func useBuiltAgent(t testing.TB) {
 	t.Helper()
 	exe := builtPeerlab(t)
 	agentEnv.Lock()

@@ -31,8 +31,11 @@ const (
 	agentSocketWait = 10 * time.Second
 	// agentExitWait is how long Stop lets the agent exit before SIGKILL.
 	agentExitWait = 3 * time.Second
-	// agentPollWait is the long poll of the event pump.
-	agentPollWait = time.Second
+	// agentPollWait is the long poll of the event pump. A poll returns as
+	// soon as an event arrives, and the agent's close wakes it, so only an
+	// idle node waits this long: 1,000 idle agents answer 100 polls a
+	// second rather than 1,000.
+	agentPollWait = 10 * time.Second
 	// agentMaxSocketPath is the longest path a Unix socket address holds.
 	agentMaxSocketPath = 107
 )
@@ -174,6 +177,7 @@ func (r *remoteGoBGPNode) launch(ctx context.Context) (*agent.Client, error) {
 	defer logFile.Close() // the child has its own descriptor
 	cmd := exec.Command(exe, "agent", "--socket", r.sock, "--log-level", logLevel(r.log))
 	cmd.Dir = r.spec.Dir
+	cmd.Env = agentProcessEnv(os.Environ(), len(r.peers))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Its own process group: a Ctrl-C meant for the lab reaches the lab
 	// only, which then stops its nodes in order.

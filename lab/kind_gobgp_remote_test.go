@@ -33,7 +33,7 @@ var peerlabBuild struct {
 	err  error
 }
 
-func builtPeerlab(t *testing.T) string {
+func builtPeerlab(t testing.TB) string {
 	t.Helper()
 	peerlabBuild.once.Do(func() {
 		out := filepath.Join(filepath.Dir(os.Args[0]), fmt.Sprintf("peerlab-agent-%d", os.Getpid()))

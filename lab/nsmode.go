@@ -84,10 +84,12 @@ func planNamespaces(ctx context.Context, dir string, topo *topology.Topology, lo
 	}
 	bits := commonPrefixBits(topo)
 	spec := netns.LabSpec{Name: topo.Name}
+	peers := sessionPeers(topo)
 	for _, n := range topo.Nodes {
 		spec.Nodes = append(spec.Nodes, netns.NodeSpec{
 			Name:      n.Name,
 			Addresses: []netip.Prefix{netip.PrefixFrom(n.Address, bits)},
+			Peers:     peers[n.Name],
 		})
 	}
 	for _, l := range topo.Links {

@@ -1,18 +1,27 @@
 package lab
 
-// BenchmarkLabRouteReflector1000 plays one route reflector with 999 clients
-// through the whole peerlab path (YAML topology, lab.Up, expectation
-// checks) and reports the time from the start of Up until every session is
-// Established at both ends, and the process's peak RSS. Peak RSS is per
-// process, so run it alone; `make bench` runs it beside the speaker
-// package's BenchmarkEstablish1000 and its raw-GoBGP twin:
+// BenchmarkLabRouteReflector1000 plays one route reflector with 999
+// clients through the path `peerlab run FILE` takes (a YAML topology,
+// lab.Up with the CLI's defaults, the `established: all` expectation
+// checked at both ends of every session) in both modes, one after the
+// other in the same run: loopback mode, then the mode the CLI picks by
+// default (as root: namespace mode, one namespace and one agent process
+// per node on the lab bridge). It reports, per mode, the time from the
+// start of Up until every session is Established at both ends, and their
+// ratio. Not root, it measures loopback mode only and says so.
 //
-//	go test -run '^$' -bench RouteReflector1000 -benchtime 1x ./lab/
+//	go test -run '^$' -bench RouteReflector1000 -benchtime 1x -timeout 30m ./lab/
+//
+// -rr-clients N plays N clients instead of 999 (say 199 while iterating).
+// Peak RSS is per process, so run it alone; `make bench` does.
 
 import (
+	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +31,8 @@ import (
 
 	"github.com/peerlab/peerlab/internal/procstat"
 )
+
+var rrClients = flag.Int("rr-clients", 999, "clients of the route reflector in BenchmarkLabRouteReflector1000")
 
 // rrTopologyYAML writes a topology of one reflector and n clients.
 func rrTopologyYAML(name string, clients int) []byte {
@@ -38,40 +49,129 @@ func rrTopologyYAML(name string, clients int) []byte {
 		}
 		fmt.Fprintf(&b, "c%d", i)
 	}
-	b.WriteString("]\nexpect:\n  - established: all\n    within: 60s\n")
+	b.WriteString("]\nexpect:\n  - established: all\n    within: 5m\n")
 	return []byte(b.String())
+}
+
+// rrRun is one bring-up measured by runRouteReflector.
+type rrRun struct {
+	mode     Mode          // the mode the lab ran in
+	up       time.Duration // until Up returned
+	took     time.Duration // until all Established at both ends
+	agentsMB float64       // namespace mode: private memory of the agents
 }
 
 func BenchmarkLabRouteReflector1000(b *testing.B) {
 	raiseOpenFiles(b, 8192)
-	topo, err := topology.Parse("rr1000.yaml", rrTopologyYAML("bench-rr1000", 999))
+	clients := *rrClients
+	root := os.Geteuid() == 0
+	if root {
+		// Inside a test /proc/self/exe is the test binary: the agents run
+		// a peerlab built from this tree, as the CLI's would.
+		useBuiltAgent(b)
+	} else {
+		b.Log("not root: the CLI's default is loopback mode, so only loopback mode is measured")
+	}
+	// The CLI's default port for loopback mode, moved per process so that
+	// concurrent runs do not collide (PEERLAB_PORT does that for the CLI).
+	port := DefaultPort + 30000 + os.Getpid()%20000
+	for range b.N {
+		lb := runRouteReflector(b, clients, ModeLoopback, port)
+		// Peak RSS up to now is the loopback lab's: tearing 1000 GoBGP
+		// servers down allocates fresh tables (GoBGP's adj-RIB Drop),
+		// which is not the lab's size.
+		b.ReportMetric(lb.took.Seconds(), "s-loopback")
+		b.ReportMetric(selfPeakMB(b), "MB-peak-rss-loopback")
+		if !root {
+			continue
+		}
+		ns := runRouteReflector(b, clients, ModeAuto, port)
+		if ns.mode != ModeNamespace {
+			b.Fatalf("as root the default mode ran %s, want namespace", ns.mode)
+		}
+		b.ReportMetric(ns.took.Seconds(), "s-namespace")
+		b.ReportMetric(ns.agentsMB, "MB-agents-namespace")
+		b.ReportMetric(ns.took.Seconds()/lb.took.Seconds(), "namespace/loopback")
+	}
+}
+
+// runRouteReflector brings a reflector with n clients up in mode, waits
+// for every session to be Established at both ends and tears it down.
+func runRouteReflector(b *testing.B, clients int, mode Mode, port int) rrRun {
+	b.Helper()
+	// Lab names hold at most 20 characters.
+	name := fmt.Sprintf("rr%d-%d-%s", clients+1, os.Getpid()%100000, modeTag(mode)[:2])
+	topo, err := topology.Parse(name+".yaml", rrTopologyYAML(name, clients))
 	if err != nil {
 		b.Fatal(err)
 	}
-	port := 30000 + os.Getpid()%20000
-	for range b.N {
-		start := time.Now()
-		l, err := Up(context.Background(), topo, Options{StateDir: b.TempDir(), Port: port, Mode: ModeLoopback})
-		if err != nil {
-			b.Fatal(err)
-		}
-		up := time.Since(start)
-		results := l.Check(context.Background(), CheckOptions{})
-		took := time.Since(start)
-		if !results[0].OK {
-			b.Fatalf("not all Established: %s", results[0].Detail)
-		}
-		b.StopTimer()
-		// Peak RSS up to now: tearing 1000 GoBGP servers down allocates
-		// fresh tables (GoBGP's adj-RIB Drop), which is not the lab's size.
-		b.ReportMetric(selfPeakMB(b), "MB-peak-rss")
-		if err := l.Down(); err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("lab up after %s, all 999 sessions Established at both ends after %s", up, took)
-		b.ReportMetric(took.Seconds(), "s-to-established")
-		b.StartTimer()
+	start := time.Now()
+	// StateDir "" is the CLI's default state folder (/run/peerlab as root).
+	l, err := Up(context.Background(), topo, Options{Port: port, Mode: mode})
+	if err != nil {
+		b.Fatalf("%s: up: %v", modeTag(mode), err)
 	}
+	up := time.Since(start)
+	results := l.Check(context.Background(), CheckOptions{})
+	took := time.Since(start)
+	b.StopTimer()
+	run := rrRun{mode: l.Mode(), up: up, took: took}
+	if run.mode == ModeNamespace {
+		run.agentsMB = agentsAnonMB(b, l)
+	}
+	if derr := l.Down(); derr != nil {
+		b.Error(derr)
+	}
+	if !results[0].OK {
+		b.Fatalf("%s: not all Established: %s", run.mode, results[0].Detail)
+	}
+	b.Logf("%s mode: %d nodes up after %s, all %d sessions Established at both ends after %s",
+		run.mode, clients+1, up.Round(time.Millisecond), clients, took.Round(time.Millisecond))
+	b.StartTimer()
+	return run
+}
+
+// modeTag names mode in lab names and logs: "default" for ModeAuto.
+func modeTag(m Mode) string {
+	if m == ModeAuto {
+		return "default"
+	}
+	return string(m)
+}
+
+// agentsAnonMB sums the private resident memory (RssAnon) of the agents
+// of a namespace-mode lab's gobgp nodes.
+func agentsAnonMB(b *testing.B, l *Lab) float64 {
+	b.Helper()
+	var kb int64
+	for _, name := range l.order {
+		r, ok := l.nodes[name].(*remoteGoBGPNode)
+		if !ok || r.cmd == nil || r.cmd.Process == nil {
+			continue
+		}
+		v, err := statusKB(r.cmd.Process.Pid, "RssAnon")
+		if err != nil {
+			b.Fatalf("agent of %s: %v", name, err)
+		}
+		kb += v
+	}
+	return float64(kb) / 1024
+}
+
+// statusKB reads field (in kB) from /proc/pid/status.
+func statusKB(pid int, field string) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status has no %s", pid, field)
 }
 
 // raiseOpenFiles lifts RLIMIT_NOFILE to at least want (root may raise the

@@ -74,3 +74,33 @@ func BenchmarkCreateDestroy100IPCommands(b *testing.B) {
 	b.ReportMetric(up.Seconds()/float64(b.N), "s-up")
 	b.ReportMetric(down.Seconds()/float64(b.N), "s-down")
 }
+
+// BenchmarkCreateDestroy1000 is BenchmarkCreateDestroy100 with 1,000
+// nodes on one bridge, each with a static neighbour entry for node 0 and
+// node 0 with one for each of them, the shape of a 1,000-node route
+// reflector star: it shows what grows faster than the node count.
+func BenchmarkCreateDestroy1000(b *testing.B) {
+	requireRoot(b)
+	name := labName(b)
+	spec := starSpec(name, 1000, 202)
+	spec.Neighbors = NeighborsStatic
+	for i := 1; i < len(spec.Nodes); i++ {
+		spec.Nodes[0].Peers = append(spec.Nodes[0].Peers, spec.Nodes[i].Name)
+		spec.Nodes[i].Peers = []string{spec.Nodes[0].Name}
+	}
+	var up, down time.Duration
+	for b.Loop() {
+		start := time.Now()
+		lab, err := Create(context.Background(), spec, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		mid := time.Now()
+		if err := lab.Destroy(); err != nil {
+			b.Fatal(err)
+		}
+		up, down = up+mid.Sub(start), down+time.Since(mid)
+	}
+	b.ReportMetric(up.Seconds()/float64(b.N), "s-up")
+	b.ReportMetric(down.Seconds()/float64(b.N), "s-down")
+}

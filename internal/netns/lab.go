@@ -105,6 +105,7 @@ func create(ctx context.Context, spec LabSpec, log *zap.Logger, hook stageHook) 
 		hook = func(string, int) error { return nil }
 	}
 	start := time.Now()
+	p.static = spec.Neighbors.static(p)
 	log = log.With(zap.String("lab", p.name))
 	l := &Lab{name: p.name, log: log, nodes: make(map[string]*labNode, len(p.nodes))}
 	b := &builder{plan: p, lab: l, hook: hook}
@@ -163,7 +164,7 @@ func create(ctx context.Context, spec LabSpec, log *zap.Logger, hook stageHook) 
 		return nil, err
 	}
 	log.Info("lab created", zap.Int("nodes", len(p.nodes)), zap.Int("links", len(p.links)),
-		zap.Duration("took", time.Since(start)))
+		zap.Bool("static_neighbors", p.static), zap.Duration("took", time.Since(start)))
 	return l, nil
 }
 

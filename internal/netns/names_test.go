@@ -164,6 +164,10 @@ func TestValidateSpec(t *testing.T) {
 			"different families"},
 		{"route dev unknown", LabSpec{Name: "l", Nodes: []NodeSpec{{Name: "a", Routes: []Route{{Dst: pfx("10.0.0.0/8"), Dev: "p-z"}}}}},
 			`has no interface "p-z"`},
+		{"peer unknown", LabSpec{Name: "l", Nodes: []NodeSpec{{Name: "a", Peers: []string{"z"}}}}, `nodes[0].peers[0]: no node "z"`},
+		{"peer is self", LabSpec{Name: "l", Nodes: []NodeSpec{node("b"), {Name: "a", Peers: []string{"b", "a"}}}},
+			`nodes[1].peers[1]: node "a" cannot be its own peer`},
+		{"neighbor mode", LabSpec{Name: "l", Neighbors: NeighborsStatic + 1}, "neighbors: unknown mode 3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package netns
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 )
 
@@ -14,6 +15,10 @@ type LabSpec struct {
 	Nodes []NodeSpec
 	// Links are point-to-point veth pairs between two nodes.
 	Links []LinkSpec
+	// Neighbors says how nodes learn each other's MAC address on the lab
+	// bridge; the zero value, NeighborsAuto, uses ARP and NDP in small
+	// labs and static entries in large ones (see neighbors.go).
+	Neighbors NeighborMode
 }
 
 // NodeSpec describes one node of a lab.
@@ -28,6 +33,11 @@ type NodeSpec struct {
 	Loopbacks []netip.Prefix
 	// Routes are added after every address and link of the lab exists.
 	Routes []Route
+	// Peers name the nodes this one exchanges traffic with over the lab
+	// bridge (its BGP peers, say). When the lab writes static neighbour
+	// entries (LabSpec.Neighbors), this node gets one per address of each
+	// peer's eth0; traffic to any other node resolves as usual.
+	Peers []string
 }
 
 // Route is a static route inside a node namespace.
@@ -61,12 +71,17 @@ type plan struct {
 	nodes []plannedNode
 	links []plannedLink
 	index map[string]int // node name -> index in nodes
+	// static is whether nodes get static neighbour entries for their
+	// peers; Create decides it (neighbors.go).
+	static bool
 }
 
 type plannedNode struct {
 	spec   NodeSpec
-	ns     string // namespace name
-	hubIf  string // veth end in the hub namespace
+	ns     string           // namespace name
+	hubIf  string           // veth end in the hub namespace
+	mac    net.HardwareAddr // of eth0
+	peers  []int            // indexes of spec.Peers, without duplicates
 	ifaces map[string]bool
 }
 
@@ -96,7 +111,7 @@ func (spec LabSpec) validate() (*plan, error) {
 			return nil, bad("nodes[%d]: name %q is also nodes[%d]", i, n.Name, j)
 		}
 		pn := plannedNode{spec: n, ns: NodeNamespace(spec.Name, n.Name), hubIf: hubIfName(spec.Name, n.Name),
-			ifaces: map[string]bool{"lo": true, NodeIfName: true}}
+			mac: nodeMAC(i), ifaces: map[string]bool{"lo": true, NodeIfName: true}}
 		if other, dup := nsSeen[pn.ns]; dup {
 			return nil, bad("nodes[%d]: namespace name %s of %q collides with node %q", i, pn.ns, n.Name, other)
 		}
@@ -107,6 +122,12 @@ func (spec LabSpec) validate() (*plan, error) {
 		p.index[n.Name] = i
 		p.nodes = append(p.nodes, pn)
 	}
+	if err := p.planPeers(bad); err != nil {
+		return nil, err
+	}
+	if !spec.Neighbors.valid() {
+		return nil, bad("neighbors: unknown mode %d", spec.Neighbors)
+	}
 	if err := p.planLinks(spec.Links, bad); err != nil {
 		return nil, err
 	}
@@ -114,6 +135,28 @@ func (spec LabSpec) validate() (*plan, error) {
 		return nil, err
 	}
 	return p, p.checkRoutes(bad)
+}
+
+// planPeers resolves every node's Peers to node indexes.
+func (p *plan) planPeers(bad func(string, ...any) error) error {
+	for i := range p.nodes {
+		n := &p.nodes[i]
+		seen := map[int]bool{}
+		for j, peer := range n.spec.Peers {
+			k, ok := p.index[peer]
+			switch {
+			case !ok:
+				return bad("nodes[%d].peers[%d]: no node %q", i, j, peer)
+			case k == i:
+				return bad("nodes[%d].peers[%d]: node %q cannot be its own peer", i, j, peer)
+			case seen[k]:
+				continue
+			}
+			seen[k] = true
+			n.peers = append(n.peers, k)
+		}
+	}
+	return nil
 }
 
 func (p *plan) planLinks(links []LinkSpec, bad func(string, ...any) error) error {
