@@ -67,7 +67,7 @@ func TestNamespaceStar200(t *testing.T) {
 			_ = l.Down()
 		}
 	}()
-	results := l.Check(ctx)
+	results := l.Check(ctx, CheckOptions{})
 	if len(results) != 1 || !results[0].OK {
 		t.Fatalf("not every session Established: %+v", results)
 	}
