@@ -104,7 +104,10 @@ func (a *APIServer) Start(listen func() (net.Listener, error)) error {
 	}
 	a.srv, a.ln = srv, ln
 	go func() {
-		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		// Stop closes the listener before the server: Serve then ends with
+		// net.ErrClosed, which is a normal stop, not a failure.
+		err := srv.ServeTLS(ln, "", "")
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			a.log.Warn("api server stand-in stopped", zap.Error(err))
 		}
 	}()
