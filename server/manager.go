@@ -100,7 +100,7 @@ func NewManager(opts ManagerOptions) (*Manager, error) {
 		}
 		opts.HostCommand = func(args []string) *exec.Cmd { return exec.Command(exe, args...) }
 	}
-	dir := filepath.Join(opts.StateDir, "serve")
+	dir := lab.ServeDir(opts.StateDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
@@ -285,6 +285,7 @@ func (m *Manager) reap(h *hostedLab, cmd *exec.Cmd) {
 		if h.conn != nil {
 			h.conn.Close()
 		}
+		m.removeFiles(h)
 		return
 	}
 	if !stopping {
@@ -441,7 +442,17 @@ func (m *Manager) stop(ctx context.Context, h *hostedLab) error {
 	if h.conn != nil {
 		_ = h.conn.Close()
 	}
+	m.removeFiles(h)
 	return nil
+}
+
+// removeFiles removes the topology copy, log and socket the manager kept
+// for a lab that is gone (a failed lab keeps them until it is deleted:
+// its log says why it failed).
+func (m *Manager) removeFiles(h *hostedLab) {
+	if err := lab.RemoveServeFiles(m.opts.StateDir, h.name); err != nil {
+		m.log.Warn("remove lab files", zap.String("lab", h.name), zap.Error(err))
+	}
 }
 
 // Shutdown tears every lab down, or with keep leaves them running

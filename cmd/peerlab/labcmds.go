@@ -26,6 +26,10 @@ func addStateFlag(cmd *cobra.Command) {
 	cmd.Flags().String("state-dir", "", "folder for lab state (default /run/peerlab as root, else per user)")
 }
 
+// statusTimelineRows is how many of the latest state changes the status
+// table shows; -o json has them all.
+const statusTimelineRows = 30
+
 // newStatusCommand shows a running lab's sessions, timeline and faults.
 func newStatusCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
@@ -49,7 +53,10 @@ func newStatusCommand(a *app) *cobra.Command {
 			if output == "json" {
 				return r.WriteJSON(cmd.OutOrStdout())
 			}
-			return r.WriteTable(cmd.OutOrStdout())
+			if err := r.WriteTable(cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			return r.WriteTimeline(cmd.OutOrStdout(), statusTimelineRows)
 		},
 	}
 	cmd.Flags().StringP("output", "o", "table", "table or json")
