@@ -17,7 +17,7 @@ const (
 	DefaultWithin              = 30 * time.Second
 )
 
-var labNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
+var labNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,23}$`)
 
 // builder converts a rawTopology into a Topology, reporting every problem
 // to the collector and carrying on so that all of them are found.
@@ -43,7 +43,7 @@ func build(raw *rawTopology, c *collector) *Topology {
 			c.add("name", "name is required")
 		}
 	case !labNameRE.MatchString(*raw.Name):
-		c.add("name", fmt.Sprintf("lab name %q is invalid: use 1 to 20 lower-case letters, digits and '-', starting with a letter", *raw.Name))
+		c.add("name", fmt.Sprintf("lab name %q is invalid: use 1 to 24 lower-case letters, digits and '-', starting with a letter", *raw.Name))
 	default:
 		t.Name = *raw.Name
 	}

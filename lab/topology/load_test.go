@@ -31,7 +31,7 @@ var badCases = map[string]struct {
 	"asn-zero":                {3, "defaults.asn", "0 is not a valid AS number"},
 	"asn-string":              {3, "nodes.n1.asn", `expected a number, got string "65001"`},
 	"bad-lab-name":            {1, "name", `lab name "Calico_Mesh" is invalid`},
-	"lab-name-too-long":       {1, "name", "1 to 20"},
+	"lab-name-too-long":       {1, "name", "1 to 24"},
 	"missing-name":            {0, "name", "name is required"},
 	"bad-node-name":           {4, "nodes.Worker1", `node name "Worker1" is invalid`},
 	"missing-address":         {4, "nodes.n2.address", "address is required"},
