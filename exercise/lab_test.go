@@ -3,6 +3,7 @@ package exercise
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ func TestExercisesEndToEnd(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
 			t.Cleanup(func() { _ = e.Stop(context.Background(), r) })
-			if err := e.Start(ctx, r, t.TempDir()); err != nil {
+			if err := e.Start(ctx, r, filepath.Join(t.TempDir(), e.Lab()+".yaml")); err != nil {
 				t.Fatal(err)
 			}
 			if res := e.CheckLab(ctx, r); res.OK {

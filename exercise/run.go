@@ -11,11 +11,11 @@ import (
 // Established before it breaks anything.
 const healthyWithin = 60 * time.Second
 
-// Start writes the exercise's topology into workDir, brings its lab up,
+// Start writes the exercise's topology to topoFile, brings its lab up,
 // waits until its sessions are Established (so the break, not a slow
 // start, is what the student sees), then runs the break steps.
-func (e *Exercise) Start(ctx context.Context, r Runner, workDir string) error {
-	file, err := e.WriteTopology(workDir)
+func (e *Exercise) Start(ctx context.Context, r Runner, topoFile string) error {
+	file, err := e.WriteTopology(topoFile)
 	if err != nil {
 		return err
 	}

@@ -95,13 +95,12 @@ type Exercise struct {
 // Lab is the name of the exercise's lab: LabPrefix + Name.
 func (e *Exercise) Lab() string { return e.Topology.Name }
 
-// WriteTopology writes the exercise's topology into dir as LAB.yaml (the
-// lab owner reads it from a file) and returns the file's path.
-func (e *Exercise) WriteTopology(dir string) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// WriteTopology writes the exercise's topology to file (the lab owner
+// reads it from a file) and returns file.
+func (e *Exercise) WriteTopology(file string) (string, error) {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return "", fmt.Errorf("exercise %s: %w", e.Name, err)
 	}
-	file := filepath.Join(dir, e.Lab()+".yaml")
 	if err := os.WriteFile(file, e.TopologyYAML, 0o644); err != nil {
 		return "", fmt.Errorf("exercise %s: write topology: %w", e.Name, err)
 	}

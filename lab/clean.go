@@ -100,6 +100,9 @@ func Clean(ctx context.Context, stateDir, only string, force bool, log *zap.Logg
 		if err := RemoveServeFiles(stateDir, name); err != nil {
 			errs = append(errs, err)
 		}
+		if err := os.Remove(TopologyCopy(stateDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove topology copy of lab %s: %w", name, err))
+		}
 		lock.release()
 		rep.Removed = append(rep.Removed, name)
 	}

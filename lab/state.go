@@ -22,6 +22,13 @@ func LabDir(stateDir, name string) string { return filepath.Join(stateDir, "labs
 // (NAME.sock) and captures (NAME-capture/).
 func ServeDir(stateDir string) string { return filepath.Join(stateDir, "serve") }
 
+// TopologyCopy is where the CLI writes the topology of lab name when it
+// has no file of its own (a lab or exercise built into peerlab), so that
+// the lab's owner and `peerlab graph LAB` can read it; Clean removes it.
+func TopologyCopy(stateDir, name string) string {
+	return filepath.Join(stateDir, "topologies", name+".yaml")
+}
+
 // RemoveServeFiles removes what `peerlab serve` kept for lab name in
 // ServeDir once the lab is gone: its topology copy, log and socket.
 // Missing files are not an error; captures are the user's and stay.

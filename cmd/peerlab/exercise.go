@@ -60,7 +60,7 @@ repaired (docs/exercises.md).`,
 			},
 		},
 		one("start", "Bring the exercise's lab up, break it and print the task", func(c *cobra.Command, e *exercise.Exercise) error {
-			if err := e.Start(c.Context(), a.exerciseRunner(), a.exerciseWorkDir()); err != nil {
+			if err := e.Start(c.Context(), a.exerciseRunner(), lab.TopologyCopy(a.stateDir(), e.Lab())); err != nil {
 				return err
 			}
 			_ = os.Remove(a.hintFile(e))
@@ -118,7 +118,6 @@ repaired (docs/exercises.md).`,
 			if err := e.Stop(c.Context(), a.exerciseRunner()); err != nil {
 				return err
 			}
-			_ = os.Remove(filepath.Join(a.exerciseWorkDir(), e.Lab()+".yaml"))
 			fmt.Fprintf(c.OutOrStdout(), "exercise %s stopped\n", e.Name)
 			return nil
 		}),
@@ -160,7 +159,7 @@ func (a *app) exercises() (fs.FS, string) {
 	return topologies.Exercises(), "the exercises built into peerlab (--exercises-dir plays others)"
 }
 
-// exerciseWorkDir holds the started exercises' topologies and hint counts.
+// exerciseWorkDir holds the hint counts of started exercises.
 func (a *app) exerciseWorkDir() string { return filepath.Join(a.stateDir(), "exercises") }
 
 // requireExerciseLab fails with a usage error when e's lab is not running.

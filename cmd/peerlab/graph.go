@@ -56,7 +56,10 @@ func (a *app) graphOf(cmd *cobra.Command, arg string) (*graph.Graph, error) {
 	}
 	c, st, err := a.dialLab(cmd.Context(), arg)
 	if err != nil {
-		return nil, fmt.Errorf("peerlab graph: %s is neither a file nor a running lab: %w", arg, err)
+		if topo, terr := loadTopologyArg(arg, ""); terr == nil {
+			return graph.FromTopology(topo), nil
+		}
+		return nil, fmt.Errorf("peerlab graph: %s is neither a file, a built-in lab nor a running lab: %w", arg, err)
 	}
 	defer c.Close()
 	topo, err := topology.Load(st.Source)

@@ -11,7 +11,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/peerlab/peerlab/lab"
-	"github.com/peerlab/peerlab/lab/topology"
 )
 
 // newRunCommand plays a topology: up, check expectations, report, down.
@@ -48,7 +47,7 @@ func (a *app) run(cmd *cobra.Command, file string) error {
 	if output != "table" && output != "json" {
 		return usageErrorf("peerlab run: --output: %q is not table or json", output)
 	}
-	topo, err := topology.Load(file)
+	topo, err := loadTopologyArg(file, a.stateDir())
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
