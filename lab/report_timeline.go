@@ -36,7 +36,11 @@ func (r Report) WriteTimeline(w io.Writer, last int) error {
 		if why == "" {
 			why = "-"
 		}
-		fmt.Fprintf(tw, "%.1fs\t%s -> %s\t%s -> %s\t%s\n", float64(e.AtMS)/1000, e.Local, e.Remote, e.From, e.To, why)
+		from := e.From
+		if from == "" {
+			from = "(start)" // the first state seen
+		}
+		fmt.Fprintf(tw, "%.1fs\t%s -> %s\t%s -> %s\t%s\n", float64(e.AtMS)/1000, e.Local, e.Remote, from, e.To, why)
 	}
 	return flush(tw)
 }

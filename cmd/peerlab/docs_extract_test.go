@@ -129,7 +129,8 @@ func exampleRunning(t *testing.T, examples []docExample, prefix string) docExamp
 
 // matchesDocOutput compares what a command printed with the documented
 // output: line by line, where a documented line "..." or "…" stands for
-// any number of lines, and trailing spaces do not count.
+// any number of lines, "..." within a line for any text, and trailing
+// spaces do not count.
 func matchesDocOutput(doc, got string) bool {
 	want := strings.Split(strings.TrimRight(doc, "\n"), "\n")
 	have := strings.Split(strings.TrimRight(got, "\n"), "\n")
@@ -146,7 +147,42 @@ func matchesDocOutput(doc, got string) bool {
 			}
 			return false
 		}
-		return len(h) > 0 && strings.TrimRight(w[0], " ") == strings.TrimRight(h[0], " ") && match(w[1:], h[1:])
+		return len(h) > 0 && lineMatches(w[0], h[0]) && match(w[1:], h[1:])
 	}
 	return match(want, have)
+}
+
+// lineMatches compares one documented line with one printed line: equal
+// but for trailing spaces, where "..." or "…" inside the documented line
+// stands for any text (a shortened line).
+func lineMatches(doc, got string) bool {
+	doc, got = strings.TrimRight(doc, " "), strings.TrimRight(got, " ")
+	if !strings.Contains(doc, "...") && !strings.Contains(doc, "…") {
+		return doc == got
+	}
+	parts := regexp.MustCompile(`\.\.\.|…`).Split(doc, -1)
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return regexp.MustCompile("^" + strings.Join(parts, ".*") + "$").MatchString(got)
+}
+
+func TestMatchesDocOutput(t *testing.T) {
+	cases := []struct {
+		doc, got string
+		want     bool
+	}{
+		{"a\nb\n", "a\nb\n", true},
+		{"a\nb\n", "a\nc\n", false},
+		{"a\n...\nd\n", "a\nb\nc\nd\n", true},
+		{"a\n...\n", "a\n", true},
+		{"x (NOTIFICATION 2/2 ...): y\n", "x (NOTIFICATION 2/2 OPEN Message Error): y\n", true},
+		{"x (NOTIFICATION 2/2 ...): y\n", "x (NOTIFICATION 6/2 Cease): y\n", false},
+		{"a  \n", "a\n", true},
+	}
+	for _, c := range cases {
+		if got := matchesDocOutput(c.doc, c.got); got != c.want {
+			t.Errorf("matchesDocOutput(%q, %q) = %v", c.doc, c.got, got)
+		}
+	}
 }
