@@ -52,13 +52,18 @@ func (a *app) run(cmd *cobra.Command, file string) error {
 		return usageErrorf("%v", err)
 	}
 	ctx := cmd.Context()
+	prog := a.newProgress(cmd)
 	l, err := lab.Up(ctx, topo, lab.Options{
+		NodeStarted: func(started, total int) {
+			prog.Printf("lab %s: %d of %d nodes started", topo.Name, started, total)
+		},
 		Logger:     a.log,
 		Port:       a.v.GetInt("port"),
 		StateDir:   a.stateDir(),
 		Mode:       lab.Mode(a.v.GetString("mode")),
 		CaptureDir: a.v.GetString("capture"),
 	})
+	prog.Done()
 	if err != nil {
 		return fmt.Errorf("bring lab %s up: %w", topo.Name, err)
 	}

@@ -104,10 +104,20 @@ func (a *app) up(cmd *cobra.Command, file string) error {
 func (a *app) own(cmd *cobra.Command, topo *topology.Topology, file string, ready io.WriteCloser) error {
 	stateDir := a.stateDir()
 	socket := filepath.Join(lab.LabDir(stateDir, topo.Name), "control.sock")
+	prog := a.newProgress(cmd)
 	return server.RunHost(cmd.Context(), server.HostConfig{
 		TopologyFile: file, Socket: socket, StateDir: stateDir, Port: a.v.GetInt("port"),
 		Mode: lab.Mode(a.v.GetString("mode")), CaptureDir: a.v.GetString("capture"), Logger: a.log,
+		NodeStarted: func(started, total int) {
+			if ready != nil {
+				// The parent of a detached lab shows it.
+				fmt.Fprintf(ready, "progress %d %d\n", started, total)
+				return
+			}
+			prog.Printf("lab %s: %d of %d nodes started", topo.Name, started, total)
+		},
 		OnReady: func(l *lab.Lab) {
+			prog.Done()
 			wait := a.v.GetBool("wait")
 			if ready != nil {
 				fmt.Fprintf(ready, "ready %s %s\n", l.Mode(), socket)
@@ -192,11 +202,23 @@ func (a *app) detach(cmd *cobra.Command, topo *topology.Topology) error {
 	_ = child.Process.Release()
 
 	rd := bufio.NewReader(pr)
-	line, err := rd.ReadString('\n')
-	if err != nil && line == "" {
-		return fmt.Errorf("lab %s: the owner exited before the lab was up; see %s", topo.Name, logPath)
+	prog := a.newProgress(cmd)
+	var line string
+	for {
+		line, err = rd.ReadString('\n')
+		if err != nil && line == "" {
+			prog.Done()
+			return fmt.Errorf("lab %s: the owner exited before the lab was up; see %s", topo.Name, logPath)
+		}
+		line = strings.TrimSpace(line)
+		var started, total int
+		if n, _ := fmt.Sscanf(line, "progress %d %d", &started, &total); n == 2 {
+			prog.Printf("lab %s: %d of %d nodes started", topo.Name, started, total)
+			continue
+		}
+		break
 	}
-	line = strings.TrimSpace(line)
+	prog.Done()
 	if msg, ok := strings.CutPrefix(line, "error "); ok {
 		return errors.New(msg)
 	}
