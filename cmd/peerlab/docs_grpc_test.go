@@ -135,8 +135,14 @@ func TestDocsGRPCurl(t *testing.T) {
 				ran++
 				continue
 			}
-			if r := sh.run(c, 3*time.Minute); r.code != 0 {
+			r := sh.run(c, 3*time.Minute)
+			if r.code != 0 {
 				t.Fatalf("%s: exit %d\n%s%s", c, r.code, r.stdout, r.stderr)
+			}
+			// up --wait returns once the expectations are decided.
+			if strings.Contains(c, "--wait") && (!strings.Contains(r.stdout, "PASS    established node1 <-> node2") ||
+				!strings.Contains(r.stdout, "the lab has settled")) {
+				t.Errorf("%s printed no settled expectations:\n%s", c, r.stdout)
 			}
 		}
 		for _, left := range []string{"labs/quickstart", "logs/quickstart.log", "topologies/quickstart.yaml"} {
