@@ -186,7 +186,7 @@ func TestRotatingWriter(t *testing.T) {
 	if w.index < 2 {
 		t.Fatalf("wrote %d files, want at least 3", w.index+1)
 	}
-	total := int64(0)
+	total, onDisk := int64(0), int64(0)
 	for i := 0; i <= w.index; i++ {
 		name := RotatedPath(path, i)
 		st, err := os.Stat(name)
@@ -196,10 +196,15 @@ func TestRotatingWriter(t *testing.T) {
 		if st.Size() > 2000 {
 			t.Errorf("%s is %d bytes, over the 2000 limit", name, st.Size())
 		}
+		onDisk += st.Size()
 		total += decodeFile(t, name, DecodeOptions{}).Packets
 	}
 	if total != int64(packets) {
 		t.Errorf("files hold %d packets, wrote %d", total, packets)
+	}
+	// The figure `peerlab capture` reports once the capture is stopped.
+	if got := w.written(); got != onDisk {
+		t.Errorf("written() after close = %d bytes, the files hold %d", got, onDisk)
 	}
 	if got := RotatedPath("/x/cap.pcapng", 2); got != "/x/cap.2.pcapng" {
 		t.Errorf("RotatedPath = %s", got)

@@ -111,6 +111,9 @@ func (r *rotatingWriter) rotate() error {
 func (r *rotatingWriter) close() error {
 	ferr := r.flush()
 	r.bytes += r.file.n
+	// The closed file's bytes now count in r.bytes: written() must not
+	// count them a second time through r.file.
+	r.file.n = 0
 	cerr := r.file.f.Close()
 	if ferr != nil {
 		return ferr

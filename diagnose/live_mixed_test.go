@@ -15,6 +15,7 @@ import (
 	"github.com/peerlab/peerlab/internal/bird"
 	"github.com/peerlab/peerlab/lab"
 	"github.com/peerlab/peerlab/lab/topology"
+	"github.com/peerlab/peerlab/topologies"
 )
 
 // mixedCase is one fault in the shipped mixed-rr lab, where a GoBGP route
@@ -201,7 +202,7 @@ func birdCmd(t testing.TB, target NodeTarget, cmd string) {
 func TestLiveDiagnosisHoldTimeExercise(t *testing.T) {
 	requireRoot(t)
 	t.Parallel()
-	e, err := exercise.Load(filepath.Join("..", "topologies", "exercises", "hold-time-too-low"))
+	e, err := exercise.Load(topologies.Exercises(), "hold-time-too-low")
 	if err != nil {
 		t.Fatal(err)
 	}

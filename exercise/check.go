@@ -12,25 +12,32 @@ import (
 type Result struct {
 	// OK is true when every part of the check passed.
 	OK bool
-	// Problems says, for each part that failed, what is still wrong.
+	// Problems says, for each part that failed, what is still wrong,
+	// without saying how to fix it.
 	Problems []string
+	// Answers gives, for each failed file check, the exact text the file
+	// must or must not hold: the fix itself, for students who asked for
+	// every hint.
+	Answers []string
+	// CauseFixed is true when the file and command checks pass: what is
+	// left, if anything, is sessions that are not Established (yet).
+	CauseFixed bool
 }
 
 // CheckLab verifies the exercise's check against the running lab.
 func (e *Exercise) CheckLab(ctx context.Context, r Runner) Result {
-	var probs []string
-	if e.Check.Established {
-		probs = append(probs, e.checkEstablished(ctx, r)...)
-	}
+	var probs, answers []string
 	for _, f := range e.Check.Files {
 		out, err := r.Exec(ctx, e.Lab(), f.Node, []string{"sh", "-c", `cat "$PEERLAB_NODE_DIR/$1"`, "sh", f.Path})
 		switch {
 		case err != nil:
 			probs = append(probs, fmt.Sprintf("%s: cannot read %s: %v", f.Node, f.Path, err))
 		case f.Contains != "" && !strings.Contains(out, f.Contains):
-			probs = append(probs, fmt.Sprintf("%s: %s lacks %q: %s", f.Node, f.Path, f.Contains, f.Why))
+			probs = append(probs, fmt.Sprintf("%s: %s: %s", f.Node, f.Path, f.Why))
+			answers = append(answers, fmt.Sprintf("%s: %s must contain %q", f.Node, f.Path, f.Contains))
 		case f.Lacks != "" && strings.Contains(out, f.Lacks):
-			probs = append(probs, fmt.Sprintf("%s: %s still has %q: %s", f.Node, f.Path, f.Lacks, f.Why))
+			probs = append(probs, fmt.Sprintf("%s: %s: %s", f.Node, f.Path, f.Why))
+			answers = append(answers, fmt.Sprintf("%s: %s must not contain %q", f.Node, f.Path, f.Lacks))
 		}
 	}
 	for _, c := range e.Check.Commands {
@@ -38,7 +45,11 @@ func (e *Exercise) CheckLab(ctx context.Context, r Runner) Result {
 			probs = append(probs, fmt.Sprintf("%s: %s (exit %d)", c.Node, c.Why, exitCode(err)))
 		}
 	}
-	return Result{OK: len(probs) == 0, Problems: probs}
+	causeFixed := len(probs) == 0
+	if e.Check.Established {
+		probs = append(e.checkEstablished(ctx, r), probs...)
+	}
+	return Result{OK: len(probs) == 0, Problems: probs, Answers: answers, CauseFixed: causeFixed}
 }
 
 // checkEstablished reads `birdc show protocols` on every BIRD node: each

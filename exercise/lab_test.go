@@ -2,6 +2,8 @@ package exercise
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +15,7 @@ import (
 // run through `peerlab exec` only, it passes.
 func TestExercisesEndToEnd(t *testing.T) {
 	requireLab(t)
-	all, err := LoadAll(shipped)
+	all, err := LoadAll(os.DirFS(shipped), shipped)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +29,7 @@ func TestExercisesEndToEnd(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
 			t.Cleanup(func() { _ = e.Stop(context.Background(), r) })
-			if err := e.Start(ctx, r); err != nil {
+			if err := e.Start(ctx, r, filepath.Join(t.TempDir(), e.Lab()+".yaml")); err != nil {
 				t.Fatal(err)
 			}
 			if res := e.CheckLab(ctx, r); res.OK {

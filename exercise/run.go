@@ -11,11 +11,15 @@ import (
 // Established before it breaks anything.
 const healthyWithin = 60 * time.Second
 
-// Start brings the exercise's lab up, waits until its sessions are
-// Established (so the break, not a slow start, is what the student sees),
-// then runs the break steps.
-func (e *Exercise) Start(ctx context.Context, r Runner) error {
-	if err := r.Up(ctx, e.TopologyFile()); err != nil {
+// Start writes the exercise's topology to topoFile, brings its lab up,
+// waits until its sessions are Established (so the break, not a slow
+// start, is what the student sees), then runs the break steps.
+func (e *Exercise) Start(ctx context.Context, r Runner, topoFile string) error {
+	file, err := e.WriteTopology(topoFile)
+	if err != nil {
+		return err
+	}
+	if err := r.Up(ctx, file); err != nil {
 		return fmt.Errorf("exercise %s: %w", e.Name, err)
 	}
 	healthy := Exercise{Name: e.Name, Topology: e.Topology, Check: Check{Established: true}}
@@ -62,6 +66,26 @@ func (e *Exercise) WaitCheck(ctx context.Context, r Runner, within time.Duration
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// SettleWithin bounds how long Check waits for sessions to come up once
+// the cause is repaired: BIRD retries a refused or reset session after a
+// few seconds (its connect retry and error wait timers), so a fix made a
+// moment ago needs that long to show.
+const SettleWithin = 45 * time.Second
+
+// CheckSettled checks the lab once; when the cause is repaired (file and command
+// checks pass) but sessions are not all Established yet, it calls waiting
+// once and checks again every second for up to settle.
+func (e *Exercise) CheckSettled(ctx context.Context, r Runner, settle time.Duration, waiting func(Result)) Result {
+	res := e.CheckLab(ctx, r)
+	if res.OK || !res.CauseFixed || settle <= 0 {
+		return res
+	}
+	if waiting != nil {
+		waiting(res)
+	}
+	return e.WaitCheck(ctx, r, settle)
 }
 
 // Stop tears the exercise's lab down.

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -59,13 +61,19 @@ type Check struct {
 	Commands    []CommandCheck `yaml:"commands"`
 }
 
+// LabPrefix starts the name of every exercise's lab: exercise NAME runs
+// lab ex-NAME, so `peerlab status ex-NAME` finds it.
+const LabPrefix = "ex-"
+
 // Exercise is one training exercise.
 type Exercise struct {
 	// Name is the exercise's folder name.
 	Name string `yaml:"-"`
-	// Dir is the exercise's folder; Topology its topology file.
-	Dir      string             `yaml:"-"`
-	Topology *topology.Topology `yaml:"-"`
+	// Dir is the exercise's folder inside the file system it was loaded
+	// from; Topology is its topology and TopologyYAML the text of it.
+	Dir          string             `yaml:"-"`
+	Topology     *topology.Topology `yaml:"-"`
+	TopologyYAML []byte             `yaml:"-"`
 
 	Title  string `yaml:"title"`
 	Family string `yaml:"family"`
@@ -84,18 +92,29 @@ type Exercise struct {
 	Check       Check  `yaml:"check"`
 }
 
-// Lab is the name of the exercise's lab.
+// Lab is the name of the exercise's lab: LabPrefix + Name.
 func (e *Exercise) Lab() string { return e.Topology.Name }
 
-// TopologyFile is the path of the exercise's topology.
-func (e *Exercise) TopologyFile() string { return filepath.Join(e.Dir, "topology.yaml") }
+// WriteTopology writes the exercise's topology to file (the lab owner
+// reads it from a file) and returns file.
+func (e *Exercise) WriteTopology(file string) (string, error) {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return "", fmt.Errorf("exercise %s: %w", e.Name, err)
+	}
+	if err := os.WriteFile(file, e.TopologyYAML, 0o644); err != nil {
+		return "", fmt.Errorf("exercise %s: write topology: %w", e.Name, err)
+	}
+	return file, nil
+}
 
-// Load reads the exercise in dir (exercise.yaml and topology.yaml) strictly
-// and checks that every step and check names a node of the topology.
-func Load(dir string) (*Exercise, error) {
-	name := filepath.Base(dir)
-	path := filepath.Join(dir, "exercise.yaml")
-	data, err := os.ReadFile(path)
+// Load reads the exercise in folder dir of fsys (exercise.yaml and
+// topology.yaml) strictly and checks that every step and check names a
+// node of the topology and that the lab is named LabPrefix + the folder.
+// Errors name the files as dir/exercise.yaml.
+func Load(fsys fs.FS, dir string) (*Exercise, error) {
+	name := path.Base(dir)
+	file := path.Join(dir, "exercise.yaml")
+	data, err := fs.ReadFile(fsys, file)
 	if err != nil {
 		return nil, fmt.Errorf("exercise %s: %w", name, err)
 	}
@@ -103,15 +122,23 @@ func Load(dir string) (*Exercise, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(e); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	topo, err := topology.Load(e.TopologyFile())
+	topoFile := path.Join(dir, "topology.yaml")
+	if e.TopologyYAML, err = fs.ReadFile(fsys, topoFile); err != nil {
+		return nil, fmt.Errorf("exercise %s: %w", name, err)
+	}
+	topo, err := topology.Parse(topoFile, e.TopologyYAML)
 	if err != nil {
 		return nil, fmt.Errorf("exercise %s: %w", name, err)
 	}
+	topo.Source = topoFile
 	e.Topology = topo
+	if want := LabPrefix + name; topo.Name != want {
+		return nil, fmt.Errorf("%s: name: %q: an exercise's lab is named %q (%s + the folder's name)", topoFile, topo.Name, want, LabPrefix)
+	}
 	if err := e.validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return e, nil
 }
@@ -158,34 +185,45 @@ func (e *Exercise) validate() error {
 	return nil
 }
 
-// LoadAll reads every exercise under root, in name order.
-func LoadAll(root string) ([]*Exercise, error) {
-	entries, err := os.ReadDir(root)
+// LoadAll reads every exercise of fsys (one folder each), in name order.
+// where names fsys in errors ("the shipped exercises", a folder).
+func LoadAll(fsys fs.FS, where string) ([]*Exercise, error) {
+	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
-		return nil, fmt.Errorf("exercises folder: %w", err)
+		return nil, fmt.Errorf("exercises in %s: %w", where, err)
 	}
 	var out []*Exercise
 	for _, de := range entries {
 		if !de.IsDir() {
 			continue
 		}
-		e, err := Load(filepath.Join(root, de.Name()))
+		e, err := Load(fsys, de.Name())
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("exercises in %s: %w", where, err)
 		}
 		out = append(out, e)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("exercises in %s: no exercise folder (NAME/exercise.yaml)", where)
 	}
 	return out, nil
 }
 
-// Find reads the exercise called name under root.
-func Find(root, name string) (*Exercise, error) {
-	dir := filepath.Join(root, name)
+// Find reads the exercise called name (its folder, or its lab's name
+// LabPrefix+name) of fsys; where names fsys in errors.
+func Find(fsys fs.FS, where, name string) (*Exercise, error) {
 	if strings.ContainsAny(name, `/\`) || name == "" || name[0] == '.' {
 		return nil, fmt.Errorf("exercise %q: %w", name, ErrNotFound)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "exercise.yaml")); err != nil {
-		return nil, fmt.Errorf("exercise %q under %s: %w", name, root, ErrNotFound)
+	if _, err := fs.Stat(fsys, path.Join(name, "exercise.yaml")); err != nil {
+		trimmed, ok := strings.CutPrefix(name, LabPrefix)
+		if !ok || trimmed == "" {
+			return nil, fmt.Errorf("exercise %q in %s: %w ('peerlab exercise list' lists them)", name, where, ErrNotFound)
+		}
+		if _, err := fs.Stat(fsys, path.Join(trimmed, "exercise.yaml")); err != nil {
+			return nil, fmt.Errorf("exercise %q in %s: %w ('peerlab exercise list' lists them)", name, where, ErrNotFound)
+		}
+		name = trimmed
 	}
-	return Load(dir)
+	return Load(fsys, name)
 }

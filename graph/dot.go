@@ -23,13 +23,13 @@ func WriteDOT(w io.Writer, g *Graph) error {
 			dotID(n.Name), dotID(n.Name+"\n"+n.label()), dotID(kindColor(n.Kind)), periph)
 	}
 	for _, ed := range g.Edges {
-		class := stateClass(ed.State)
+		class := ed.Class()
 		attrs := []string{
 			"color=" + dotID(stateColor(class)),
 			"style=" + edgeStyle(ed.Kind),
 		}
 		if ed.State != "" {
-			attrs = append(attrs, "label="+dotID(ed.State))
+			attrs = append(attrs, "label="+dotID(ed.StateLabel()))
 		}
 		tip := ed.Kind
 		if ed.LastError != "" {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/peerlab/peerlab/lab/topology"
 )
@@ -142,5 +143,47 @@ func TestApplyStates(t *testing.T) {
 func TestRenderUnknownFormat(t *testing.T) {
 	if err := Render(io.Discard, load(t, "quickstart.yaml"), "png"); err == nil {
 		t.Fatal("png accepted")
+	}
+}
+
+// TestStuckSessionIsDown draws a session that has been connecting for
+// longer than StuckAfter as down (red), and a young one as connecting.
+func TestStuckSessionIsDown(t *testing.T) {
+	cases := []struct {
+		name      string
+		downFor   time.Duration
+		state     string
+		wantClass string
+		wantLabel string
+	}{
+		{"just started", 2 * time.Second, "Active", "connecting", "Active"},
+		{"minutes without Established", 3*time.Minute + 400*time.Millisecond, "Active", "down", "Active, down 3m0s"},
+		{"passive for a while", StuckAfter, "Passive", "down", "Passive, down 30s"},
+		{"idle is down at once", time.Second, "Idle", "down", "Idle"},
+		{"established", 0, "Established", "up", "Established"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := load(t, "quickstart.yaml")
+			a, b := g.Edges[0].A, g.Edges[0].B
+			g.ApplyStates([]EndState{
+				{Local: a, Remote: b, State: c.state, DownFor: c.downFor},
+				{Local: b, Remote: a, State: c.state, DownFor: c.downFor},
+			})
+			e := g.Edges[0]
+			if got := e.Class(); got != c.wantClass {
+				t.Errorf("class %q, want %q", got, c.wantClass)
+			}
+			if got := e.StateLabel(); got != c.wantLabel {
+				t.Errorf("label %q, want %q", got, c.wantLabel)
+			}
+			var buf bytes.Buffer
+			if err := WriteDOT(&buf, g); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(buf.String(), stateColor(c.wantClass)) {
+				t.Errorf("dot lacks the %s colour %s:\n%s", c.wantClass, stateColor(c.wantClass), buf.String())
+			}
+		})
 	}
 }

@@ -15,13 +15,13 @@ func WriteHTML(w io.Writer, g *Graph) error {
 	writeSVGBody(e, g)
 	e.printf("<table>\n<tr><th>session</th><th>kind</th><th>state</th><th>last error</th></tr>\n")
 	for _, ed := range g.Edges {
-		state := ed.State
+		state := ed.StateLabel()
 		if state == "" {
 			state = "-"
 		}
 		e.printf("<tr><td>%s – %s</td><td>%s</td><td style=\"color:%s\">%s</td><td>%s</td></tr>\n",
 			html.EscapeString(ed.A), html.EscapeString(ed.B), html.EscapeString(ed.Kind),
-			stateColor(stateClass(ed.State)), html.EscapeString(state), html.EscapeString(ed.LastError))
+			stateColor(ed.Class()), html.EscapeString(state), html.EscapeString(ed.LastError))
 	}
 	e.printf("</table>\n</body>\n</html>\n")
 	if e.err != nil {

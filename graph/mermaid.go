@@ -23,7 +23,7 @@ func WriteMermaid(w io.Writer, g *Graph) error {
 	for _, ed := range g.Edges {
 		label := ed.Kind
 		if ed.State != "" {
-			label += ": " + ed.State
+			label += ": " + ed.StateLabel()
 		}
 		arrow := "---"
 		if ed.Kind == "route-reflector" {
@@ -36,7 +36,7 @@ func WriteMermaid(w io.Writer, g *Graph) error {
 		}
 	}
 	for i, ed := range g.Edges {
-		e.printf("  linkStyle %d stroke:%s,stroke-width:2px\n", i, stateColor(stateClass(ed.State)))
+		e.printf("  linkStyle %d stroke:%s,stroke-width:2px\n", i, stateColor(ed.Class()))
 	}
 	for _, k := range []string{"gobgp", "bird", "bird2", "injector"} {
 		e.printf("  classDef %s fill:%s,stroke:#37474f\n", k, kindColor(k))

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/peerlab/peerlab/lab/topology"
 )
@@ -33,6 +34,34 @@ type Edge struct {
 	State string
 	// LastError joins both ends' last errors ("" when none).
 	LastError string
+	// DownFor is how long the session has not been Established (since it
+	// last left Established, or since the lab started); 0 when unknown.
+	DownFor time.Duration
+}
+
+// StuckAfter is how long a session may stay in a connecting state (Active,
+// Connect, OpenSent …) before the picture draws it as down: BGP retries
+// every few seconds, so a session not up after this long is not coming up
+// on its own.
+const StuckAfter = 30 * time.Second
+
+// Class buckets the edge into up, connecting, down or unknown: a session
+// still "connecting" after StuckAfter is down.
+func (e Edge) Class() string {
+	c := stateClass(e.State)
+	if c == "connecting" && e.DownFor >= StuckAfter {
+		return "down"
+	}
+	return c
+}
+
+// StateLabel is the state as drawn: the state, with how long it has not
+// been Established when that is StuckAfter or more.
+func (e Edge) StateLabel() string {
+	if e.State == "" || e.State == "Established" || e.DownFor < StuckAfter {
+		return e.State
+	}
+	return e.State + ", down " + e.DownFor.Truncate(time.Second).String()
 }
 
 // Graph is a topology ready to draw.
@@ -48,6 +77,9 @@ type Graph struct {
 type EndState struct {
 	Local, Remote    string
 	State, LastError string
+	// DownFor is how long this end has not been Established (0: unknown
+	// or Established).
+	DownFor time.Duration
 }
 
 // FromTopology builds the picture of t: its nodes in name order and one edge
@@ -79,6 +111,9 @@ func (g *Graph) ApplyStates(ends []EndState) {
 		for _, s := range ends {
 			if (s.Local == e.A && s.Remote == e.B) || (s.Local == e.B && s.Remote == e.A) {
 				states = append(states, s.State)
+				if s.State != "Established" {
+					e.DownFor = max(e.DownFor, s.DownFor)
+				}
 				if s.LastError != "" && s.LastError != "-" {
 					errs = append(errs, s.Local+": "+s.LastError)
 				}

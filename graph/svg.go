@@ -58,7 +58,7 @@ func writeSVGBody(e *errWriter, g *Graph) {
 	e.printf("  <text x=\"%.1f\" y=\"24\" text-anchor=\"middle\" font-size=\"18\" font-weight=\"bold\">%s</text>\n", w/2, html.EscapeString(g.Name))
 	for _, ed := range g.Edges {
 		a, b := pos[ed.A], pos[ed.B]
-		class := stateClass(ed.State)
+		class := ed.Class()
 		dash := ""
 		switch ed.Kind {
 		case "route-reflector":
@@ -68,7 +68,7 @@ func writeSVGBody(e *errWriter, g *Graph) {
 		}
 		tip := ed.A + " – " + ed.B + " (" + ed.Kind + ")"
 		if ed.State != "" {
-			tip += ": " + ed.State
+			tip += ": " + ed.StateLabel()
 		}
 		if ed.LastError != "" {
 			tip += "\n" + ed.LastError
@@ -79,7 +79,7 @@ func writeSVGBody(e *errWriter, g *Graph) {
 			a.x, a.y, b.x, b.y, stateColor(class), dash)
 		if ed.State != "" {
 			e.printf("    <text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" fill=\"%s\">%s</text>\n",
-				(a.x+b.x)/2, (a.y+b.y)/2-4, stateColor(class), html.EscapeString(ed.State))
+				(a.x+b.x)/2, (a.y+b.y)/2-4, stateColor(class), html.EscapeString(ed.StateLabel()))
 		}
 		e.printf("  </g>\n")
 	}

@@ -102,6 +102,12 @@ func Clean(ctx context.Context, stateDir, only string, force bool, log *zap.Logg
 		if err := os.Remove(filepath.Join(stateDir, "logs", name+".log")); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("remove log of lab %s: %w", name, err))
 		}
+		if err := RemoveServeFiles(stateDir, name); err != nil {
+			errs = append(errs, err)
+		}
+		if err := os.Remove(TopologyCopy(stateDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove topology copy of lab %s: %w", name, err))
+		}
 		lock.release()
 		rep.Removed = append(rep.Removed, name)
 	}

@@ -38,6 +38,10 @@ type Options struct {
 	// before the nodes start until Down: <node>.pcapng per node in
 	// namespace mode, lo.pcapng in loopback mode (lab/capture.go).
 	CaptureDir string
+	// NodeStarted, when not nil, is called after each node has started
+	// (from several goroutines, never at once): started of total so far.
+	// The CLI shows it as progress while a big lab comes up.
+	NodeStarted func(started, total int)
 }
 
 // Lab is a running topology.
@@ -211,12 +215,22 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 	// configured before its active end's first connection attempt (GoBGP
 	// makes it 1.5 to 2 s after the peer is added), which a sequential start
 	// of a large lab would miss.
+	var (
+		startedMu sync.Mutex
+		started   int
+	)
 	err = forEachNode(l.order, func(name string) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("start node %s: bring-up interrupted: %w", name, err)
 		}
 		if err := l.nodes[name].Start(ctx); err != nil {
 			return fmt.Errorf("start node %s: %w", name, err)
+		}
+		if opts.NodeStarted != nil {
+			startedMu.Lock()
+			started++
+			opts.NodeStarted(started, len(l.order))
+			startedMu.Unlock()
 		}
 		return nil
 	})

@@ -20,6 +20,31 @@ var ErrLabNotFound = errors.New("lab not found")
 // control socket, the state file and the owner's log live there.
 func LabDir(stateDir, name string) string { return filepath.Join(stateDir, "labs", name) }
 
+// ServeDir is where `peerlab serve` keeps, per lab it hosts, the topology
+// it was given (NAME.yaml), the host process's log (NAME.log), its socket
+// (NAME.sock) and captures (NAME-capture/).
+func ServeDir(stateDir string) string { return filepath.Join(stateDir, "serve") }
+
+// TopologyCopy is where the CLI writes the topology of lab name when it
+// has no file of its own (a lab or exercise built into peerlab), so that
+// the lab's owner and `peerlab graph LAB` can read it; Clean removes it.
+func TopologyCopy(stateDir, name string) string {
+	return filepath.Join(stateDir, "topologies", name+".yaml")
+}
+
+// RemoveServeFiles removes what `peerlab serve` kept for lab name in
+// ServeDir once the lab is gone: its topology copy, log and socket.
+// Missing files are not an error; captures are the user's and stay.
+func RemoveServeFiles(stateDir, name string) error {
+	var errs []error
+	for _, ext := range []string{".yaml", ".log", ".sock"} {
+		if err := os.Remove(filepath.Join(ServeDir(stateDir), name+ext)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove serve file of lab %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // stateFileName is the state file in a lab's folder.
 const stateFileName = "lab.json"
 

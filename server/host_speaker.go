@@ -83,10 +83,27 @@ func (h *hostSpeakers) AddPaths(ctx context.Context, req *pb.AddPathsRequest) (*
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
+	h.labNextHop(req.GetNode(), routes)
 	if err := s.Announce(ctx, routes); err != nil {
 		return nil, toStatus(err, "announce on "+req.GetNode())
 	}
 	return &pb.AddPathsResponse{Added: uint64(len(routes))}, nil
+}
+
+// labNextHop gives every route without a next hop, of the family of the
+// node's lab address, that address as next hop: the one the node's
+// topology routes carry. Without it a loopback-mode speaker would use its
+// bind address (127.x.y.z), which means nothing inside the lab.
+func (h *hostSpeakers) labNextHop(node string, routes []speaker.Route) {
+	n := h.lab.Topology().Node(node)
+	if n == nil || !n.Address.IsValid() {
+		return
+	}
+	for i := range routes {
+		if !routes[i].NextHop.IsValid() && routes[i].Prefix.Addr().Is4() == n.Address.Is4() {
+			routes[i].NextHop = n.Address
+		}
+	}
 }
 
 // WithdrawPaths withdraws routes by prefix.
@@ -134,6 +151,7 @@ func (h *hostSpeakers) AddPathsStream(stream grpc.ClientStreamingServer[pb.AddPa
 		if err != nil {
 			return status.Error(codes.InvalidArgument, err.Error())
 		}
+		h.labNextHop(node, routes)
 		if err := s.Announce(stream.Context(), routes); err != nil {
 			return toStatus(err, "announce on "+node)
 		}

@@ -36,6 +36,8 @@ type HostConfig struct {
 	// Source is the topology file recorded in the lab's state file;
 	// "" means TopologyFile.
 	Source string
+	// NodeStarted, when not nil, is told each node started (lab.Options).
+	NodeStarted func(started, total int)
 	// OnReady, when not nil, is called once the lab is up, served and
 	// published, before Ready is told.
 	OnReady func(l *lab.Lab)
@@ -74,7 +76,7 @@ func RunHost(ctx context.Context, cfg HostConfig) (err error) {
 		cfg.StateDir = lab.DefaultStateDir()
 	}
 	l, err := lab.Up(ctx, topo, lab.Options{Logger: log, StateDir: cfg.StateDir, Port: cfg.Port,
-		Mode: cfg.Mode, CaptureDir: cfg.CaptureDir})
+		Mode: cfg.Mode, CaptureDir: cfg.CaptureDir, NodeStarted: cfg.NodeStarted})
 	if err != nil {
 		return fmt.Errorf("bring lab %s up: %w", topo.Name, err)
 	}

@@ -120,7 +120,7 @@ func NewManager(opts ManagerOptions) (*Manager, error) {
 	if err := lab.PrepareStateDir(opts.StateDir); err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(opts.StateDir, "serve")
+	dir := lab.ServeDir(opts.StateDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
@@ -295,6 +295,7 @@ func (m *Manager) hostEnded(h *hostedLab, clean bool, reason string) {
 		if h.conn != nil {
 			h.conn.Close()
 		}
+		m.removeFiles(h)
 		return
 	}
 	if !stopping {
@@ -451,7 +452,17 @@ func (m *Manager) stop(ctx context.Context, h *hostedLab) error {
 	if h.conn != nil {
 		_ = h.conn.Close()
 	}
+	m.removeFiles(h)
 	return nil
+}
+
+// removeFiles removes the topology copy, log and socket the manager kept
+// for a lab that is gone (a failed lab keeps them until it is deleted:
+// its log says why it failed).
+func (m *Manager) removeFiles(h *hostedLab) {
+	if err := lab.RemoveServeFiles(m.opts.StateDir, h.name); err != nil {
+		m.log.Warn("remove lab files", zap.String("lab", h.name), zap.Error(err))
+	}
 }
 
 // Shutdown tears every lab down, or with keep leaves them running

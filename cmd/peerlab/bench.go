@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/peerlab/peerlab/lab/bench"
 )
@@ -65,8 +66,17 @@ then the ratios against the targets of docs/injection.md.`,
 			if err != nil {
 				return fmt.Errorf("bench inject: find the peerlab binary: %w", err)
 			}
+			// On a terminal, the rows' progress (bench.Options.Logger at
+			// info level) is shown unless --log-level says otherwise;
+			// piped or redirected, only the table is printed.
+			log := a.log
+			if f, ok := cmd.OutOrStdout().(*os.File); ok && term.IsTerminal(int(f.Fd())) && !a.v.IsSet("log-level") {
+				if log, err = loggerTo(cmd.ErrOrStderr(), "info", a.v.GetString("log-format")); err != nil {
+					return usageErrorf("peerlab bench inject: %v", err)
+				}
+			}
 			rows, err := bench.Run(cmd.Context(), bench.Options{
-				N: n, Target: target, StateDir: stateDir, WorkDir: workDir, Logger: a.log,
+				N: n, Target: target, StateDir: stateDir, WorkDir: workDir, Logger: log,
 				Injectors: inj, Exe: exe, LiveBatch: liveBatch,
 			})
 			if len(rows) > 0 {

@@ -174,11 +174,20 @@ func (a *app) captureDecode(cmd *cobra.Command, file string) error {
 		return usageErrorf("peerlab capture decode: %v", err)
 	}
 	defer f.Close()
-	tl, err := capture.DecodeContext(cmd.Context(), f, capture.DecodeOptions{
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	prog := a.newProgress(cmd)
+	in := &countingReader{r: f, onRead: func(n int64) {
+		prog.Printf("decoding %s: %d of %d MB (%d%%)", file, n>>20, size>>20, percent(n, size))
+	}}
+	tl, err := capture.DecodeContext(cmd.Context(), in, capture.DecodeOptions{
 		Ports: ports, Sample: sample, AllEvents: a.v.GetBool("all"),
 		MaxSessions: a.v.GetInt("max-sessions"),
 		Logger:      a.log.With(zap.String("file", file)),
 	})
+	prog.Done()
 	if err != nil {
 		return usageErrorf("peerlab capture decode: %s: %v", file, err)
 	}
@@ -186,6 +195,14 @@ func (a *app) captureDecode(cmd *cobra.Command, file string) error {
 		a.log.Warn("capture ends inside a packet record; decoded up to there", zap.String("file", file))
 	}
 	return capture.Render(cmd.OutOrStdout(), tl, output)
+}
+
+// percent is n of total in percent (0 when total is unknown).
+func percent(n, total int64) int64 {
+	if total <= 0 {
+		return 0
+	}
+	return min(100, n*100/total)
 }
 
 // ports reads and checks --port. A PEERLAB_PORT variable or a config

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,25 +13,29 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/peerlab/peerlab/exercise"
+	"github.com/peerlab/peerlab/lab"
+	"github.com/peerlab/peerlab/topologies"
 )
 
 // newExerciseCommand groups the training exercise commands.
 func newExerciseCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "exercise list|start|hint|check|solve|stop",
+		Use:   "exercise list|start|status|hint|check|solve|stop",
 		Short: "Training exercises: a broken lab, a task, hints and a check",
-		Long: `exercise plays the training exercises under topologies/exercises/ (or
---exercises-dir): start brings a lab up and breaks one node; you diagnose and
-repair it with peerlab exec (birdc, the node's bird.cfg, nft, ip, nginx);
-check passes only when the cause is repaired (docs/exercises.md).`,
+		Long: `exercise plays the training exercises built into peerlab (the repository's
+topologies/exercises/; --exercises-dir plays others): start brings lab ex-NAME
+up and breaks one node; you diagnose and repair it with peerlab exec (birdc,
+the node's bird.cfg, nft, ip, nginx); check passes only when the cause is
+repaired (docs/exercises.md).`,
 	}
-	cmd.PersistentFlags().String("exercises-dir", "", "folder of exercises (default ./topologies/exercises, else beside the executable)")
+	cmd.PersistentFlags().String("exercises-dir", "", "folder of exercises, one NAME/{exercise,topology}.yaml each (default: the ones built into peerlab)")
 	cmd.PersistentFlags().String("state-dir", "", "folder for lab state (default /run/peerlab as root, else per user)")
 	one := func(use, short string, run func(*cobra.Command, *exercise.Exercise) error) *cobra.Command {
 		return &cobra.Command{
 			Use: use + " NAME", Short: short, Args: exactArgs(1),
 			RunE: func(c *cobra.Command, args []string) error {
-				e, err := exercise.Find(a.exercisesDir(), args[0])
+				fsys, where := a.exercises()
+				e, err := exercise.Find(fsys, where, args[0])
 				if err != nil {
 					return usageErrorf("peerlab exercise %s: %v", use, err)
 				}
@@ -41,7 +47,7 @@ check passes only when the cause is repaired (docs/exercises.md).`,
 		&cobra.Command{
 			Use: "list", Short: "List the exercises", Args: exactArgs(0),
 			RunE: func(c *cobra.Command, _ []string) error {
-				all, err := exercise.LoadAll(a.exercisesDir())
+				all, err := exercise.LoadAll(a.exercises())
 				if err != nil {
 					return err
 				}
@@ -54,19 +60,23 @@ check passes only when the cause is repaired (docs/exercises.md).`,
 			},
 		},
 		one("start", "Bring the exercise's lab up, break it and print the task", func(c *cobra.Command, e *exercise.Exercise) error {
-			if err := e.Start(c.Context(), a.exerciseRunner()); err != nil {
+			if err := e.Start(c.Context(), a.exerciseRunner(), lab.TopologyCopy(a.stateDir(), e.Lab())); err != nil {
 				return err
 			}
 			_ = os.Remove(a.hintFile(e))
-			fmt.Fprintf(c.OutOrStdout(), "exercise %s started: lab %s (nodes: %s)\n\n%s\n%s",
-				e.Name, e.Lab(), nodeNames(e), e.Title, e.Task)
+			fmt.Fprintf(c.OutOrStdout(), "exercise %s started: lab %s (nodes: %s)\n\n%s\n%s\n"+
+				"'peerlab exercise status %s' shows the sessions; 'peerlab exercise check %s' grades your fix.\n",
+				e.Name, e.Lab(), nodeNames(e), e.Title, strings.TrimRight(e.Task, "\n"), e.Name, e.Name)
 			return nil
 		}),
-		one("hint", "Print the next hint (each call reveals one more)", func(c *cobra.Command, e *exercise.Exercise) error {
-			n := 0
-			if data, err := os.ReadFile(a.hintFile(e)); err == nil {
-				n, _ = strconv.Atoi(strings.TrimSpace(string(data)))
+		one("status", "Show the exercise lab's sessions, faults and timeline (peerlab status ex-NAME)", func(c *cobra.Command, e *exercise.Exercise) error {
+			if err := a.requireExerciseLab(e); err != nil {
+				return err
 			}
+			return a.printStatus(c, e.Lab(), "table")
+		}),
+		one("hint", "Print the next hint (each call reveals one more)", func(c *cobra.Command, e *exercise.Exercise) error {
+			n := a.hintsGiven(e)
 			if n < len(e.Hints) {
 				n++
 			}
@@ -79,8 +89,13 @@ check passes only when the cause is repaired (docs/exercises.md).`,
 			return nil
 		}),
 		one("check", "Check whether the cause is repaired (exit 1 when not)", func(c *cobra.Command, e *exercise.Exercise) error {
-			res := e.CheckLab(c.Context(), a.exerciseRunner())
-			return printResult(c, e, res)
+			if err := a.requireExerciseLab(e); err != nil {
+				return err
+			}
+			res := e.CheckSettled(c.Context(), a.exerciseRunner(), exercise.SettleWithin, func(exercise.Result) {
+				fmt.Fprintf(c.OutOrStdout(), "the cause looks repaired; waiting up to %s for every session to be Established ...\n", exercise.SettleWithin)
+			})
+			return printResult(c, e, res, a.hintsGiven(e) >= len(e.Hints))
 		}),
 		one("solve", "Apply the reference solution through peerlab exec and check", func(c *cobra.Command, e *exercise.Exercise) error {
 			r := a.exerciseRunner()
@@ -92,7 +107,7 @@ check passes only when the cause is repaired (docs/exercises.md).`,
 				return err
 			}
 			res := e.WaitCheck(c.Context(), r, 90*time.Second)
-			if err := printResult(c, e, res); err != nil {
+			if err := printResult(c, e, res, true); err != nil {
 				return err
 			}
 			fmt.Fprintf(w, "\n%s", e.Explanation)
@@ -110,8 +125,10 @@ check passes only when the cause is repaired (docs/exercises.md).`,
 	return cmd
 }
 
-// printResult prints a check's verdict; a failed check exits 1.
-func printResult(c *cobra.Command, e *exercise.Exercise, res exercise.Result) error {
+// printResult prints a check's verdict; a failed check exits 1. It says
+// what is still wrong; the exact lines to write only with reveal (the
+// student has seen every hint, or asked for the solution).
+func printResult(c *cobra.Command, e *exercise.Exercise, res exercise.Result, reveal bool) error {
 	w := c.OutOrStdout()
 	if res.OK {
 		fmt.Fprintf(w, "PASS %s: the cause is repaired and every session is Established\n", e.Name)
@@ -121,23 +138,46 @@ func printResult(c *cobra.Command, e *exercise.Exercise, res exercise.Result) er
 	for _, p := range res.Problems {
 		fmt.Fprintf(w, "  - %s\n", p)
 	}
+	switch {
+	case reveal && len(res.Answers) > 0:
+		fmt.Fprintln(w, "what the check looks for:")
+		for _, ans := range res.Answers {
+			fmt.Fprintf(w, "  - %s\n", ans)
+		}
+	case !res.CauseFixed:
+		fmt.Fprintf(w, "('peerlab exercise hint %s' gives one more hint per call)\n", e.Name)
+	}
 	return &exitError{code: 1}
 }
 
-// exercisesDir is --exercises-dir, else ./topologies/exercises when it
-// exists, else topologies/exercises beside the executable's folder.
-func (a *app) exercisesDir() string {
+// exercises is --exercises-dir, else the exercises built into peerlab,
+// and how to name it in messages.
+func (a *app) exercises() (fs.FS, string) {
 	if d := a.v.GetString("exercises-dir"); d != "" {
-		return d
+		return os.DirFS(d), d
 	}
-	local := filepath.Join("topologies", "exercises")
-	if _, err := os.Stat(local); err == nil {
-		return local
+	return topologies.Exercises(), "the exercises built into peerlab (--exercises-dir plays others)"
+}
+
+// exerciseWorkDir holds the hint counts of started exercises.
+func (a *app) exerciseWorkDir() string { return filepath.Join(a.stateDir(), "exercises") }
+
+// requireExerciseLab fails with a usage error when e's lab is not running.
+func (a *app) requireExerciseLab(e *exercise.Exercise) error {
+	if _, err := lab.ReadState(a.stateDir(), e.Lab()); errors.Is(err, lab.ErrLabNotFound) {
+		return usageErrorf("exercise %s is not started (no lab %s): 'peerlab exercise start %s' starts it", e.Name, e.Lab(), e.Name)
 	}
-	if exe, err := os.Executable(); err == nil {
-		return filepath.Join(filepath.Dir(filepath.Dir(exe)), "topologies", "exercises")
+	return nil
+}
+
+// hintsGiven is how many hints of e were shown so far.
+func (a *app) hintsGiven(e *exercise.Exercise) int {
+	data, err := os.ReadFile(a.hintFile(e))
+	if err != nil {
+		return 0
 	}
-	return local
+	n, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	return n
 }
 
 // exerciseRunner runs this very peerlab binary for lab operations.
@@ -151,7 +191,7 @@ func (a *app) exerciseRunner() exercise.Runner {
 
 // hintFile remembers how many hints of e were given.
 func (a *app) hintFile(e *exercise.Exercise) string {
-	dir := filepath.Join(a.stateDir(), "exercises")
+	dir := a.exerciseWorkDir()
 	_ = os.MkdirAll(dir, 0o755)
 	return filepath.Join(dir, e.Name+".hints")
 }

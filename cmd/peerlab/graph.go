@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/peerlab/peerlab/graph"
+	"github.com/peerlab/peerlab/lab"
 	"github.com/peerlab/peerlab/lab/topology"
 )
 
@@ -19,7 +21,9 @@ func newGraphCommand(a *app) *cobra.Command {
 		Long: `graph draws the nodes of a topology (filled by kind, roles in the label) and
 its sessions as edges. Given the name of a running lab instead of a file, it
 colours each edge by the session's state (green Established, orange
-connecting, red down) and attaches the last error (hover in svg and html).`,
+connecting, red down: a session still connecting 30 s after it was last
+Established, or after the lab started, is drawn down) and attaches the last
+error (hover in svg and html).`,
 		Example: `  peerlab graph topologies/calico-rr.yaml --format dot | dot -Tpng -o rr.png
   peerlab graph kubespray-proxy-down --format html > lab.html`,
 		Args: exactArgs(1),
@@ -52,7 +56,10 @@ func (a *app) graphOf(cmd *cobra.Command, arg string) (*graph.Graph, error) {
 	}
 	c, st, err := a.dialLab(cmd.Context(), arg)
 	if err != nil {
-		return nil, fmt.Errorf("peerlab graph: %s is neither a file nor a running lab: %w", arg, err)
+		if topo, terr := loadTopologyArg(arg, ""); terr == nil {
+			return graph.FromTopology(topo), nil
+		}
+		return nil, fmt.Errorf("peerlab graph: %s is neither a file, a built-in lab nor a running lab: %w", arg, err)
 	}
 	defer c.Close()
 	topo, err := topology.Load(st.Source)
@@ -66,10 +73,26 @@ func (a *app) graphOf(cmd *cobra.Command, arg string) (*graph.Graph, error) {
 	g := graph.FromTopology(topo)
 	ends := make([]graph.EndState, 0, len(r.Sessions))
 	for _, s := range r.Sessions {
-		ends = append(ends, graph.EndState{Local: s.Local, Remote: s.Remote, State: s.State, LastError: s.LastError})
+		ends = append(ends, graph.EndState{Local: s.Local, Remote: s.Remote, State: s.State, LastError: s.LastError,
+			DownFor: downFor(r, s.Local, s.Remote, s.State)})
 	}
 	g.ApplyStates(ends)
 	return g, nil
+}
+
+// downFor is how long one end of a session has not been Established: since
+// the timeline last shows it leave Established, else since the lab started.
+func downFor(r lab.Report, local, remote, state string) time.Duration {
+	if state == "Established" {
+		return 0
+	}
+	since := int64(0)
+	for _, e := range r.Timeline {
+		if e.Local == local && e.Remote == remote && e.From == "Established" {
+			since = e.AtMS
+		}
+	}
+	return time.Duration(r.ElapsedMS-since) * time.Millisecond
 }
 
 // contains tells whether list holds s.

@@ -26,6 +26,10 @@ func addStateFlag(cmd *cobra.Command) {
 	cmd.Flags().String("state-dir", "", "folder for lab state (default /run/peerlab as root, else per user)")
 }
 
+// statusTimelineRows is how many of the latest state changes the status
+// table shows; -o json has them all.
+const statusTimelineRows = 30
+
 // newStatusCommand shows a running lab's sessions, timeline and faults.
 func newStatusCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
@@ -37,24 +41,33 @@ func newStatusCommand(a *app) *cobra.Command {
 			if output != "table" && output != "json" {
 				return usageErrorf("peerlab status: --output: %q is not table or json", output)
 			}
-			c, _, err := a.dialLab(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			r, err := c.Status(cmd.Context())
-			if err != nil {
-				return fmt.Errorf("status of lab %s: %w", args[0], err)
-			}
-			if output == "json" {
-				return r.WriteJSON(cmd.OutOrStdout())
-			}
-			return r.WriteTable(cmd.OutOrStdout())
+			return a.printStatus(cmd, args[0], output)
 		},
 	}
 	cmd.Flags().StringP("output", "o", "table", "table or json")
 	addStateFlag(cmd)
 	return cmd
+}
+
+// printStatus prints the report of running lab name: JSON, or the table
+// with the latest state changes under it.
+func (a *app) printStatus(cmd *cobra.Command, name, output string) error {
+	c, _, err := a.dialLab(cmd.Context(), name)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	r, err := c.Status(cmd.Context())
+	if err != nil {
+		return fmt.Errorf("status of lab %s: %w", name, err)
+	}
+	if output == "json" {
+		return r.WriteJSON(cmd.OutOrStdout())
+	}
+	if err := r.WriteTable(cmd.OutOrStdout()); err != nil {
+		return err
+	}
+	return r.WriteTimeline(cmd.OutOrStdout(), statusTimelineRows)
 }
 
 // newDownCommand tears a running lab down.

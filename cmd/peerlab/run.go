@@ -12,7 +12,6 @@ import (
 
 	"github.com/peerlab/peerlab/lab"
 	"github.com/peerlab/peerlab/lab/livediag"
-	"github.com/peerlab/peerlab/lab/topology"
 )
 
 // newRunCommand plays a topology: up, check expectations, report, down.
@@ -55,18 +54,23 @@ func (a *app) run(cmd *cobra.Command, file string) error {
 	if output != "table" && output != "json" {
 		return usageErrorf("peerlab run: --output: %q is not table or json", output)
 	}
-	topo, err := topology.Load(file)
+	topo, err := loadTopologyArg(file, a.stateDir())
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
 	ctx := cmd.Context()
+	prog := a.newProgress(cmd)
 	l, err := lab.Up(ctx, topo, lab.Options{
+		NodeStarted: func(started, total int) {
+			prog.Printf("lab %s: %d of %d nodes started", topo.Name, started, total)
+		},
 		Logger:     a.log,
 		Port:       a.v.GetInt("port"),
 		StateDir:   a.stateDir(),
 		Mode:       lab.Mode(a.v.GetString("mode")),
 		CaptureDir: a.v.GetString("capture"),
 	})
+	prog.Done()
 	if err != nil {
 		return fmt.Errorf("bring lab %s up: %w", topo.Name, err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/peerlab/peerlab/client"
 	"github.com/peerlab/peerlab/lab"
+	"github.com/peerlab/peerlab/lab/livediag"
 	"github.com/peerlab/peerlab/lab/topology"
 	pb "github.com/peerlab/peerlab/proto/peerlab/v1"
 	"github.com/peerlab/peerlab/server"
@@ -35,9 +38,12 @@ func newUpCommand(a *app) *cobra.Command {
 		Short: "Bring a lab up and keep it running (-d: in the background)",
 		Long: `up brings the topology up and keeps it running until Ctrl-C, SIGTERM or
 'peerlab down NAME'. With -d it returns once the lab is up and a background
-process owns it. Other commands reach the running lab by its name:
-'peerlab status', 'fault', 'exec', 'down'.`,
-		Example: `  peerlab up -d topologies/calico-mesh.yaml
+process owns it: its sessions may still be coming up. --wait waits until
+the topology's expectations are decided (or, without any, until every
+session is Established; at most --timeout) and prints them; exit status 1
+when one fails (the lab stays up). Other commands reach the running lab by
+its name: 'peerlab status', 'fault', 'exec', 'down'.`,
+		Example: `  peerlab up -d --wait topologies/calico-mesh.yaml
   peerlab status calico-mesh
   peerlab down calico-mesh`,
 		Args: exactArgs(1),
@@ -47,6 +53,8 @@ process owns it. Other commands reach the running lab by its name:
 	f.BoolP("detach", "d", false, "return once the lab is up; a background process keeps it")
 	f.Bool("detached-child", false, "internal: run as the background owner of a detached lab")
 	_ = f.MarkHidden("detached-child")
+	f.Bool("wait", false, "wait until the topology's expectations are decided (without any: every session Established) and print them")
+	f.Duration("timeout", 2*time.Minute, "with --wait: give up waiting after this long")
 	addLabFlags(cmd)
 	return cmd
 }
@@ -70,10 +78,11 @@ func (a *app) stateDir() string {
 
 // up carries out `peerlab up`.
 func (a *app) up(cmd *cobra.Command, file string) error {
-	topo, err := topology.Load(file)
+	topo, err := loadTopologyArg(file, a.stateDir())
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
+	file = topo.Source
 	if a.v.GetBool("detach") && !a.v.GetBool("detached-child") {
 		return a.detach(cmd, topo)
 	}
@@ -96,19 +105,45 @@ func (a *app) up(cmd *cobra.Command, file string) error {
 func (a *app) own(cmd *cobra.Command, topo *topology.Topology, file string, ready io.WriteCloser) error {
 	stateDir := a.stateDir()
 	socket := filepath.Join(lab.LabDir(stateDir, topo.Name), "control.sock")
+	prog := a.newProgress(cmd)
 	return server.RunHost(cmd.Context(), server.HostConfig{
 		TopologyFile: file, Socket: socket, StateDir: stateDir, Port: a.v.GetInt("port"),
 		Mode: lab.Mode(a.v.GetString("mode")), CaptureDir: a.v.GetString("capture"), Logger: a.log,
-		OnReady: func(l *lab.Lab) {
+		NodeStarted: func(started, total int) {
 			if ready != nil {
-				fmt.Fprintf(ready, "ready %s %s\n", l.Mode(), socket)
-				ready.Close()
+				// The parent of a detached lab shows it.
+				fmt.Fprintf(ready, "progress %d %d\n", started, total)
 				return
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "lab %s up (%s mode, %d nodes, %d sessions); Ctrl-C or 'peerlab down %s' ends it\n",
+			prog.Printf("lab %s: %d of %d nodes started", topo.Name, started, total)
+		},
+		OnReady: func(l *lab.Lab) {
+			prog.Done()
+			wait := a.v.GetBool("wait")
+			if ready != nil {
+				fmt.Fprintf(ready, "ready %s %s\n", l.Mode(), socket)
+				if !wait {
+					ready.Close()
+					return
+				}
+				// Settle in the background: the host must keep serving
+				// (status, down) while the parent waits for this line.
+				go func() {
+					defer ready.Close()
+					data, _ := json.Marshal(a.settle(cmd.Context(), l))
+					fmt.Fprintf(ready, "settled %s\n", data)
+				}()
+				return
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "lab %s up (%s mode, %d nodes, %d sessions); Ctrl-C or 'peerlab down %s' ends it\n",
 				topo.Name, l.Mode(), len(topo.Nodes), len(topo.Sessions), topo.Name)
 			if files := l.CaptureFiles(); len(files) > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "capturing to %s\n", strings.Join(files, " "))
+				fmt.Fprintf(w, "capturing to %s\n", strings.Join(files, " "))
+			}
+			if wait {
+				a.printWaiting(w, topo)
+				go func() { _ = printSettled(w, a.settle(cmd.Context(), l)) }()
 			}
 		},
 	})
@@ -140,11 +175,14 @@ func (a *app) detach(cmd *cobra.Command, topo *topology.Topology) error {
 		return fmt.Errorf("create readiness pipe: %w", err)
 	}
 	defer pr.Close()
-	args := []string{"up", cmd.Flags().Arg(0), "--detached-child",
+	args := []string{"up", topo.Source, "--detached-child",
 		"--state-dir", a.stateDir(), "--port", fmt.Sprint(a.v.GetInt("port")),
 		"--log-level", a.v.GetString("log-level"), "--log-format", "json"}
 	if m := a.v.GetString("mode"); m != "" {
 		args = append(args, "--mode", m)
+	}
+	if a.v.GetBool("wait") {
+		args = append(args, "--wait", "--timeout", a.v.GetDuration("timeout").String())
 	}
 	if d := a.v.GetString("capture"); d != "" {
 		abs, err := filepath.Abs(d)
@@ -164,11 +202,24 @@ func (a *app) detach(cmd *cobra.Command, topo *topology.Topology) error {
 	pw.Close()
 	_ = child.Process.Release()
 
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil && line == "" {
-		return fmt.Errorf("lab %s: the owner exited before the lab was up; see %s", topo.Name, logPath)
+	rd := bufio.NewReader(pr)
+	prog := a.newProgress(cmd)
+	var line string
+	for {
+		line, err = rd.ReadString('\n')
+		if err != nil && line == "" {
+			prog.Done()
+			return fmt.Errorf("lab %s: the owner exited before the lab was up; see %s", topo.Name, logPath)
+		}
+		line = strings.TrimSpace(line)
+		var started, total int
+		if n, _ := fmt.Sscanf(line, "progress %d %d", &started, &total); n == 2 {
+			prog.Printf("lab %s: %d of %d nodes started", topo.Name, started, total)
+			continue
+		}
+		break
 	}
-	line = strings.TrimSpace(line)
+	prog.Done()
 	if msg, ok := strings.CutPrefix(line, "error "); ok {
 		return errors.New(msg)
 	}
@@ -176,14 +227,67 @@ func (a *app) detach(cmd *cobra.Command, topo *topology.Topology) error {
 	if len(fields) < 2 || fields[0] != "ready" {
 		return fmt.Errorf("lab %s: unexpected word from the owner %q; see %s", topo.Name, line, logPath)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "lab %s up (%s mode, %d nodes, %d sessions); log %s\n",
+	w := cmd.OutOrStdout()
+	fmt.Fprintf(w, "lab %s up (%s mode, %d nodes, %d sessions); log %s\n",
 		topo.Name, fields[1], len(topo.Nodes), len(topo.Sessions), logPath)
 	if d := a.v.GetString("capture"); d != "" {
 		if abs, err := filepath.Abs(d); err == nil {
 			d = abs
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "capturing to %s (files complete once the lab is down)\n", d)
+		fmt.Fprintf(w, "capturing to %s (files complete once the lab is down)\n", d)
 	}
+	if !a.v.GetBool("wait") {
+		fmt.Fprintf(w, "sessions may still be coming up: 'peerlab status %s' shows them ('up --wait' waits for them)\n", topo.Name)
+		return nil
+	}
+	a.printWaiting(w, topo)
+	line, err = rd.ReadString('\n')
+	data, ok := strings.CutPrefix(strings.TrimSpace(line), "settled ")
+	var results []lab.ExpectationResult
+	if !ok || json.Unmarshal([]byte(data), &results) != nil {
+		return fmt.Errorf("lab %s: the owner stopped before the lab settled; see %s", topo.Name, logPath)
+	}
+	return printSettled(w, results)
+}
+
+// settle waits, at most --timeout, until the lab has settled (lab.Settle).
+func (a *app) settle(ctx context.Context, l *lab.Lab) []lab.ExpectationResult {
+	ctx, cancel := context.WithTimeout(ctx, a.v.GetDuration("timeout"))
+	defer cancel()
+	return l.Settle(ctx, lab.CheckOptions{Diagnoser: livediag.New(a.stateDir())})
+}
+
+// printWaiting says what up --wait waits for and how to watch meanwhile.
+func (a *app) printWaiting(w io.Writer, topo *topology.Topology) {
+	what := fmt.Sprintf("its %d expectation(s)", len(topo.Expectations))
+	if len(topo.Expectations) == 0 {
+		what = "every session to be Established"
+	}
+	fmt.Fprintf(w, "waiting for %s (at most %s; 'peerlab status %s' in another terminal shows the sessions)\n",
+		what, a.v.GetDuration("timeout"), topo.Name)
+}
+
+// printSettled prints what up --wait waited for; a failed expectation is
+// exit status 1 (the lab stays up).
+func printSettled(w io.Writer, results []lab.ExpectationResult) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RESULT\tEXPECTATION\tDETAIL")
+	ok := true
+	for _, r := range results {
+		mark := "PASS"
+		if !r.OK {
+			mark, ok = "FAIL", false
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", mark, r.Description, r.Detail)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write results: %w", err)
+	}
+	if !ok {
+		fmt.Fprintln(w, "some expectations failed; the lab stays up")
+		return &exitError{code: exitFailed}
+	}
+	fmt.Fprintln(w, "the lab has settled")
 	return nil
 }
 

@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/peerlab/peerlab/lab/topology"
 )
 
 // newValidateCommand checks a topology file without running it.
@@ -17,7 +15,7 @@ func newValidateCommand(a *app) *cobra.Command {
 naming the file, the line and the field. Exit status 0 when valid, 2 when not.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			topo, err := topology.Load(args[0])
+			topo, err := loadTopologyArg(args[0], "")
 			if err != nil {
 				return usageErrorf("%v", err)
 			}

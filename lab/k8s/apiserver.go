@@ -40,9 +40,10 @@ type APIServer struct {
 	nodes []NodeInfo
 	log   *zap.Logger
 
-	mu  sync.Mutex
-	srv *http.Server
-	ln  net.Listener
+	mu   sync.Mutex
+	srv  *http.Server
+	ln   net.Listener
+	done chan struct{} // closed when the serving goroutine has returned
 }
 
 // NewAPIServer returns a stopped stand-in serving cert and the node list.
@@ -102,9 +103,14 @@ func (a *APIServer) Start(listen func() (net.Listener, error)) error {
 		ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog:          must(zap.NewStdLogAt(a.log, zap.DebugLevel)),
 	}
-	a.srv, a.ln = srv, ln
+	done := make(chan struct{})
+	a.srv, a.ln, a.done = srv, ln, done
 	go func() {
-		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		defer close(done)
+		// Stop closes the listener before the server: Serve then ends with
+		// net.ErrClosed, which is a normal stop, not a failure.
+		err := srv.ServeTLS(ln, "", "")
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			a.log.Warn("api server stand-in stopped", zap.Error(err))
 		}
 	}()
@@ -133,12 +139,13 @@ func (a *APIServer) Running() bool {
 // Stopping a stopped stand-in does nothing.
 func (a *APIServer) Stop() error {
 	a.mu.Lock()
-	srv, ln := a.srv, a.ln
-	a.srv, a.ln = nil, nil
+	srv, ln, done := a.srv, a.ln, a.done
+	a.srv, a.ln, a.done = nil, nil, nil
 	a.mu.Unlock()
 	if srv == nil {
 		return nil
 	}
+	defer func() { <-done }() // Stop returns once the server has stopped
 	// Close the listener first: Serve may not have taken it over yet.
 	_ = ln.Close()
 	// Close, not Shutdown: a stopped API server drops its connections.

@@ -11,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // testNodes is a three-node Calico cluster, one node in another AS.
@@ -205,5 +208,35 @@ func TestAgentRetriesThenApplies(t *testing.T) {
 	if !strings.Contains(logs.String(), "failed to connect to the API server at "+base) ||
 		!strings.Contains(logs.String(), "Target config /etc/calico/confd/config/bird.cfg has been updated") {
 		t.Errorf("agent log lacks confd's lines:\n%s", logs.String())
+	}
+}
+
+// TestAPIServerStopIsQuiet stops a serving stand-in: a normal stop logs
+// no warning (a tear-down printed "api server stand-in stopped" with
+// "use of closed network connection").
+func TestAPIServerStopIsQuiet(t *testing.T) {
+	ca, err := NewCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.IssueServing("kube-apiserver", []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zap.WarnLevel)
+	a := NewAPIServer(cert, testNodes, zap.New(core))
+	for range 3 { // Start after Stop serves again
+		if err := a.Start(func() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := Get(context.Background(), NewClient(ca.Pool(), plainDial), "https://"+a.Addr()+"/healthz"); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range logs.All() {
+		t.Errorf("stop logged %s %q %v", e.Level, e.Message, e.ContextMap())
 	}
 }
