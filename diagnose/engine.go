@@ -205,7 +205,6 @@ func rankIn(fs []Finding, cat []CauseInfo, pos map[string]int) {
 	}
 }
 
-
 // unexplained returns an "unknown" finding for each node whose evidence
 // shows a problem no finding explains, and one when nothing was recognised.
 func unexplained(ctx context.Context, c *Cluster, fs []Finding) ([]Finding, error) {
