@@ -344,6 +344,7 @@ type NodeAddr struct {
 	// Interface is the interface it was found on, if the log said.
 	Interface string
 	// How is "first-found", "interface", "can-reach", "skip-interface",
+	// "node-resource" (a Calico Node resource's spec.bgp.ipv4Address),
 	// "environment" or "calicoctl".
 	How string
 	// NotOnHost is set by "Unable to confirm IPv4 address A is assigned

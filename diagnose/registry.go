@@ -154,6 +154,7 @@ func DefaultRegistry() *Registry {
 		kubectlNodes{},
 		kubectlPods{},
 		calicoManifest{},
+		nodeAddressesYAML{},
 		ssListen{},
 		ipAddr{},
 		ipRoute{},
