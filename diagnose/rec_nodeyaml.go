@@ -9,17 +9,19 @@ import (
 // as `kubectl get node -o yaml` and `calicoctl get node -o yaml` print
 // them, whole or cut to the list:
 //
-//	  - address: 10.72.70.21          (Kubernetes Node status.addresses)
-//	    type: InternalIP
-//	  - address: sf02
-//	    type: Hostname
+//   - address: 10.72.70.21          (Kubernetes Node status.addresses)
+//     type: InternalIP
 //
-//	spec:                             (Calico Node)
-//	  addresses:
-//	  - address: 10.72.70.20/31
-//	    type: CalicoNodeIP
-//	  bgp:
-//	    ipv4Address: 10.72.70.20/31
+//   - address: sf02
+//     type: Hostname
+//
+//     spec:                             (Calico Node)
+//     addresses:
+//
+//   - address: 10.72.70.20/31
+//     type: CalicoNodeIP
+//     bgp:
+//     ipv4Address: 10.72.70.20/31
 //
 // A Hostname with an InternalIP or ExternalIP becomes a Kubernetes node
 // row and names the host; the Calico Node's bgp.ipv4Address (else its
