@@ -66,6 +66,7 @@ func Diagnose(c *Cluster) Report {
 // cluster's lookups are indexed once (cluster_index.go) and each node's
 // sessions are computed once.
 func DiagnoseContext(ctx context.Context, c *Cluster) (Report, error) {
+	c.nameFromEvidence()
 	c.reindex()
 	for _, n := range c.Nodes {
 		n.cacheOn, n.sessions, n.events = true, nil, nil
@@ -92,7 +93,7 @@ func DiagnoseContext(ctx context.Context, c *Cluster) (Report, error) {
 		return Report{}, err
 	}
 	found = append(found, more...)
-	rank(found, cat)
+	rankIn(found, cat, evidenceOrder(c.Evidence))
 	rep := Report{Findings: []Finding{}, Evidence: c.Evidence, Unknowns: append([]string{}, c.Unknowns...)}
 	if rep.Evidence == nil {
 		rep.Evidence = []Evidence{}
@@ -136,9 +137,51 @@ func mergeFindings(in []Finding) []Finding {
 
 // rank sorts findings: strongest confidence first, then causes closer to
 // the root, then more evidence.
-func rank(fs []Finding, cat []CauseInfo) {
-	sort.SliceStable(fs, func(i, j int) bool {
-		a, b := fs[i], fs[j]
+func rank(fs []Finding, cat []CauseInfo) { rankIn(fs, cat, nil) }
+
+// evidenceOrder numbers the recognised lines in the order the inputs
+// gave them ("source: line"), for rankIn.
+func evidenceOrder(ev []Evidence) map[string]int {
+	pos := map[string]int{}
+	for _, e := range ev {
+		for _, l := range e.Lines {
+			k := Line{e.Source, strings.TrimSpace(l)}.String()
+			if _, ok := pos[k]; !ok {
+				pos[k] = len(pos)
+			}
+		}
+	}
+	return pos
+}
+
+// firstPos is the earliest position in pos of f's evidence.
+func firstPos(f Finding, pos map[string]int) int {
+	best := len(pos)
+	for _, e := range f.Evidence {
+		if p, ok := pos[e]; ok && p < best {
+			best = p
+		}
+	}
+	return best
+}
+
+// rankIn is rank with one more tie-break before names: the finding whose
+// evidence comes first in the inputs (pos, see evidenceOrder), so peers
+// the evidence cannot tell apart are listed in the order the user's
+// paste lists them.
+func rankIn(fs []Finding, cat []CauseInfo, pos map[string]int) {
+	keyed := make([]struct {
+		f   Finding
+		pos int
+	}, len(fs))
+	for i := range fs {
+		keyed[i].f = fs[i]
+		if pos != nil {
+			keyed[i].pos = firstPos(fs[i], pos)
+		}
+	}
+	sort.SliceStable(keyed, func(i, j int) bool {
+		a, b := keyed[i].f, keyed[j].f
 		if a.Confidence.rank() != b.Confidence.rank() {
 			return a.Confidence.rank() > b.Confidence.rank()
 		}
@@ -149,11 +192,17 @@ func rank(fs []Finding, cat []CauseInfo) {
 		if len(a.Evidence) != len(b.Evidence) {
 			return len(a.Evidence) > len(b.Evidence)
 		}
+		if keyed[i].pos != keyed[j].pos {
+			return keyed[i].pos < keyed[j].pos
+		}
 		if a.Node != b.Node {
 			return a.Node < b.Node
 		}
 		return a.Peer < b.Peer
 	})
+	for i := range keyed {
+		fs[i] = keyed[i].f
+	}
 }
 
 // unexplained returns an "unknown" finding for each node whose evidence

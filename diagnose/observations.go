@@ -86,6 +86,16 @@ type Observations struct {
 	RouterEvents []RouterEvent
 	// Pods are `kubectl get pods -o wide` rows (cluster-wide).
 	Pods []KubePod
+	// Hostnames are the names the evidence gives the host it was taken
+	// on: the shell prompt of a command run there ("root@node1:~#
+	// calicoctl node status"), a Kubernetes Node's Hostname address.
+	Hostnames []HostnameObs
+}
+
+// HostnameObs is a host name the evidence gives and the line saying it.
+type HostnameObs struct {
+	Name string
+	Line Line
 }
 
 // RouterSessionObs is one session of a router node and its evidence line.
@@ -125,6 +135,7 @@ func (obs *Observations) merge(o Observations) {
 	obs.AddrConflicts = append(obs.AddrConflicts, o.AddrConflicts...)
 	obs.RouterEvents = append(obs.RouterEvents, o.RouterEvents...)
 	obs.Pods = append(obs.Pods, o.Pods...)
+	obs.Hostnames = append(obs.Hostnames, o.Hostnames...)
 }
 
 // ProtocolObs is one BIRD protocol as `show protocols [all]` printed it.
@@ -333,6 +344,7 @@ type NodeAddr struct {
 	// Interface is the interface it was found on, if the log said.
 	Interface string
 	// How is "first-found", "interface", "can-reach", "skip-interface",
+	// "node-resource" (a Calico Node resource's spec.bgp.ipv4Address),
 	// "environment" or "calicoctl".
 	How string
 	// NotOnHost is set by "Unable to confirm IPv4 address A is assigned

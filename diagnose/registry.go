@@ -71,6 +71,9 @@ func (r *Registry) Recognize(source string, data []byte) Recognition {
 	var res Recognition
 	var rest []string
 	for _, p := range splitPaste(splitLines(data)) {
+		if h := promptHost(p.prompt); h != "" {
+			res.Obs.Hostnames = append(res.Obs.Hostnames, HostnameObs{h, Line{source, p.prompt}})
+		}
 		claimed := false
 		for _, rec := range r.recs {
 			if !rec.Whole() {
@@ -151,6 +154,7 @@ func DefaultRegistry() *Registry {
 		kubectlNodes{},
 		kubectlPods{},
 		calicoManifest{},
+		nodeAddressesYAML{},
 		ssListen{},
 		ipAddr{},
 		ipRoute{},

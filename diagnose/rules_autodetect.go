@@ -84,18 +84,20 @@ func ruleAutodetectedAddr(c *Cluster) []Finding {
 				break
 			}
 			if w := unusualInterface(x.Interface); w != "" && why == "" {
-				why, na, lines, conf = w, x, []Line{x.Line}, Medium
+				// Unusual, not wrong: on a switch running Kubernetes
+				// the port-channel may be the right network.
+				why, na, lines, conf = w, x, []Line{x.Line}, Low
 			}
 		}
 		shared := byAddr[na.Addr]
 		switch {
 		case why != "":
-			if na.How == "environment" {
+			if na.How == "environment" && conf == High {
 				conf = Medium
 			}
-			out = append(out, newFinding(CauseWrongIPAutodetect, conf, label, "",
+			out = append(out, pinToAffected(c, n, na.Addr, newFinding(CauseWrongIPAutodetect, conf, label, "",
 				fmt.Sprintf("%s: calico-node gave the node %s, %s", orNode(label), na.Addr, why),
-				concat(lines, conflictLines(n))))
+				concat(lines, conflictLines(n)))))
 			continue
 		case len(shared) > 1:
 			conf := Medium
@@ -229,4 +231,32 @@ func hostFromPeerNode(s string) string {
 	}
 	name, _, _ := strings.Cut(rest, "/")
 	return name
+}
+
+// pinToAffected moves a finding about an unnamed node's address addr to
+// the first named node whose session to addr is down, as that session's
+// explanation: "str-renuka-01: BGP not established with 10.0.0.62" and
+// the log of the node that chose 10.0.0.62 are one story, and a named
+// node is what the reader can act on. A finding of a named node stays.
+func pinToAffected(c *Cluster, n *Node, addr string, f Finding) Finding {
+	if n.Name != "" || addr == "" {
+		return f
+	}
+	for _, m := range c.Nodes {
+		if m == n || m.Name == "" {
+			continue
+		}
+		for _, s := range m.DownSessions() {
+			if s.Peer != addr {
+				continue
+			}
+			f.Node, f.Peer = c.Label(m), addr
+			f.Summary = fmt.Sprintf("%s: BGP not established with %s; the log of the node that chose %s: %s", f.Node, addr, addr, strings.TrimPrefix(f.Summary, "the node: "))
+			for _, l := range s.Lines {
+				f.Evidence = appendUnique(f.Evidence, l.String())
+			}
+			return f
+		}
+	}
+	return f
 }

@@ -21,13 +21,17 @@ import (
 //     kubectl's "NAME READY STATUS" and "NAME STATUS ROLES" headings,
 //     ss's "State Recv-Q" heading.
 //
-// Fences and prompts are dropped; headings open the next piece. A heading
+// Fences and prompts are dropped (a piece keeps the prompt that opened
+// it, whose host names the node: see promptHost); headings open the next
+// piece. A heading
 // right after another boundary opens nothing new (a prompt followed by its
 // output's heading is one piece). The work is one pass over the lines.
 
 // piece is one part of a split input.
 type piece struct {
 	lines []string
+	// prompt is the shell prompt line that opened the piece, if any.
+	prompt string
 }
 
 func (p piece) data() []byte { return []byte(strings.Join(p.lines, "\n") + "\n") }
@@ -159,13 +163,20 @@ func splitPaste(lines []string) []piece {
 		if cur.content() {
 			out = append(out, cur)
 		}
-		cur = piece{}
+		// A heading inside one command's output keeps its prompt.
+		cur = piece{prompt: cur.prompt}
 	}
 	for _, l := range lines {
 		t := strings.TrimSpace(l)
 		switch {
-		case isFence(t), isPrompt(t):
+		case isFence(t):
 			flush()
+			cur.prompt = ""
+			boundary = true
+			continue
+		case isPrompt(t):
+			flush()
+			cur.prompt = t
 			boundary = true
 			continue
 		case isHeading(t):
@@ -191,4 +202,42 @@ func onlyHeadings(p piece) bool {
 		}
 	}
 	return true
+}
+
+// localPromptRE is a prompt naming user and host: "root@node1:~# cmd",
+// "[root@node1 ~]$ cmd".
+var localPromptRE = regexp.MustCompile(`^\[?[A-Za-z0-9_.\-]+@([A-Za-z0-9][A-Za-z0-9_.\-]*)[:\s\]]`)
+
+// promptHost returns the host a prompt line names when its command
+// reports on that host (calicoctl node status, birdc, ip, ss, a log):
+// commands that ask the cluster (kubectl, calicoctl get) may run anywhere.
+func promptHost(prompt string) string {
+	m := localPromptRE.FindStringSubmatch(prompt)
+	if m == nil {
+		return ""
+	}
+	i := strings.IndexAny(prompt, "#$%")
+	if i < 0 {
+		return ""
+	}
+	f := strings.Fields(prompt[i+1:])
+	for len(f) > 0 && (f[0] == "sudo" || strings.Contains(f[0], "=")) {
+		f = f[1:] // sudo, VAR=value
+	}
+	if len(f) == 0 {
+		return ""
+	}
+	name := f[0]
+	if j := strings.LastIndexByte(name, '/'); j >= 0 {
+		name = name[j+1:]
+	}
+	switch name {
+	case "kubectl", "oc", "helm", "etcdctl", "k":
+		return ""
+	case "calicoctl":
+		if len(f) > 1 && f[1] != "node" && f[1] != "status" {
+			return ""
+		}
+	}
+	return m[1]
 }
