@@ -21,6 +21,9 @@ type ServeOptions struct {
 	// OnListening, when set, is called with the listener's address once
 	// the server accepts calls.
 	OnListening func(net.Addr)
+	// StatsEvery, when positive, logs the server's goroutines, heap and
+	// file descriptors at that interval (RuntimeStatsMessage, level info).
+	StatsEvery time.Duration
 }
 
 // Serve runs `peerlab serve` until ctx ends: it stops accepting, tears the
@@ -45,6 +48,11 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 	served := make(chan error, 1)
 	go func() { served <- gs.Serve(ln) }()
 	log.Info("serving", zap.Stringer("address", ln.Addr()))
+	if opts.StatsEvery > 0 {
+		statsCtx, stopStats := context.WithCancel(ctx)
+		defer stopStats()
+		go logRuntimeStats(statsCtx, log, opts.StatsEvery)
+	}
 	if opts.OnListening != nil {
 		opts.OnListening(ln.Addr())
 	}

@@ -16,7 +16,7 @@ func newBenchCommand(a *app) *cobra.Command {
 		Use:   "bench",
 		Short: "Benchmarks against real daemons in namespace labs",
 	}
-	cmd.AddCommand(newBenchInjectCommand(a))
+	cmd.AddCommand(newBenchInjectCommand(a), newBenchSoakCommand(a))
 	return cmd
 }
 

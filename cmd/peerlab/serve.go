@@ -68,8 +68,9 @@ down (unless --keep-labs) and exits 0.`,
 				},
 				Manager: server.ManagerOptions{StateDir: a.stateDir(),
 					TopologyDirs: a.v.GetStringSlice("topology-dir")},
-				KeepLabs: a.v.GetBool("keep-labs"),
-				Logger:   a.log,
+				KeepLabs:   a.v.GetBool("keep-labs"),
+				Logger:     a.log,
+				StatsEvery: a.v.GetDuration("stats-every"),
 				OnListening: func(addr net.Addr) {
 					fmt.Fprintf(cmd.OutOrStdout(), "serving on %s %s\n", addr.Network(), addr)
 					if addr.Network() == "tcp" && a.v.GetString("tls-cert") == "" {
@@ -91,6 +92,7 @@ down (unless --keep-labs) and exits 0.`,
 	f.String("client-ca", "", "CA (PEM) that signs accepted client certificates")
 	f.Bool("insecure", false, "allow plaintext on a non-loopback --listen address")
 	f.Bool("keep-labs", false, "leave the labs running when the server stops")
+	f.Duration("stats-every", 0, "log goroutines, heap and open files at this interval (level info; 0: never); peerlab bench soak reads them")
 	return cmd
 }
 
