@@ -29,8 +29,10 @@ const AgentExeEnv = "PEERLAB_AGENT_EXE"
 const (
 	// agentSocketWait bounds how long Start waits for the agent's socket.
 	agentSocketWait = 10 * time.Second
-	// agentExitWait is how long Stop lets the agent exit before SIGKILL.
-	agentExitWait = 3 * time.Second
+	// agentExitWait is how long Stop lets the agent exit before SIGKILL:
+	// GoBGP takes seconds to drop a table of 100,000 routes on a loaded
+	// machine (the upstream-fulltable lab's border), so 3 s was too short.
+	agentExitWait = 10 * time.Second
 	// agentPollWait is the long poll of the event pump. A poll returns as
 	// soon as an event arrives, and the agent's close wakes it, so only an
 	// idle node waits this long: 1,000 idle agents answer 100 polls a
