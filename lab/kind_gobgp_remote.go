@@ -173,6 +173,9 @@ func (r *remoteGoBGPNode) launch(ctx context.Context) (*agent.Client, error) {
 	}
 	defer logFile.Close() // the child has its own descriptor
 	cmd := exec.Command(exe, "agent", "--socket", r.sock, "--log-level", logLevel(r.log))
+	// What it is in the node's process list: GoBGP's daemon (peerlab
+	// sets its comm from argv[0]).
+	cmd.Args[0] = "gobgpd"
 	cmd.Dir = r.spec.Dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Its own process group: a Ctrl-C meant for the lab reaches the lab

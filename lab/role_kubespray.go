@@ -230,8 +230,17 @@ func (p *nginxProxy) reload(ctx context.Context, cfg k8s.NginxConfig) error {
 	p.cfg = cfg
 	master := p.cmd.Process.Pid
 	before := children(master)
-	if out, err := exec.CommandContext(ctx, p.bin.path, p.nginxArgs("-s", "reload")...).CombinedOutput(); err != nil {
-		return fmt.Errorf("nginx-proxy: nginx -s reload: %w: %s", err, strings.TrimSpace(string(out)))
+	// Inside the node: the pid file holds the master's pid in the
+	// node's PID namespace.
+	var out bytes.Buffer
+	sig := exec.CommandContext(ctx, p.bin.path, p.nginxArgs("-s", "reload")...)
+	sig.Stdout, sig.Stderr = &out, &out
+	err := p.ns.StartProcess(sig)
+	if err == nil {
+		err = sig.Wait()
+	}
+	if err != nil {
+		return fmt.Errorf("nginx-proxy: nginx -s reload: %w: %s", err, strings.TrimSpace(out.String()))
 	}
 	// `nginx -s reload` only signals the master. Wait until the workers
 	// of the old configuration are gone (they stop accepting at once and

@@ -233,7 +233,7 @@ func (a *app) exec(cmd *cobra.Command, name, node string, argv []string) error {
 	c := exec.Command(path, argv[1:]...)
 	c.Stdin, c.Stdout, c.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
 	c.Env = append(os.Environ(), "PEERLAB_LAB="+name, "PEERLAB_NODE="+node, "PEERLAB_NODE_DIR="+nodeDir)
-	if err := netns.StartProcessAt(netns.NamespacePathOf(name, node), c); err != nil {
+	if err := netns.StartProcessInNode(netns.NamespacePathOf(name, node), c); err != nil {
 		return fmt.Errorf("exec in %s/%s: %w", name, node, err)
 	}
 	if err := c.Wait(); err != nil {
