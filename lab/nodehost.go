@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/peerlab/peerlab/internal/netns"
+	"github.com/peerlab/peerlab/lab/k8s"
 	"github.com/peerlab/peerlab/lab/nodeinit"
 	"github.com/peerlab/peerlab/lab/topology"
 )
@@ -42,10 +43,33 @@ const hostReadyWait = 10 * time.Second
 // binary's TestMain) calls it first and exits with the code when handled:
 // the lab starts node inits by re-executing /proc/self/exe.
 func RunBuiltin(argv []string) (code int, handled bool) {
-	if len(argv) == 0 || filepath.Base(argv[0]) != nodeinit.Name {
+	if len(argv) == 0 {
 		return 0, false
 	}
-	return nodeinit.Main(argv[1:], os.Stdout, os.Stderr), true
+	switch filepath.Base(argv[0]) {
+	case nodeinit.Name:
+		return nodeinit.Main(argv[1:], os.Stdout, os.Stderr), true
+	case k8s.CalicoNodeName:
+		SetProcessName(argv[0])
+		return k8s.CalicoNodeMain(argv[1:], os.Stdin, os.Stdout, os.Stderr), true
+	}
+	return 0, false
+}
+
+// SetProcessName makes the process's name (its comm, what ps -o comm and
+// pgrep see) the base name of argv0 when it differs: a lab starts its
+// children through /proc/self/exe (comm "exe") under the names of what
+// they are (calico-node, gobgpd). The kernel keeps 15 bytes of it.
+func SetProcessName(argv0 string) {
+	name := filepath.Base(argv0)
+	if len(name) > 15 {
+		name = name[:15]
+	}
+	cur, err := os.ReadFile("/proc/self/comm")
+	if err != nil || strings.TrimSpace(string(cur)) == name || name == "" || name == "." {
+		return
+	}
+	_ = os.WriteFile("/proc/self/comm", []byte(name), 0)
 }
 
 // nodeBinds are the bind mounts of node n whose folder is dir.

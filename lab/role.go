@@ -119,7 +119,7 @@ func (l *Lab) newClusterRoles(ctx context.Context) (*clusterRoles, error) {
 		if !isBIRD {
 			return nil, fmt.Errorf("node %s: role calico-node needs a BIRD node, not kind %s", n.Name, n.Kind)
 		}
-		r.calico[n.Name] = newCalicoNode(b, apiServerURL(n, masters), ca, l.topo, l.log.With(zap.String("node", n.Name)))
+		r.calico[n.Name] = newCalicoNode(b, apiServerURL(n, masters), l.topo, l.log.With(zap.String("node", n.Name)))
 		r.order = append(r.order, n.Name)
 	}
 	ok = true

@@ -311,6 +311,8 @@ type leftovers struct {
 	NFTables   int // nftables tables named peerlab in the lab's namespaces
 	BIRDs      int // bird processes whose command line names the state folder
 	Agents     int // `peerlab agent` processes whose command line names the state folder
+	Inits      int // node inits (peerlab-init) whose binds name the state folder
+	Mounts     int // mount entries naming the state folder, over every mount namespace
 	State      int // entries under labs/, logs/ and loopback/ of the state folder
 }
 
@@ -349,11 +351,40 @@ func (e *labEnv) count(name string, nodes []string) leftovers {
 			l.Agents++
 		}
 	}
+	l.Inits, l.Mounts = nodeHostsNaming(e.dir)
 	for _, sub := range []string{"labs", "logs", "loopback"} {
 		ents, _ := os.ReadDir(filepath.Join(e.dir, sub))
 		l.State += len(ents)
 	}
 	return l
+}
+
+// nodeHostsNaming counts the live node inits whose environment (their
+// binds) names dir, and the mount entries naming dir in every mount
+// namespace of the host (one process looked at per namespace).
+func nodeHostsNaming(dir string) (inits, mounts int) {
+	entries, _ := os.ReadDir("/proc")
+	seen := map[string]bool{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pidGone(pid) {
+			continue
+		}
+		p := filepath.Join("/proc", e.Name())
+		if comm, _ := os.ReadFile(filepath.Join(p, "comm")); strings.TrimSpace(string(comm)) == "peerlab-init" {
+			if env, _ := os.ReadFile(filepath.Join(p, "environ")); bytes.Contains(env, []byte(dir)) {
+				inits++
+			}
+		}
+		ns, err := os.Readlink(filepath.Join(p, "ns", "mnt"))
+		if err != nil || seen[ns] {
+			continue
+		}
+		seen[ns] = true
+		data, _ := os.ReadFile(filepath.Join(p, "mountinfo"))
+		mounts += bytes.Count(data, []byte(dir))
+	}
+	return inits, mounts
 }
 
 // countNFTables counts the tables called name in `nft -j list tables` output.

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/peerlab/peerlab/lab"
@@ -23,7 +21,7 @@ func main() {
 	if code, ok := lab.RunBuiltin(os.Args); ok {
 		os.Exit(code)
 	}
-	setComm(os.Args[0])
+	lab.SetProcessName(os.Args[0])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCommand(ctx).ExecuteContext(ctx)
 	stop()
@@ -44,20 +42,4 @@ func exitCode(err error) int {
 	}
 	fmt.Fprintln(os.Stderr, "peerlab:", err)
 	return 1
-}
-
-// setComm makes the process's name (its comm, what ps -o comm and pgrep
-// see) the base name of argv0 when it differs: a lab starts its children
-// through /proc/self/exe (comm "exe") under the names of what they are,
-// such as gobgpd. The kernel keeps 15 bytes of it.
-func setComm(argv0 string) {
-	name := filepath.Base(argv0)
-	if len(name) > 15 {
-		name = name[:15]
-	}
-	cur, err := os.ReadFile("/proc/self/comm")
-	if err != nil || strings.TrimSpace(string(cur)) == name || name == "" || name == "." {
-		return
-	}
-	_ = os.WriteFile("/proc/self/comm", []byte(name), 0)
 }
