@@ -32,7 +32,7 @@ import (
 //	<node>/var/log/calico    /var/log/calico
 //	<node>/var/lib/calico    /var/lib/calico (nodename)
 //	<node>/etc/kubernetes    /etc/kubernetes (manifests/, ssl/)
-//	<node>/etc/nginx         /etc/nginx (kubespray workers only)
+//	<node>/etc/nginx         /etc/nginx (empty but on kubespray workers)
 
 // hostReadyWait bounds how long a node's init may take to say ready.
 const hostReadyWait = 10 * time.Second
@@ -72,21 +72,20 @@ func SetProcessName(argv0 string) {
 	_ = os.WriteFile("/proc/self/comm", []byte(name), 0)
 }
 
-// nodeBinds are the bind mounts of node n whose folder is dir.
-func nodeBinds(n *topology.Node, dir string) []nodeinit.Bind {
+// nodeBinds are the bind mounts of a node whose folder is dir.
+func nodeBinds(dir string) []nodeinit.Bind {
 	run := filepath.Join(dir, "run")
-	binds := []nodeinit.Bind{
+	return []nodeinit.Bind{
 		{Source: filepath.Join(dir, "etc", "calico"), Target: "/etc/calico"},
 		{Source: run, Target: "/var/run/calico"},
 		{Source: run, Target: "/var/run/bird"},
 		{Source: filepath.Join(dir, "var", "log", "calico"), Target: "/var/log/calico"},
 		{Source: filepath.Join(dir, "var", "lib", "calico"), Target: "/var/lib/calico"},
 		{Source: filepath.Join(dir, "etc", "kubernetes"), Target: "/etc/kubernetes"},
+		// Empty but on kubespray workers: the host's nginx
+		// configuration is no node's.
+		{Source: filepath.Join(dir, "etc", "nginx"), Target: "/etc/nginx"},
 	}
-	if n.HasRole(topology.RoleKubesprayWorker) {
-		binds = append(binds, nodeinit.Bind{Source: filepath.Join(dir, "etc", "nginx"), Target: "/etc/nginx"})
-	}
-	return binds
 }
 
 // nodeHost is one node's init process.
@@ -132,7 +131,7 @@ func (p *nsPlan) startHosts(ctx context.Context, topo *topology.Topology, log *z
 // startHost creates the folders node n binds, starts its init in its
 // network namespace and waits until the init is ready.
 func (p *nsPlan) startHost(n *topology.Node, dir string) (*nodeHost, error) {
-	binds := nodeBinds(n, dir)
+	binds := nodeBinds(dir)
 	for _, b := range binds {
 		if err := os.MkdirAll(b.Source, 0o755); err != nil {
 			return nil, fmt.Errorf("node host: %w", err)
