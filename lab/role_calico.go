@@ -47,10 +47,14 @@ type calicoNode struct {
 
 	mu      sync.Mutex
 	started time.Time
-	cmd     *exec.Cmd
-	cancel  context.CancelFunc
-	done    chan struct{}
-	parent  context.Context
+	// restarts counts restart calls; failingSince is when the readiness
+	// probe started failing, zero while ready (role_cluster.go).
+	restarts     int
+	failingSince time.Time
+	cmd          *exec.Cmd
+	cancel       context.CancelFunc
+	done         chan struct{}
+	parent       context.Context
 }
 
 // newCalicoNode prepares the calico-node of b, reading the API server at
@@ -181,6 +185,9 @@ func (c *calicoNode) stopAgent() {
 // over.
 func (c *calicoNode) restart(ctx context.Context) error {
 	c.stopAgent()
+	c.mu.Lock()
+	c.restarts++
+	c.mu.Unlock()
 	if err := c.bird.restartWithoutPeers(ctx); err != nil {
 		return fmt.Errorf("restart calico-node: %w", err)
 	}

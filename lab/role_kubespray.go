@@ -77,10 +77,11 @@ type nginxProxy struct {
 	log     *zap.Logger
 	masters []netip.AddrPort
 
-	mu   sync.Mutex
-	cfg  k8s.NginxConfig
-	cmd  *exec.Cmd
-	done chan struct{}
+	mu      sync.Mutex
+	cfg     k8s.NginxConfig
+	started time.Time
+	cmd     *exec.Cmd
+	done    chan struct{}
 }
 
 // newNginxProxy prepares the proxy of node towards the masters' API servers.
@@ -178,7 +179,7 @@ func (p *nginxProxy) start(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
-	p.cmd, p.done = cmd, done
+	p.cmd, p.done, p.started = cmd, done, time.Now()
 	if err := p.waitListening(ctx, done); err != nil {
 		p.killLocked()
 		return fmt.Errorf("nginx-proxy: %w; nginx said: %s", err, tail(p.cfg.ErrorLog, 512))

@@ -3,6 +3,7 @@ package k8s
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -138,7 +139,11 @@ func runConfd(ctx context.Context, stdin io.Reader, stdout io.Writer, socket, no
 	if !pool.AppendCertsFromPEM(pemData) {
 		return fmt.Errorf("%s holds no certificate", CAFile)
 	}
-	client := NewClient(pool, nil)
+	cert, err := tls.LoadX509KeyPair(ClientCertFile, ClientKeyFile)
+	if err != nil {
+		return fmt.Errorf("load client certificate: %w", err)
+	}
+	client := NewClient(pool, nil, cert)
 	logf, err := os.OpenFile(ConfdLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("open confd log: %w", err)
