@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/peerlab/peerlab/internal/netns"
+	"github.com/peerlab/peerlab/lab/calicoctl"
 	"github.com/peerlab/peerlab/lab/k8s"
 	"github.com/peerlab/peerlab/lab/nodeinit"
 	"github.com/peerlab/peerlab/lab/topology"
@@ -52,6 +53,8 @@ func RunBuiltin(argv []string) (code int, handled bool) {
 	case k8s.CalicoNodeName:
 		SetProcessName(argv[0])
 		return k8s.CalicoNodeMain(argv[1:], os.Stdin, os.Stdout, os.Stderr), true
+	case calicoctl.Name:
+		return calicoctl.Main(context.Background(), argv[1:], os.Stdout, os.Stderr), true
 	}
 	return 0, false
 }

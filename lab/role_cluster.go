@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/peerlab/peerlab/internal/bird"
+	"github.com/peerlab/peerlab/lab/calicoctl"
 	"github.com/peerlab/peerlab/lab/k8s"
 	"github.com/peerlab/peerlab/lab/topology"
 )
@@ -28,9 +29,6 @@ import (
 // and every kubespray worker whose nginx-proxy manifest is in place and
 // whose nginx runs has the mirror pod nginx-proxy-<node>. Exec runs in the
 // pod's node with the lab's tools first on PATH.
-
-// CalicoctlName is the program name (argv[0]) of the lab's calicoctl.
-const CalicoctlName = "calicoctl"
 
 // Files of a lab's folder the CLI reads (state folder layout).
 const (
@@ -75,7 +73,7 @@ func writeTools(dir string) error {
 	if exe, err = filepath.EvalSymlinks(exe); err != nil {
 		return fmt.Errorf("node tools: %w", err)
 	}
-	links := map[string]string{k8s.CalicoNodeName: exe, CalicoctlName: exe}
+	links := map[string]string{k8s.CalicoNodeName: exe, calicoctl.Name: exe}
 	if _, err := exec.LookPath("birdcl"); err != nil {
 		if b2 := filepath.Join(filepath.Dir(bird.DefaultBinaries(bird.Bird2).Birdc), "birdcl"); fileExists(b2) {
 			links["birdcl"] = b2
