@@ -46,7 +46,7 @@ var built struct {
 }
 
 // peerlabBinary builds ./cmd/peerlab once per test run and returns its path.
-func peerlabBinary(t *testing.T) string {
+func peerlabBinary(t testing.TB) string {
 	t.Helper()
 	built.once.Do(func() {
 		built.dir, built.err = os.MkdirTemp("", "peerlab-bin")
@@ -67,7 +67,7 @@ func peerlabBinary(t *testing.T) string {
 
 // requireRoot skips a test that needs root (network namespaces) and the
 // given programs, unless CI=true, where their absence fails the test.
-func requireRoot(t *testing.T, programs ...string) {
+func requireRoot(t testing.TB, programs ...string) {
 	t.Helper()
 	var missing []string
 	if os.Geteuid() != 0 {
@@ -114,7 +114,7 @@ func uniqueLabName(tag string) string {
 
 // labEnv is one test's state folder with the labs it runs.
 type labEnv struct {
-	t     *testing.T
+	t     testing.TB
 	bin   string
 	dir   string // the state folder: short, for Unix socket paths
 	names []string
@@ -125,7 +125,7 @@ type labEnv struct {
 // registers a clean-up that removes every lab of it even when the test
 // failed half-way: clean --force, then the namespaces by name, then any
 // process still naming the folder.
-func newLabEnv(t *testing.T) *labEnv {
+func newLabEnv(t testing.TB) *labEnv {
 	t.Helper()
 	bin := peerlabBinary(t)
 	dir, err := os.MkdirTemp("/tmp", "pl")
@@ -388,7 +388,7 @@ func nodeHostsNaming(dir string) (inits, mounts int) {
 }
 
 // countNFTables counts the tables called name in `nft -j list tables` output.
-func countNFTables(t *testing.T, out []byte, name string) int {
+func countNFTables(t testing.TB, out []byte, name string) int {
 	var doc struct {
 		NFTables []struct {
 			Table *struct {
