@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/peerlab/peerlab/internal/bird"
+	"github.com/peerlab/peerlab/internal/netns"
 	"github.com/peerlab/peerlab/lab/calicoctl"
 	"github.com/peerlab/peerlab/lab/k8s"
 	"github.com/peerlab/peerlab/lab/topology"
@@ -136,7 +137,10 @@ func (c *labCluster) Pods(ctx context.Context) []k8s.PodState {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if p, ok := c.roles.proxies[name].pod(c.topo.Node(name).Address); ok {
+		// nginx may run without the lab's knowing: started by hand in
+		// the node, as kubelet would start the static pod.
+		running := netns.HasProcess(c.ns.namespace(name).Path(), "nginx")
+		if p, ok := c.roles.proxies[name].pod(c.topo.Node(name).Address, running); ok {
 			out = append(out, p)
 		}
 	}
@@ -271,16 +275,16 @@ func (c *calicoNode) logs() ([]byte, error) {
 }
 
 // pod is the nginx-proxy mirror pod of the worker at addr, while its
-// manifest exists and nginx runs.
-func (p *nginxProxy) pod(addr netip.Addr) (k8s.PodState, bool) {
-	if !fileExists(p.manifestPath()) {
+// manifest exists and nginx runs (running).
+func (p *nginxProxy) pod(addr netip.Addr, running bool) (k8s.PodState, bool) {
+	if !running || !fileExists(p.manifestPath()) {
 		return k8s.PodState{}, false
 	}
 	p.mu.Lock()
-	running, started := p.cmd != nil, p.started
+	started := p.started
 	p.mu.Unlock()
-	if !running {
-		return k8s.PodState{}, false
+	if st, err := os.Stat(p.manifestPath()); err == nil && st.ModTime().After(started) {
+		started = st.ModTime() // put back by hand: kubelet starts the pod then
 	}
 	return k8s.PodState{
 		Name: "nginx-proxy-" + p.node, App: "kube-nginx", Node: p.node, IP: addr, Container: "nginx-proxy",

@@ -128,7 +128,7 @@ func (p *nginxProxy) writeConfig(cfg k8s.NginxConfig) ([]byte, error) {
 // writeManifest writes the static pod manifest for conf.
 func (p *nginxProxy) writeManifest(conf []byte) error {
 	var buf bytes.Buffer
-	err := k8s.RenderManifest(&buf, k8s.ManifestConfig{HealthPort: k8s.DefaultHealthPort, ConfigDir: filepath.Dir(p.confPath()), NginxConf: conf})
+	err := k8s.RenderManifest(&buf, k8s.ManifestConfig{HealthPort: k8s.DefaultHealthPort, ConfigDir: "/etc/nginx", NginxConf: conf})
 	if err != nil {
 		return err
 	}

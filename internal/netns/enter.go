@@ -137,3 +137,27 @@ func StartProcessInNode(nsPath string, cmd *exec.Cmd) error {
 	}
 	return StartProcessIn(pid, cmd)
 }
+
+// HasProcess reports whether a process whose comm is comm runs in the
+// network namespace mounted at nsPath (nginx started by hand in a node,
+// say, which no lab object tracks).
+func HasProcess(nsPath, comm string) bool {
+	ino, ok := nsInode(nsPath)
+	if !ok {
+		return false
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || procNetns(pid) != ino {
+			continue
+		}
+		if c, err := os.ReadFile("/proc/" + e.Name() + "/comm"); err == nil && strings.TrimSpace(string(c)) == comm {
+			return true
+		}
+	}
+	return false
+}
