@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -179,4 +180,40 @@ func processGone(pid int) bool {
 	}
 	i := bytes.LastIndexByte(data, ')')
 	return i > 0 && i+2 < len(data) && data[i+2] == 'Z'
+}
+
+// TestNodeDiesWithItsInit: when a node's init dies (SIGKILL), the kernel
+// kills every process of the node's PID namespace, tracked by the lab or
+// not.
+func TestNodeDiesWithItsInit(t *testing.T) {
+	requireBIRD(t)
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%s/%d", t.Name(), os.Getpid())
+	name := fmt.Sprintf("nd%06x", h.Sum32()&0xffffff)
+	topo, err := topology.Parse(name+".yaml", []byte(fmt.Sprintf("name: %s\ndefaults: {asn: 64512, kind: bird}\nnodes:\n  n1: {address: 10.0.0.1}\n", name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	l, err := Up(ctx, topo, Options{Logger: zaptest.NewLogger(t), StateDir: t.TempDir(), Mode: ModeNamespace})
+	if err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	defer func() { _ = l.Down() }() // BIRD is gone by then: Down may report it
+	sleep := exec.Command("sleep", "600")
+	if err := l.ns.startInHost("n1", sleep); err != nil {
+		t.Fatal(err)
+	}
+	birdPID := l.Node("n1").(BIRDNode).Pid()
+	init := l.ns.initPID("n1")
+	if err := syscall.Kill(init, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := sleep.Wait(); err == nil {
+		t.Error("sleep in the node exited 0; want it killed with the node")
+	}
+	waitFor(t, "the node's BIRD killed with its init", 10*time.Second, func() (bool, error) {
+		return processGone(birdPID), nil
+	})
 }
