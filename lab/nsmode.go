@@ -163,8 +163,14 @@ func (n nsNamespace) Path() string {
 }
 
 // StartProcess implements Namespace: cmd starts in all the namespaces of
-// the node's host (network, mount, UTS, PID).
-func (n nsNamespace) StartProcess(cmd *exec.Cmd) error { return n.plan.startInHost(n.node, cmd) }
+// the node's host (network, mount, UTS, PID); for a bare network namespace
+// without a plan (tests that build one with netns.Create), in that alone.
+func (n nsNamespace) StartProcess(cmd *exec.Cmd) error {
+	if n.plan == nil {
+		return n.lab.StartProcess(n.node, cmd)
+	}
+	return n.plan.startInHost(n.node, cmd)
+}
 
 // Do implements Namespace.
 func (n nsNamespace) Do(fn func() error) error { return n.lab.Do(n.node, fn) }
