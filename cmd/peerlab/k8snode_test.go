@@ -5,8 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +81,13 @@ func TestKubesprayStoryWithKubectl(t *testing.T) {
 	r = in("master", "calicoctl", "node", "status")
 	if !strings.Contains(r.stdout, "Calico process is running.") || !regexp.MustCompile(`\| 10\.0\.0\.2 +\| node-to-node mesh \| start `).MatchString(r.stdout) {
 		t.Errorf("calicoctl node status on master (exit %d):\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	kc := e.mustRun(30*time.Second, "kubeconfig", name).stdout
+	for _, want := range []string{"server: https://10.0.0.1:6443", "client-certificate-data:", "certificate-authority-data:", "current-context: kubernetes-admin@" + name} {
+		if !strings.Contains(kc, want) {
+			t.Errorf("peerlab kubeconfig lacks %q:\n%s", want, kc)
+		}
 	}
 
 	if got := strings.TrimSpace(in("worker1", "hostname").stdout); got != "worker1" {
