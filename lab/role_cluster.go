@@ -237,7 +237,11 @@ func (c *calicoNode) pod(ctx context.Context) k8s.PodState {
 	case msg == "":
 		c.failingSince = time.Time{}
 	case c.failingSince.IsZero():
+		// Since when, as calico-node's readiness log tells it; else now.
 		c.failingSince = now
+		if at, ok := lastVerdict(c.file("var", "log", "calico", "readiness.log"), msg); ok && at.After(c.started) {
+			c.failingSince = at
+		}
 	}
 	if msg != "" {
 		p.Events = append(p.Events, k8s.Event{Type: "Warning", Reason: "Unhealthy",
@@ -245,6 +249,23 @@ func (c *calicoNode) pod(ctx context.Context) k8s.PodState {
 			Count: int(now.Sub(c.failingSince)/(10*time.Second)) + 1, Source: "kubelet"})
 	}
 	return p
+}
+
+// lastVerdict is the time of the last line of a readiness log when that
+// line is msg ("2006-01-02 15:04:05.000 <msg>", UTC).
+func lastVerdict(path, msg string) (time.Time, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return time.Time{}, false
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	last := lines[len(lines)-1]
+	const layout = "2006-01-02 15:04:05.000"
+	if len(last) <= len(layout) || last[len(layout)+1:] != msg {
+		return time.Time{}, false
+	}
+	at, err := time.Parse(layout, last[:len(layout)])
+	return at, err == nil
 }
 
 // logs is calico-node's container log: confd's lines and BIRD's, in time
