@@ -93,6 +93,9 @@ func writeTools(dir string) error {
 	return nil
 }
 
+// probePeriod is how often kubelet runs calico-node's readiness probe.
+const probePeriod = 10 * time.Second
+
 // fileExists reports whether path exists.
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
@@ -244,9 +247,11 @@ func (c *calicoNode) pod(ctx context.Context) k8s.PodState {
 		}
 	}
 	if msg != "" {
+		// kubelet probes every 10 s (the pod's periodSeconds).
+		probes := now.Sub(c.failingSince) / probePeriod
 		p.Events = append(p.Events, k8s.Event{Type: "Warning", Reason: "Unhealthy",
-			Message: "Readiness probe failed: " + msg, First: c.failingSince, Last: now,
-			Count: int(now.Sub(c.failingSince)/(10*time.Second)) + 1, Source: "kubelet"})
+			Message: "Readiness probe failed: " + msg, First: c.failingSince, Last: c.failingSince.Add(probes * probePeriod),
+			Count: int(probes) + 1, Source: "kubelet"})
 	}
 	return p
 }
