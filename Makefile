@@ -42,6 +42,7 @@ bench: ## run every benchmark, each scale run in its own process (see docs/bench
 		$(GO) test -run '^$$' -bench 'CreateDestroy100$$' -benchtime 5x ./internal/netns/ && \
 		$(GO) test -run '^$$' -bench CreateDestroy1000 -benchtime 1x ./internal/netns/ && \
 		$(GO) test -run '^$$' -bench BIRDMesh20 -benchtime 3x ./lab/ && \
+		$(GO) test -run '^$$' -bench UpKubespray20 -benchtime 1x ./cmd/peerlab/ && \
 		$(MAKE) bench-inject; \
 	else echo "not root: skipping the namespace benchmarks"; fi
 

@@ -3,8 +3,9 @@
 # tests and namespace labs drive: BIRD 1.6 (Debian package "bird"), BIRD 2
 # (Debian package "bird2", unpacked into a cache folder because it conflicts
 # with "bird"), nginx-light (with libnginx-mod-stream), tshark, iproute2 and
-# nftables, and ExaBGP (Debian package "exabgp", the reference injector of
-# `peerlab bench inject` / docs/injection.md).
+# nftables, ExaBGP (Debian package "exabgp", the reference injector of
+# `peerlab bench inject` / docs/injection.md) and, where the host has none,
+# kubectl (Debian package "kubernetes-client").
 #
 # It is idempotent: work already done is skipped. It must run as root and only
 # reaches Debian's package mirrors. No system BIRD service is left running:
@@ -86,6 +87,20 @@ apt_install "${PACKAGES[@]}"
 #     in libnginx-mod-stream.
 if nginx -V 2>&1 | grep -q -- '--with-stream=dynamic' && [ ! -e /usr/lib/nginx/modules/ngx_stream_module.so ]; then
 	apt_install libnginx-mod-stream
+fi
+
+# 1c. kubectl, for the lab's Kubernetes nodes (docs/kubespray.md), only when
+#     the host has none: Debian's package is kubernetes-client. Debian 12 ships
+#     1.20, older than the 1.29 that `kubectl exec` over WebSocket needs (the
+#     lab's API server stand-in speaks no SPDY); the tests name the version
+#     they found and what they need when it is too old.
+if ! command -v kubectl >/dev/null 2>&1; then
+	apt-cache policy kubernetes-client 2>/dev/null | grep -q 'Candidate: [0-9]' || apt_update_once
+	if apt-cache policy kubernetes-client 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+		apt_install kubernetes-client
+	else
+		log "Debian has no kubernetes-client package here: install kubectl >= 1.29 yourself for the kubectl tests" >&2
+	fi
 fi
 
 # 2. BIRD 2, unpacked next to BIRD 1.6.

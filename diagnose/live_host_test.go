@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/peerlab/peerlab/internal/netns"
+	"github.com/peerlab/peerlab/lab"
 	"github.com/peerlab/peerlab/lab/agent"
 	"github.com/peerlab/peerlab/lab/topology"
 )
@@ -25,6 +26,10 @@ import (
 const hostChildEnv = "PEERLAB_DIAGNOSE_HOST_CHILD"
 
 func TestMain(m *testing.M) {
+	// Namespace labs start their nodes' inits by re-executing this binary.
+	if code, ok := lab.RunBuiltin(os.Args); ok {
+		os.Exit(code)
+	}
 	if v := os.Getenv(hostChildEnv); v != "" {
 		os.Exit(hostChild(v))
 	}

@@ -144,7 +144,12 @@ func (b *birdNode) launch(ctx context.Context, appendFlag int) error {
 		SocketPath: b.paths.Socket,
 		Stderr:     stderr,
 		Logger:     b.log,
-		Start:      b.spec.Namespace.StartProcess,
+		// argv[0] "bird", as calico-node runs it (calicoctl node status
+		// looks for exactly that process).
+		Start: func(cmd *exec.Cmd) error {
+			cmd.Args[0] = "bird"
+			return b.spec.Namespace.StartProcess(cmd)
+		},
 	})
 	if err != nil {
 		if out := tail(b.paths.Stderr, 1024); out != "" {

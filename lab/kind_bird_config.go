@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/peerlab/peerlab/internal/bird"
@@ -65,6 +66,14 @@ func (p birdPaths) prepare() error {
 		}
 		if err := os.WriteFile(p.SocketNote, []byte(p.Socket+"\n"), 0o644); err != nil {
 			return fmt.Errorf("write socket path note: %w", err)
+		}
+		// A link at the natural path, so the node's /var/run/calico/bird.ctl
+		// (nodehost.go) leads to the socket too.
+		natural := strings.TrimSuffix(p.SocketNote, ".path")
+		if _, err := os.Lstat(natural); errors.Is(err, os.ErrNotExist) {
+			if err := os.Symlink(p.Socket, natural); err != nil {
+				return fmt.Errorf("link control socket: %w", err)
+			}
 		}
 	}
 	return nil

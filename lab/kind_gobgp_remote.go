@@ -178,6 +178,9 @@ func (r *remoteGoBGPNode) launch(ctx context.Context) (*agent.Client, error) {
 	}
 	defer logFile.Close() // the child has its own descriptor
 	cmd := exec.Command(exe, "agent", "--socket", r.sock, "--log-level", logLevel(r.log))
+	// What it is in the node's process list: GoBGP's daemon (peerlab
+	// sets its comm from argv[0]).
+	cmd.Args[0] = "gobgpd"
 	cmd.Dir = r.spec.Dir
 	cmd.Env = agentProcessEnv(os.Environ(), len(r.peers))
 	cmd.Stdout, cmd.Stderr = logFile, logFile

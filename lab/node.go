@@ -83,8 +83,11 @@ type NodeSpec struct {
 type Namespace interface {
 	// Path is the namespace's file, /run/netns/NAME.
 	Path() string
-	// StartProcess starts cmd (as cmd.Start does) inside the namespace.
+	// StartProcess starts cmd (as cmd.Start does) inside the node: in its
+	// network namespace and, in namespace mode, its mount, UTS and PID
+	// namespaces, where it sees the node's files at their real paths
+	// (nodehost.go). cmd must not set Pdeathsig.
 	StartProcess(cmd *exec.Cmd) error
-	// Do runs fn on an OS thread switched into the namespace.
+	// Do runs fn on an OS thread switched into the network namespace only.
 	Do(fn func() error) error
 }

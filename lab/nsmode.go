@@ -70,6 +70,8 @@ func needsNamespaces(topo *topology.Topology) bool {
 type nsPlan struct {
 	net *netns.Lab
 	dir string // the lab's folder in the state folder
+	// hosts are the nodes' inits (nodehost.go).
+	hosts *nodeHosts
 }
 
 // labSubnetBits is the longest prefix the shared lab segment gets: a /24
@@ -99,7 +101,14 @@ func planNamespaces(ctx context.Context, dir string, topo *topology.Topology, lo
 	if err != nil {
 		return nil, fmt.Errorf("create namespaces: %w", err)
 	}
-	return &nsPlan{net: net, dir: dir}, nil
+	p := &nsPlan{net: net, dir: dir}
+	if err := p.startHosts(ctx, topo, log); err != nil {
+		if derr := p.destroy(); derr != nil {
+			log.Warn("remove namespaces after failed node host start", zap.Error(derr))
+		}
+		return nil, fmt.Errorf("start node hosts: %w", err)
+	}
+	return p, nil
 }
 
 // commonPrefixBits is the length of the shortest prefix holding every
@@ -128,14 +137,21 @@ func (p *nsPlan) nodeDir(node string) (string, error) {
 }
 
 // namespace is the Namespace of one node.
-func (p *nsPlan) namespace(node string) Namespace { return nsNamespace{lab: p.net, node: node} }
+func (p *nsPlan) namespace(node string) Namespace {
+	return nsNamespace{lab: p.net, plan: p, node: node}
+}
 
-// destroy removes the namespaces, killing whatever still runs in them.
-func (p *nsPlan) destroy() error { return p.net.Destroy() }
+// destroy stops the nodes' inits (and so whatever still runs in the
+// nodes) and removes the namespaces.
+func (p *nsPlan) destroy() error {
+	p.stopHosts()
+	return p.net.Destroy()
+}
 
 // nsNamespace adapts one node of a netns lab to the Namespace interface.
 type nsNamespace struct {
 	lab  *netns.Lab
+	plan *nsPlan
 	node string
 }
 
@@ -148,8 +164,15 @@ func (n nsNamespace) Path() string {
 	return p
 }
 
-// StartProcess implements Namespace.
-func (n nsNamespace) StartProcess(cmd *exec.Cmd) error { return n.lab.StartProcess(n.node, cmd) }
+// StartProcess implements Namespace: cmd starts in all the namespaces of
+// the node's host (network, mount, UTS, PID); for a bare network namespace
+// without a plan (tests that build one with netns.Create), in that alone.
+func (n nsNamespace) StartProcess(cmd *exec.Cmd) error {
+	if n.plan == nil {
+		return n.lab.StartProcess(n.node, cmd)
+	}
+	return n.plan.startInHost(n.node, cmd)
+}
 
 // Do implements Namespace.
 func (n nsNamespace) Do(fn func() error) error { return n.lab.Do(n.node, fn) }

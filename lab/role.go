@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,8 +34,8 @@ type clusterRoles struct {
 }
 
 // newClusterRoles builds the roles of l's topology and starts the API
-// servers and proxies; it returns nil when no node has a role. Every
-// node's folder gets the CA as etc/kubernetes/ssl/ca.crt.
+// servers and proxies; it returns nil when no node has a role. Every node
+// with a role gets the cluster's credentials (writeCredentials).
 func (l *Lab) newClusterRoles(ctx context.Context) (*clusterRoles, error) {
 	hasRoles := false
 	for _, n := range l.topo.Nodes {
@@ -60,13 +61,6 @@ func (l *Lab) newClusterRoles(ctx context.Context) (*clusterRoles, error) {
 	var calicoInfos []k8s.NodeInfo
 	bits := commonPrefixBits(l.topo)
 	for _, n := range l.topo.Nodes {
-		dir, err := l.ns.nodeDir(n.Name)
-		if err != nil {
-			return nil, err
-		}
-		if err := writeFile(filepath.Join(dir, "etc", "kubernetes", "ssl", "ca.crt"), ca.CertPEM); err != nil {
-			return nil, fmt.Errorf("node %s: %w", n.Name, err)
-		}
 		if n.HasRole(topology.RoleAPIServer) {
 			masters = append(masters, n.Address)
 		}
@@ -74,6 +68,18 @@ func (l *Lab) newClusterRoles(ctx context.Context) (*clusterRoles, error) {
 			calicoInfos = append(calicoInfos, k8s.NodeInfo{Name: n.Name, Address: netip.PrefixFrom(n.Address, bits), ASN: n.ASN})
 		}
 	}
+	admin, err := ca.IssueClient(k8s.AdminUser, []string{k8s.AdminGroup}, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := l.writeCredentials(ca, admin, masters); err != nil {
+		return nil, err
+	}
+	tools := filepath.Join(l.dir, toolsDirName)
+	if err := writeTools(tools); err != nil {
+		return nil, err
+	}
+	cluster := &labCluster{topo: l.topo, roles: r, ns: l.ns, tools: tools, created: time.Now()}
 	// From here on a failure must stop what already runs.
 	ok := false
 	defer func() {
@@ -85,7 +91,7 @@ func (l *Lab) newClusterRoles(ctx context.Context) (*clusterRoles, error) {
 		if !n.HasRole(topology.RoleAPIServer) {
 			continue
 		}
-		a, err := newAPIServerRole(n, l.ns.namespace(n.Name), ca, calicoInfos, l.log.With(zap.String("node", n.Name)))
+		a, err := newAPIServerRole(n, l.ns.namespace(n.Name), ca, calicoInfos, cluster, l.log.With(zap.String("node", n.Name)))
 		if err != nil {
 			return nil, err
 		}
@@ -119,11 +125,54 @@ func (l *Lab) newClusterRoles(ctx context.Context) (*clusterRoles, error) {
 		if !isBIRD {
 			return nil, fmt.Errorf("node %s: role calico-node needs a BIRD node, not kind %s", n.Name, n.Kind)
 		}
-		r.calico[n.Name] = newCalicoNode(b, apiServerURL(n, masters), ca, l.topo, l.log.With(zap.String("node", n.Name)))
+		r.calico[n.Name] = newCalicoNode(b, apiServerURL(n, masters), l.topo, l.log.With(zap.String("node", n.Name)))
 		r.order = append(r.order, n.Name)
 	}
 	ok = true
 	return r, nil
+}
+
+// writeCredentials gives every node with a role the cluster CA, the admin
+// client certificate and kubespray's admin.conf pointing at the API
+// server the way the node reaches it (apiServerURL), and the lab its
+// admin kubeconfig (KubeconfigFile) naming the first master.
+func (l *Lab) writeCredentials(ca *k8s.CA, admin k8s.ClientCert, masters []netip.Addr) error {
+	for _, n := range l.topo.Nodes {
+		if len(n.Roles) == 0 {
+			continue
+		}
+		dir, err := l.ns.nodeDir(n.Name)
+		if err != nil {
+			return err
+		}
+		var conf bytes.Buffer
+		if err := (k8s.Kubeconfig{Cluster: l.topo.Name, Server: apiServerURL(n, masters), CAPEM: ca.CertPEM}).Render(&conf); err != nil {
+			return err
+		}
+		for rel, data := range map[string][]byte{
+			"etc/kubernetes/ssl/ca.crt":        ca.CertPEM,
+			"etc/kubernetes/ssl/admin.pem":     admin.CertPEM,
+			"etc/kubernetes/ssl/admin-key.pem": admin.KeyPEM,
+			"etc/kubernetes/admin.conf":        conf.Bytes(),
+		} {
+			if err := writeFile(filepath.Join(dir, filepath.FromSlash(rel)), data); err != nil {
+				return fmt.Errorf("node %s: %w", n.Name, err)
+			}
+		}
+	}
+	if len(masters) == 0 {
+		return nil
+	}
+	var conf bytes.Buffer
+	server := "https://" + netip.AddrPortFrom(masters[0], k8s.APIServerPort).String()
+	if err := (k8s.Kubeconfig{Cluster: l.topo.Name, Server: server, CAPEM: ca.CertPEM, Client: admin}).Render(&conf); err != nil {
+		return err
+	}
+	f := filepath.Join(l.dir, kubeconfigName)
+	if err := os.WriteFile(f, conf.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", f, err)
+	}
+	return nil
 }
 
 // apiServerURL is where node n's calico-node reaches the API server: the

@@ -1,15 +1,20 @@
 package lab
 
 import (
+	"bufio"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
-	"net"
-	"net/http"
+	"io"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -19,52 +24,43 @@ import (
 	"github.com/peerlab/peerlab/lab/topology"
 )
 
-// calicoNode is the calico-node of a BIRD node: its confd-like agent (a
-// goroutine of the lab process) reading the node list from the API
-// server with requests dialled inside the node's namespace, and the
-// readiness log. Files under the node's folder:
+// calicoNode is the calico-node of a BIRD node: a `calico-node -confd`
+// process inside the node (k8s.CalicoNodeMain) that reads the node list
+// from the API server as the node can reach it and logs like confd and
+// the readiness probe; each new list comes to the lab over the process's
+// stdout, and the lab renders the mesh into BIRD's configuration (with
+// the active faults' overlays) and answers on its stdin. Files under the
+// node's folder (the node sees them under /etc/calico, /var/lib/calico
+// and /var/log/calico):
 //
 //	etc/calico/confd/config/bird.cfg  what confd rendered (BIRD runs a copy)
 //	var/lib/calico/nodename           the node name; its mtime is when
 //	                                  calico-node started (readiness grace)
-//	var/log/calico/confd.log          the agent's log
+//	var/log/calico/confd.log          confd's log
 //	var/log/calico/readiness.log      readiness verdicts, on each change
+//	var/log/calico-node.stderr        what the process itself complained of
 type calicoNode struct {
 	bird   *birdNode
 	server string
-	client *http.Client
 	topo   *topology.Topology
 	log    *zap.Logger
 
-	mu       sync.Mutex
-	started  time.Time
-	agent    *k8s.Agent
-	cancel   context.CancelFunc
-	done     chan struct{}
-	lastMsg  *string
-	parent   context.Context
-	confdLog *os.File
+	mu      sync.Mutex
+	started time.Time
+	// restarts counts restart calls; failingSince is when the readiness
+	// probe started failing, zero while ready (role_cluster.go).
+	restarts     int
+	failingSince time.Time
+	cmd          *exec.Cmd
+	cancel       context.CancelFunc
+	done         chan struct{}
+	parent       context.Context
 }
 
 // newCalicoNode prepares the calico-node of b, reading the API server at
-// server and trusting ca.
-func newCalicoNode(b *birdNode, server string, ca *k8s.CA, topo *topology.Topology, log *zap.Logger) *calicoNode {
-	c := &calicoNode{bird: b, server: server, topo: topo, log: log}
-	c.client = k8s.NewClient(ca.Pool(), c.dial)
-	return c
-}
-
-// dial makes the agent's connections inside the node's namespace: the
-// socket is created there and keeps it.
-func (c *calicoNode) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	var conn net.Conn
-	err := c.bird.spec.Namespace.Do(func() error {
-		d := net.Dialer{Timeout: 2 * time.Second}
-		var err error
-		conn, err = d.DialContext(ctx, network, addr)
-		return err
-	})
-	return conn, err
+// server (an https:// URL).
+func newCalicoNode(b *birdNode, server string, topo *topology.Topology, log *zap.Logger) *calicoNode {
+	return &calicoNode{bird: b, server: server, topo: topo, log: log}
 }
 
 // file is a path under the node's folder.
@@ -72,12 +68,12 @@ func (c *calicoNode) file(elem ...string) string {
 	return filepath.Join(append([]string{c.bird.spec.Dir}, elem...)...)
 }
 
-// start marks calico-node started (nodename) and runs the agent until ctx
-// ends or stopAgent is called.
+// start marks calico-node started (nodename) and runs its confd process
+// until ctx ends or stopAgent is called.
 func (c *calicoNode) start(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.cancel != nil {
+	if c.cmd != nil {
 		return fmt.Errorf("calico-node of %s is already running", c.bird.spec.Node.Name)
 	}
 	if c.parent == nil {
@@ -92,47 +88,106 @@ func (c *calicoNode) start(ctx context.Context) error {
 	if err := os.MkdirAll(c.file("var", "log", "calico"), 0o755); err != nil {
 		return fmt.Errorf("calico-node: %w", err)
 	}
-	f, err := os.OpenFile(c.file("var", "log", "calico", "confd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	u, err := url.Parse(c.server)
+	if err != nil {
+		return fmt.Errorf("calico-node: API server %q: %w", c.server, err)
+	}
+	stderr, err := os.OpenFile(c.file("var", "log", "calico-node.stderr"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("calico-node: %w", err)
 	}
-	c.started, c.lastMsg, c.confdLog = time.Now(), nil, f
-	c.agent = &k8s.Agent{
-		Server:    c.server,
-		Fetch:     func(ctx context.Context) ([]k8s.NodeInfo, error) { return k8s.FetchNodes(ctx, c.client, c.server) },
-		Apply:     c.apply,
-		Target:    "/etc/calico/confd/config/bird.cfg",
-		Log:       f,
-		AfterTick: c.logReadiness,
+	defer stderr.Close()
+	cmd := &exec.Cmd{
+		Path: "/proc/self/exe", // the lab's executable (RunBuiltin)
+		Args: []string{k8s.CalicoNodeName, "-confd"},
+		Env: []string{
+			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			"NODENAME=" + c.bird.spec.Node.Name,
+			"DATASTORE_TYPE=kubernetes",
+			"KUBERNETES_SERVICE_HOST=" + u.Hostname(),
+			"KUBERNETES_SERVICE_PORT=" + u.Port(),
+		},
+		Dir:         "/",
+		Stderr:      stderr,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("calico-node: %w", err)
+	}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return fmt.Errorf("calico-node: %w", err)
+	}
+	c.started = time.Now()
+	if err := c.bird.spec.Namespace.StartProcess(cmd); err != nil {
+		return fmt.Errorf("calico-node: start: %w", err)
 	}
 	actx, cancel := context.WithCancel(c.parent)
 	done := make(chan struct{})
-	c.cancel, c.done = cancel, done
+	c.cmd, c.cancel, c.done = cmd, cancel, done
 	go func() {
 		defer close(done)
-		c.agent.Run(actx)
+		c.serveApply(actx, bufio.NewReader(out), in)
+		_ = cmd.Wait()
 	}()
+	go func() {
+		<-actx.Done()
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+	}()
+	c.log.Debug("calico-node started", zap.Int("pid", cmd.Process.Pid))
 	return nil
 }
 
-// stopAgent ends the agent and waits for it.
+// serveApply applies every node list the confd process hands over until
+// its stdout closes.
+func (c *calicoNode) serveApply(ctx context.Context, out *bufio.Reader, in io.WriteCloser) {
+	defer in.Close()
+	for {
+		nodes, err := k8s.ReadApply(out)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				c.log.Warn("calico-node", zap.Error(err))
+			}
+			return
+		}
+		reply := "ok"
+		if err := c.apply(ctx, nodes); err != nil {
+			reply = strings.ReplaceAll(err.Error(), "\n", " ")
+		}
+		if _, err := io.WriteString(in, reply+"\n"); err != nil {
+			return
+		}
+	}
+}
+
+// stopAgent stops the calico-node process (SIGTERM, SIGKILL after three
+// seconds) and waits for it.
 func (c *calicoNode) stopAgent() {
 	c.mu.Lock()
-	cancel, done, f := c.cancel, c.done, c.confdLog
-	c.cancel, c.done, c.confdLog = nil, nil, nil
+	cmd, cancel, done := c.cmd, c.cancel, c.done
+	c.cmd, c.cancel, c.done = nil, nil, nil
 	c.mu.Unlock()
-	if cancel == nil {
+	if cmd == nil {
 		return
 	}
 	cancel()
-	<-done
-	_ = f.Close()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
 }
 
-// restart plays calico-node restarting (after a reboot): the agent stops,
-// BIRD restarts without BGP peers, and a fresh agent starts over.
+// restart plays calico-node restarting (after a reboot): the process
+// stops, BIRD restarts without BGP peers, and a fresh calico-node starts
+// over.
 func (c *calicoNode) restart(ctx context.Context) error {
 	c.stopAgent()
+	c.mu.Lock()
+	c.restarts++
+	c.mu.Unlock()
 	if err := c.bird.restartWithoutPeers(ctx); err != nil {
 		return fmt.Errorf("restart calico-node: %w", err)
 	}
@@ -178,28 +233,4 @@ func (c *calicoNode) readiness(ctx context.Context) string {
 	started := c.started
 	c.mu.Unlock()
 	return k8s.BIRDReady(ctx, c.bird.paths.Socket, started, k8s.DefaultThreshold)
-}
-
-// logReadiness appends the readiness verdict to readiness.log when it
-// changed since the last one.
-func (c *calicoNode) logReadiness(ctx context.Context) {
-	msg := c.readiness(ctx)
-	c.mu.Lock()
-	same := c.lastMsg != nil && *c.lastMsg == msg
-	c.lastMsg = &msg
-	c.mu.Unlock()
-	if same {
-		return
-	}
-	line := msg
-	if line == "" {
-		line = "calico/node is ready"
-	}
-	f, err := os.OpenFile(c.file("var", "log", "calico", "readiness.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		c.log.Warn("readiness log", zap.Error(err))
-		return
-	}
-	defer f.Close()
-	_, _ = fmt.Fprintf(f, "%s %s\n", time.Now().UTC().Format("2006-01-02 15:04:05.000"), line)
 }

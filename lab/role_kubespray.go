@@ -77,10 +77,11 @@ type nginxProxy struct {
 	log     *zap.Logger
 	masters []netip.AddrPort
 
-	mu   sync.Mutex
-	cfg  k8s.NginxConfig
-	cmd  *exec.Cmd
-	done chan struct{}
+	mu      sync.Mutex
+	cfg     k8s.NginxConfig
+	started time.Time
+	cmd     *exec.Cmd
+	done    chan struct{}
 }
 
 // newNginxProxy prepares the proxy of node towards the masters' API servers.
@@ -127,7 +128,7 @@ func (p *nginxProxy) writeConfig(cfg k8s.NginxConfig) ([]byte, error) {
 // writeManifest writes the static pod manifest for conf.
 func (p *nginxProxy) writeManifest(conf []byte) error {
 	var buf bytes.Buffer
-	err := k8s.RenderManifest(&buf, k8s.ManifestConfig{HealthPort: k8s.DefaultHealthPort, ConfigDir: filepath.Dir(p.confPath()), NginxConf: conf})
+	err := k8s.RenderManifest(&buf, k8s.ManifestConfig{HealthPort: k8s.DefaultHealthPort, ConfigDir: "/etc/nginx", NginxConf: conf})
 	if err != nil {
 		return err
 	}
@@ -178,7 +179,7 @@ func (p *nginxProxy) start(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
-	p.cmd, p.done = cmd, done
+	p.cmd, p.done, p.started = cmd, done, time.Now()
 	if err := p.waitListening(ctx, done); err != nil {
 		p.killLocked()
 		return fmt.Errorf("nginx-proxy: %w; nginx said: %s", err, tail(p.cfg.ErrorLog, 512))
@@ -230,8 +231,17 @@ func (p *nginxProxy) reload(ctx context.Context, cfg k8s.NginxConfig) error {
 	p.cfg = cfg
 	master := p.cmd.Process.Pid
 	before := children(master)
-	if out, err := exec.CommandContext(ctx, p.bin.path, p.nginxArgs("-s", "reload")...).CombinedOutput(); err != nil {
-		return fmt.Errorf("nginx-proxy: nginx -s reload: %w: %s", err, strings.TrimSpace(string(out)))
+	// Inside the node: the pid file holds the master's pid in the
+	// node's PID namespace.
+	var out bytes.Buffer
+	sig := exec.CommandContext(ctx, p.bin.path, p.nginxArgs("-s", "reload")...)
+	sig.Stdout, sig.Stderr = &out, &out
+	err := p.ns.StartProcess(sig)
+	if err == nil {
+		err = sig.Wait()
+	}
+	if err != nil {
+		return fmt.Errorf("nginx-proxy: nginx -s reload: %w: %s", err, strings.TrimSpace(out.String()))
 	}
 	// `nginx -s reload` only signals the master. Wait until the workers
 	// of the old configuration are gone (they stop accepting at once and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -339,7 +340,15 @@ func readNodeFile(t *testing.T, l *Lab, node, rel string) string {
 func getIn(t *testing.T, l *Lab, node, url string) (int, error) {
 	t.Helper()
 	b := l.Node(node).(*birdNode)
-	c := k8s.NewClient(l.roles.ca.Pool(), (&calicoNode{bird: b}).dial)
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var conn net.Conn
+		err := b.spec.Namespace.Do(func() (err error) {
+			conn, err = (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, network, addr)
+			return err
+		})
+		return conn, err
+	}
+	c := k8s.NewClient(l.roles.ca.Pool(), dial)
 	c.Timeout = 4 * time.Second
 	code, _, err := k8s.Get(context.Background(), c, url)
 	return code, err

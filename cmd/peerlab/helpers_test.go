@@ -46,7 +46,7 @@ var built struct {
 }
 
 // peerlabBinary builds ./cmd/peerlab once per test run and returns its path.
-func peerlabBinary(t *testing.T) string {
+func peerlabBinary(t testing.TB) string {
 	t.Helper()
 	built.once.Do(func() {
 		built.dir, built.err = os.MkdirTemp("", "peerlab-bin")
@@ -67,7 +67,7 @@ func peerlabBinary(t *testing.T) string {
 
 // requireRoot skips a test that needs root (network namespaces) and the
 // given programs, unless CI=true, where their absence fails the test.
-func requireRoot(t *testing.T, programs ...string) {
+func requireRoot(t testing.TB, programs ...string) {
 	t.Helper()
 	var missing []string
 	if os.Geteuid() != 0 {
@@ -114,7 +114,7 @@ func uniqueLabName(tag string) string {
 
 // labEnv is one test's state folder with the labs it runs.
 type labEnv struct {
-	t     *testing.T
+	t     testing.TB
 	bin   string
 	dir   string // the state folder: short, for Unix socket paths
 	names []string
@@ -125,7 +125,7 @@ type labEnv struct {
 // registers a clean-up that removes every lab of it even when the test
 // failed half-way: clean --force, then the namespaces by name, then any
 // process still naming the folder.
-func newLabEnv(t *testing.T) *labEnv {
+func newLabEnv(t testing.TB) *labEnv {
 	t.Helper()
 	bin := peerlabBinary(t)
 	dir, err := os.MkdirTemp("/tmp", "pl")
@@ -311,6 +311,8 @@ type leftovers struct {
 	NFTables   int // nftables tables named peerlab in the lab's namespaces
 	BIRDs      int // bird processes whose command line names the state folder
 	Agents     int // `peerlab agent` processes whose command line names the state folder
+	Inits      int // node inits (peerlab-init) whose binds name the state folder
+	Mounts     int // mount entries naming the state folder, over every mount namespace
 	State      int // entries under labs/, logs/ and loopback/ of the state folder
 }
 
@@ -349,6 +351,7 @@ func (e *labEnv) count(name string, nodes []string) leftovers {
 			l.Agents++
 		}
 	}
+	l.Inits, l.Mounts = nodeHostsNaming(e.dir)
 	for _, sub := range []string{"labs", "logs", "loopback"} {
 		ents, _ := os.ReadDir(filepath.Join(e.dir, sub))
 		l.State += len(ents)
@@ -356,8 +359,36 @@ func (e *labEnv) count(name string, nodes []string) leftovers {
 	return l
 }
 
+// nodeHostsNaming counts the live node inits whose environment (their
+// binds) names dir, and the mount entries naming dir in every mount
+// namespace of the host (one process looked at per namespace).
+func nodeHostsNaming(dir string) (inits, mounts int) {
+	entries, _ := os.ReadDir("/proc")
+	seen := map[string]bool{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pidGone(pid) {
+			continue
+		}
+		p := filepath.Join("/proc", e.Name())
+		if comm, _ := os.ReadFile(filepath.Join(p, "comm")); strings.TrimSpace(string(comm)) == "peerlab-init" {
+			if env, _ := os.ReadFile(filepath.Join(p, "environ")); bytes.Contains(env, []byte(dir)) {
+				inits++
+			}
+		}
+		ns, err := os.Readlink(filepath.Join(p, "ns", "mnt"))
+		if err != nil || seen[ns] {
+			continue
+		}
+		seen[ns] = true
+		data, _ := os.ReadFile(filepath.Join(p, "mountinfo"))
+		mounts += bytes.Count(data, []byte(dir))
+	}
+	return inits, mounts
+}
+
 // countNFTables counts the tables called name in `nft -j list tables` output.
-func countNFTables(t *testing.T, out []byte, name string) int {
+func countNFTables(t testing.TB, out []byte, name string) int {
 	var doc struct {
 		NFTables []struct {
 			Table *struct {

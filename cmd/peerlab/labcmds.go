@@ -239,14 +239,19 @@ func (a *app) exec(cmd *cobra.Command, name, node string, argv []string) error {
 	}
 	nodeDir := filepath.Join(lab.LabDir(a.stateDir(), name), "nodes", node)
 	argv = birdcArgs(argv, kind, nodeDir)
-	path, err := exec.LookPath(argv[0])
+	// The node's PATH starts with the lab's tools (calicoctl, calico-node,
+	// birdcl) and its KUBECONFIG is kubespray's admin.conf.
+	env := append(os.Environ(), lab.NodeEnv(lab.ToolsDir(a.stateDir(), name))...)
+	env = append(env, "PEERLAB_LAB="+name, "PEERLAB_NODE="+node, "PEERLAB_NODE_DIR="+nodeDir)
+	path, err := lookPath(env, argv[0])
 	if err != nil {
 		return usageErrorf("peerlab exec: %v", err)
 	}
 	c := exec.Command(path, argv[1:]...)
+	c.Args[0] = argv[0]
 	c.Stdin, c.Stdout, c.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
-	c.Env = append(os.Environ(), "PEERLAB_LAB="+name, "PEERLAB_NODE="+node, "PEERLAB_NODE_DIR="+nodeDir)
-	if err := netns.StartProcessAt(netns.NamespacePathOf(name, node), c); err != nil {
+	c.Env = env
+	if err := netns.StartProcessInNode(netns.NamespacePathOf(name, node), c); err != nil {
 		return fmt.Errorf("exec in %s/%s: %w", name, node, err)
 	}
 	if err := c.Wait(); err != nil {
@@ -257,6 +262,58 @@ func (a *app) exec(cmd *cobra.Command, name, node string, argv []string) error {
 		return fmt.Errorf("exec in %s/%s: %w", name, node, err)
 	}
 	return nil
+}
+
+// lookPath finds name on the last PATH of env.
+func lookPath(env []string, name string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	path := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, d := range filepath.SplitList(path) {
+		p := filepath.Join(d, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: %w", name, exec.ErrNotFound)
+}
+
+// newKubeconfigCommand prints a lab's admin kubeconfig.
+func newKubeconfigCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "kubeconfig NAME",
+		Short: "Print a running lab's admin kubeconfig (its first master's API server)",
+		Long: `kubeconfig prints the admin kubeconfig of a lab with node roles: the lab's
+CA, the kubernetes-admin client certificate and the first master's API server.
+Every node of the lab already has it as KUBECONFIG (/etc/kubernetes/admin.conf,
+pointing masters at their own API server and kubespray workers at nginx-proxy on
+127.0.0.1:6443), so kubectl works in 'peerlab exec NAME NODE -- kubectl ...'.`,
+		Example: `  peerlab exec kubespray-proxy-down worker2 -- kubectl get pods -n kube-system -o wide
+  peerlab kubeconfig kubespray-proxy-down > lab.kubeconfig`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := lab.ReadState(a.stateDir(), args[0]); err != nil {
+				return err
+			}
+			data, err := os.ReadFile(lab.KubeconfigFile(a.stateDir(), args[0]))
+			if errors.Is(err, os.ErrNotExist) {
+				return usageErrorf("peerlab kubeconfig: lab %s has no API server (no node with role apiserver)", args[0])
+			}
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(data)
+			return err
+		},
+	}
+	addStateFlag(cmd)
+	return cmd
 }
 
 // birdcArgs points birdc/birdcl at the node's own BIRD control socket and

@@ -10,12 +10,18 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/peerlab/peerlab/lab"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
 func main() {
+	if code, ok := lab.RunBuiltin(os.Args); ok {
+		os.Exit(code)
+	}
+	lab.SetProcessName(os.Args[0])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCommand(ctx).ExecuteContext(ctx)
 	stop()

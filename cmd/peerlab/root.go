@@ -60,6 +60,7 @@ PEERLAB_OUTPUT=json, PEERLAB_LOG_LEVEL=debug), then the config file given by
 		newCleanCommand(a),
 		newFaultCommand(a),
 		newExecCommand(a),
+		newKubeconfigCommand(a),
 		newDiagnoseCommand(a),
 		newCalicoNodeCommand(a),
 		newServeCommand(a), newLabHostCommand(a),

@@ -3,6 +3,7 @@ package k8s
 import (
 	"bytes"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +40,10 @@ type APIServer struct {
 	cert  tls.Certificate
 	nodes []NodeInfo
 	log   *zap.Logger
+	// cluster, clients: set by WithCluster (routes.go).
+	cluster Cluster
+	clients *x509.CertPool
+	created time.Time
 
 	mu   sync.Mutex
 	srv  *http.Server
@@ -51,8 +56,20 @@ func NewAPIServer(cert tls.Certificate, nodes []NodeInfo, log *zap.Logger) *APIS
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &APIServer{cert: cert, nodes: append([]NodeInfo(nil), nodes...), log: log}
+	return &APIServer{cert: cert, nodes: append([]NodeInfo(nil), nodes...), log: log, created: time.Now()}
 }
+
+// WithCluster makes the stand-in serve the Kubernetes API kubectl needs
+// (routes.go) from cluster, to clients presenting a certificate signed by
+// one of clients; /healthz, /livez, /readyz and /version stay open, as on
+// kube-apiserver. Call it before Start.
+func (a *APIServer) WithCluster(cluster Cluster, clients *x509.CertPool) *APIServer {
+	a.cluster, a.clients = cluster, clients
+	return a
+}
+
+// errNotNumber is a query value that is not a number.
+var errNotNumber = errors.New("not a number")
 
 // Handler is the stand-in's HTTP API, without TLS.
 func (a *APIServer) Handler() http.Handler {
@@ -67,6 +84,10 @@ func (a *APIServer) Handler() http.Handler {
 	mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, func(buf *bytes.Buffer) error { return json.NewEncoder(buf).Encode(standInVersion) })
 	})
+	if a.cluster != nil {
+		a.clusterRoutes(mux)
+		return mux
+	}
 	mux.HandleFunc("GET /api/v1/nodes", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, func(buf *bytes.Buffer) error { return EncodeNodeList(buf, a.nodes) })
 	})
@@ -99,7 +120,7 @@ func (a *APIServer) Start(listen func() (net.Listener, error)) error {
 	}
 	srv := &http.Server{
 		Handler:           a.Handler(),
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{a.cert}, MinVersion: tls.VersionTLS12},
+		TLSConfig:         a.tlsConfig(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog:          must(zap.NewStdLogAt(a.log, zap.DebugLevel)),
 	}
@@ -116,6 +137,16 @@ func (a *APIServer) Start(listen func() (net.Listener, error)) error {
 	}()
 	a.log.Info("api server stand-in listening", zap.String("address", ln.Addr().String()))
 	return nil
+}
+
+// tlsConfig serves the certificate and, with a cluster, asks for client
+// certificates (verified when given; the API routes require one).
+func (a *APIServer) tlsConfig() *tls.Config {
+	c := &tls.Config{Certificates: []tls.Certificate{a.cert}, MinVersion: tls.VersionTLS12}
+	if a.clients != nil {
+		c.ClientCAs, c.ClientAuth = a.clients, tls.VerifyClientCertIfGiven
+	}
+	return c
 }
 
 // Addr is the listening address, or "" when stopped.

@@ -18,15 +18,16 @@ type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 // calico-node's datastore requests does in spirit.
 const requestTimeout = 5 * time.Second
 
-// NewClient returns an HTTPS client that trusts only ca and makes every
-// connection with dial, a new one per request (no keep-alive), so each
-// try meets the path to the API server as it is now.
-func NewClient(ca *x509.CertPool, dial DialFunc) *http.Client {
+// NewClient returns an HTTPS client that trusts only ca, presents certs
+// (a client certificate, if any) and makes every connection with dial
+// (nil: directly), a new one per request (no keep-alive), so each try
+// meets the path to the API server as it is now.
+func NewClient(ca *x509.CertPool, dial DialFunc, certs ...tls.Certificate) *http.Client {
 	return &http.Client{
 		Timeout: requestTimeout,
 		Transport: &http.Transport{
 			DialContext:       dial,
-			TLSClientConfig:   &tls.Config{RootCAs: ca, MinVersion: tls.VersionTLS12},
+			TLSClientConfig:   &tls.Config{RootCAs: ca, Certificates: certs, MinVersion: tls.VersionTLS12},
 			DisableKeepAlives: true,
 			ForceAttemptHTTP2: false,
 		},

@@ -115,3 +115,40 @@ func newSerial() (*big.Int, error) {
 func pemBlock(typ string, der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
 }
+
+// ClientCert is a client certificate and its key, PEM-encoded.
+type ClientCert struct {
+	CertPEM, KeyPEM []byte
+}
+
+// IssueClient signs a client certificate for user cn in groups (the
+// certificate's organizations, as Kubernetes reads them), with a fresh
+// ECDSA P-256 key: kubespray's admin is "kubernetes-admin" in
+// "system:masters".
+func (ca *CA) IssueClient(cn string, groups []string, now time.Time) (ClientCert, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return ClientCert{}, fmt.Errorf("generate key for %s: %w", cn, err)
+	}
+	serial, err := newSerial()
+	if err != nil {
+		return ClientCert{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: cn, Organization: groups},
+		NotBefore:    now.Add(-time.Minute),
+		NotAfter:     now.Add(certValidity),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.key)
+	if err != nil {
+		return ClientCert{}, fmt.Errorf("sign client certificate for %s: %w", cn, err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return ClientCert{}, fmt.Errorf("encode key of %s: %w", cn, err)
+	}
+	return ClientCert{CertPEM: pemBlock("CERTIFICATE", der), KeyPEM: pemBlock("EC PRIVATE KEY", keyDER)}, nil
+}
