@@ -178,7 +178,7 @@ func TestDiagnoseHostNotCalicoNode(t *testing.T) {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("CI=true but this host has Calico files: %v", present)
 		}
-		t.Skipf("this host has Calico files (%v): not the host this test needs", present)
+		t.Skipf("outside CI: this host has Calico files (%v), not the host this test needs", present)
 	}
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
