@@ -77,18 +77,3 @@ func findingLine(f DiagnosisFinding) string {
 	return out
 }
 
-// WriteTimeline writes the report's timeline for people, the last `last`
-// entries of it (all when last <= 0), oldest first, as `peerlab status`
-// shows it under its session table; nothing when it is empty.
-func (r Report) WriteTimeline(w io.Writer, last int) error {
-	entries := r.Timeline
-	if len(entries) == 0 {
-		return nil
-	}
-	fmt.Fprintln(w)
-	if last > 0 && len(entries) > last {
-		fmt.Fprintf(w, "(%d earlier entries not shown; -o json lists them all)\n", len(entries)-last)
-		entries = entries[len(entries)-last:]
-	}
-	return WriteTimeline(w, entries)
-}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -191,6 +192,35 @@ func TestDocsGRPCurl(t *testing.T) {
 				ran++
 			}
 		})
+	})
+	t.Run("token over TCP", func(t *testing.T) {
+		ex := exampleRunning(t, examples, "peerlab serve --listen 127.0.0.1:7179 &")
+		tokDir := filepath.Join(e.dir, "tok")
+		if err := os.MkdirAll(tokDir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		// The documented port is a free one here: tests share no fixed port.
+		probe, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := probe.Addr().String()
+		probe.Close()
+		sh := newDocShell(t, root, tokDir, nil, "/run/peerlab", tokDir, "127.0.0.1:7179", addr)
+		for _, c := range ex.Commands {
+			switch {
+			case strings.HasPrefix(c, "peerlab serve "):
+				sh.background(c)
+				waitFile(t, filepath.Join(tokDir, "serve.token"), 30*time.Second)
+			case strings.Contains(c, "grpcurl "):
+				checkGRPC(t, sh, c)
+				ran++
+			}
+		}
+		// Without the token the same call is refused.
+		if r := sh.run("grpcurl -plaintext 127.0.0.1:7179 list", time.Minute); r.code == 0 || !strings.Contains(r.stderr, "Unauthenticated") {
+			t.Errorf("grpcurl without the token: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
 	})
 	if !t.Failed() && os.Geteuid() == 0 && ran != len(all) {
 		t.Errorf("ran %d of the %d documented grpcurl lines", ran, len(all))

@@ -69,7 +69,7 @@ func TestDocsReadme(t *testing.T) {
 	plain := newDocShell(t, root, e.dir, nil, "bin/peerlab ", "peerlab ")
 
 	t.Run("make run report", func(t *testing.T) {
-		want := plainBlockContaining(t, "README.md", "RESULT  EXPECTATION")
+		want := plainBlockContaining(t, "README.md", "RESULT  DECIDED  EXPECTATION")
 		if !strings.Contains(commandsOf(examples), "make run") {
 			t.Fatal("README no longer shows make run")
 		}
@@ -228,7 +228,7 @@ func TestDocsTutorial(t *testing.T) {
 		status := exampleRunning(t, examples, "peerlab exercise status as-mismatch")
 		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(2 * time.Second) {
 			r := docRun(t, sh, status.Commands[0], time.Minute)
-			if strings.Contains(r.stdout, "Bad Peer AS (sent)") && strings.Contains(r.stdout, "AT    SESSION") {
+			if strings.Contains(r.stdout, "Bad Peer AS (sent)") && strings.Contains(r.stdout, "EVENT") && strings.Contains(r.stdout, "session ") {
 				break
 			}
 			if time.Now().After(deadline) {

@@ -64,10 +64,18 @@ func (a *app) printStatus(cmd *cobra.Command, name, output string) error {
 	if output == "json" {
 		return r.WriteJSON(cmd.OutOrStdout())
 	}
+	skipped := 0
+	if n := len(r.Timeline); n > statusTimelineRows {
+		skipped = n - statusTimelineRows
+		r.Timeline = r.Timeline[skipped:]
+	}
 	if err := r.WriteTable(cmd.OutOrStdout()); err != nil {
 		return err
 	}
-	return r.WriteTimeline(cmd.OutOrStdout(), statusTimelineRows)
+	if skipped > 0 {
+		fmt.Fprintf(cmd.OutOrStdout(), "(%d earlier timeline entries not shown; -o json lists them all)\n", skipped)
+	}
+	return nil
 }
 
 // newDownCommand tears a running lab down.
