@@ -76,4 +76,3 @@ func findingLine(f DiagnosisFinding) string {
 	}
 	return out
 }
-
