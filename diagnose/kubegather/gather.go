@@ -175,7 +175,11 @@ func Gather(ctx context.Context, src Source, opts Options) (*Result, error) {
 		if a.Node != "" {
 			source = a.Node + "/" + a.File
 		}
-		c.Add(a.Node, source, opts.Registry.Recognize(source, a.Data))
+		rec := opts.Registry.Recognize(source, a.Data)
+		if len(rec.Evidence) == 0 && strings.HasPrefix(a.File, "events-") {
+			continue // events that say nothing the recognisers know: no noise in the unknowns
+		}
+		c.Add(a.Node, source, rec)
 	}
 	c.Unknowns = append(c.Unknowns, g.notes...)
 	if len(res.Unanswered) > 0 {
