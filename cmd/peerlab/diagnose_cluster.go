@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 
+	"github.com/go-logr/logr"
+	"github.com/go-logr/zapr"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
+
+	"go.uber.org/zap"
 
 	"github.com/peerlab/peerlab/diagnose"
 	"github.com/peerlab/peerlab/diagnose/kubegather"
@@ -35,6 +40,14 @@ func (a *app) diagnoseCluster(cmd *cobra.Command) (diagnose.Report, error) {
 		Parallel: parallel, CallTimeout: callTimeout, Total: total, Tail: tail,
 		Log: a.log,
 	}
+	// client-go logs through klog, on stderr by default: a call cut by
+	// --call-timeout logs "Copying stdout failed". Its lines go to
+	// peerlab's log with --log-level debug, nowhere otherwise.
+	klogger := logr.Discard()
+	if a.log.Core().Enabled(zap.DebugLevel) {
+		klogger = zapr.NewLogger(a.log.Named("client-go"))
+	}
+	klog.SetLogger(klogger)
 	rep, res, err := kubegather.Diagnose(cmd.Context(), opts)
 	switch {
 	case errors.Is(err, context.Canceled):
