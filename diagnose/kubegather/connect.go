@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -107,5 +108,24 @@ func DiagnoseSource(ctx context.Context, src Source, opts Options) (diagnose.Rep
 	if err != nil {
 		return diagnose.Report{}, res, err
 	}
-	return rep, res, nil
+	return unansweredFinding(rep, res.Unanswered), res, nil
+}
+
+// unansweredFinding keeps a report from calling the cluster healthy when
+// some nodes did not answer: what they would have shown is not known, so
+// it adds a low-confidence "unknown" finding naming them.
+func unansweredFinding(rep diagnose.Report, unanswered []string) diagnose.Report {
+	if !rep.Healthy || len(unanswered) == 0 {
+		return rep
+	}
+	rep.Healthy = false
+	rep.Findings = append(rep.Findings, diagnose.Finding{
+		Cause: diagnose.CauseUnknown, Confidence: diagnose.Low,
+		Summary: fmt.Sprintf("the nodes that answered show no problem, but %s did not answer every call, so the cluster cannot be called healthy",
+			strings.Join(unanswered, ", ")),
+		Evidence: []string{},
+		Remediation: []string{"run peerlab diagnose --kubeconfig again with a longer --call-timeout or --timeout",
+			"on a node that did not answer: kubectl -n kube-system get pod -o wide --field-selector spec.nodeName=<node>; kubectl describe node <node>"},
+	})
+	return rep
 }

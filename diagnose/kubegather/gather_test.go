@@ -141,3 +141,27 @@ func keys(m map[string]diagnose.Artifact) []string {
 	return out
 }
 
+
+func TestUnansweredNodesAreNotHealthy(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		rep        diagnose.Report
+		unanswered []string
+		healthy    bool
+		findings   int
+	}{
+		{"all answered, healthy", diagnose.Report{Healthy: true}, nil, true, 0},
+		{"silent node, otherwise healthy", diagnose.Report{Healthy: true}, []string{"n7"}, false, 1},
+		{"silent node, findings already", diagnose.Report{Findings: []diagnose.Finding{{Cause: diagnose.CauseAPIServerProxyDown}}}, []string{"n7"}, false, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := unansweredFinding(tc.rep, tc.unanswered)
+			if got.Healthy != tc.healthy || len(got.Findings) != tc.findings {
+				t.Fatalf("healthy %v with %d findings, want %v with %d", got.Healthy, len(got.Findings), tc.healthy, tc.findings)
+			}
+			if tc.findings == 1 && tc.rep.Healthy && (got.Findings[0].Confidence != diagnose.Low || !strings.Contains(got.Findings[0].Summary, "n7")) {
+				t.Errorf("finding %+v: want low confidence naming n7", got.Findings[0])
+			}
+		})
+	}
+}
