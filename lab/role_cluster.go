@@ -142,8 +142,9 @@ func (c *labCluster) Pods(ctx context.Context) []k8s.PodState {
 	for _, name := range names {
 		// nginx may run without the lab's knowing: started by hand in
 		// the node, as kubelet would start the static pod.
-		running := netns.HasProcess(c.ns.namespace(name).Path(), "nginx")
-		if p, ok := c.roles.proxies[name].pod(c.topo.Node(name).Address, running); ok {
+		proxy := c.roles.proxies[name]
+		running := proxy.nginxSeen(c.ns.namespace(name).Path())
+		if p, ok := proxy.pod(c.topo.Node(name).Address, running); ok {
 			out = append(out, p)
 		}
 	}
@@ -162,12 +163,24 @@ func (c *labCluster) podNode(_ context.Context, pod string) (string, *calicoNode
 		if "nginx-proxy-"+name != pod {
 			continue
 		}
-		running := netns.HasProcess(c.ns.namespace(name).Path(), "nginx")
+		running := p.nginxSeen(c.ns.namespace(name).Path())
 		if _, ok := p.pod(c.topo.Node(name).Address, running); ok {
 			return name, nil, true
 		}
 	}
 	return "", nil, false
+}
+
+// nginxSeen reports whether an nginx process runs in the node's network
+// namespace nsPath, looked up (a walk of /proc) at most once per
+// podProbeTTL: the API stand-in lists pods for every call it serves.
+func (p *nginxProxy) nginxSeen(nsPath string) bool {
+	p.seenMu.Lock()
+	defer p.seenMu.Unlock()
+	if p.seenAt.IsZero() || time.Since(p.seenAt) >= podProbeTTL {
+		p.seen, p.seenAt = netns.HasProcess(nsPath, "nginx"), time.Now()
+	}
+	return p.seen
 }
 
 // podProbeTTL is how long the API stand-in reuses a node's readiness

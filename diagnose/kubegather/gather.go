@@ -84,6 +84,8 @@ type gatherer struct {
 	mu         sync.Mutex
 	notes      []string
 	unanswered map[string]bool
+	// recs holds what perNode's workers recognised, by source.
+	recs map[string]diagnose.Recognition
 }
 
 func (g *gatherer) note(format string, args ...any) {
@@ -119,7 +121,7 @@ func (g *gatherer) call(ctx context.Context, f func(ctx context.Context) error) 
 func Gather(ctx context.Context, src Source, opts Options) (*Result, error) {
 	opts.defaults()
 	start := time.Now()
-	g := &gatherer{src: src, opts: opts, now: start, unanswered: map[string]bool{}}
+	g := &gatherer{src: src, opts: opts, now: start, unanswered: map[string]bool{}, recs: map[string]diagnose.Recognition{}}
 	tctx, cancel := context.WithTimeout(ctx, opts.Total)
 	defer cancel()
 
@@ -171,15 +173,15 @@ func Gather(ctx context.Context, src Source, opts Options) (*Result, error) {
 		}
 	}
 	for _, a := range arts {
-		source := a.File
-		if a.Node != "" {
-			source = a.Node + "/" + a.File
+		src := source(a)
+		rec, ok := g.recs[src]
+		if !ok {
+			rec = opts.Registry.Recognize(src, a.Data)
 		}
-		rec := opts.Registry.Recognize(source, a.Data)
 		if len(rec.Evidence) == 0 && strings.HasPrefix(a.File, "events-") {
 			continue // events that say nothing the recognisers know: no noise in the unknowns
 		}
-		c.Add(a.Node, source, rec)
+		c.Add(a.Node, src, rec)
 	}
 	c.Unknowns = append(c.Unknowns, g.notes...)
 	if len(res.Unanswered) > 0 {
@@ -262,6 +264,7 @@ func (g *gatherer) perNode(ctx context.Context, nodes []corev1.Node, pods []core
 		a  diagnose.Artifact
 		ok bool
 	}, len(jobs))
+	recs := make([]diagnose.Recognition, len(jobs))
 	sem := make(chan struct{}, g.opts.Parallel)
 	var wg sync.WaitGroup
 	for i, j := range jobs {
@@ -275,17 +278,31 @@ func (g *gatherer) perNode(ctx context.Context, nodes []corev1.Node, pods []core
 				g.fail(j.node)
 				return
 			}
-			defer func() { <-sem }()
 			results[i].a, results[i].ok = j.run(ctx)
+			<-sem
+			// Recognised here, while other calls wait on the network.
+			if results[i].ok {
+				recs[i] = g.opts.Registry.Recognize(source(results[i].a), results[i].a.Data)
+			}
 		}()
 	}
 	wg.Wait()
-	for _, r := range results {
+	for i, r := range results {
 		if r.ok {
 			out[r.a.Node] = append(out[r.a.Node], r.a)
+			g.recs[source(r.a)] = recs[i]
 		}
 	}
 	return out
+}
+
+// source names an artifact as the evidence quotes it: node/file, or the
+// file of a cluster-wide one.
+func source(a diagnose.Artifact) string {
+	if a.Node == "" {
+		return a.File
+	}
+	return a.Node + "/" + a.File
 }
 
 // events lists kube-system's events by the pod they are about.
