@@ -141,7 +141,6 @@ func keys(m map[string]diagnose.Artifact) []string {
 	return out
 }
 
-
 func TestUnansweredNodesAreNotHealthy(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
