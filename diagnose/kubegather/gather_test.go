@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	utilexec "k8s.io/client-go/util/exec"
 
 	"github.com/peerlab/peerlab/diagnose"
 )
@@ -54,8 +55,14 @@ func scriptedExec(out map[string]string, hang map[string]bool) ExecFunc {
 			<-ctx.Done()
 			return ctx.Err()
 		}
-		_, err := io.WriteString(stdout, out[pod+" "+argv[0]])
-		return err
+		text, failed := strings.CutPrefix(out[pod+" "+argv[0]], "EXIT1:")
+		if _, err := io.WriteString(stdout, text); err != nil {
+			return err
+		}
+		if failed {
+			return utilexec.CodeExitError{Err: errors.New("command terminated with non-zero exit code"), Code: 1}
+		}
+		return nil
 	}
 }
 
@@ -68,7 +75,7 @@ func TestGatherAssignsNodesAndNamesSilentOnes(t *testing.T) {
 	}
 	out := map[string]string{
 		"calico-node-aaaaa birdcl":      "BIRD v0.3.3+birdv1.6.8 ready.\nname     proto    table    state  since       info\nMesh_10_0_0_2 BGP   master   start  10:00:00    Active        Socket: Connection refused\n",
-		"calico-node-aaaaa calico-node": "calico/node is not ready: BIRD is not ready: BGP not established with 10.0.0.2\n",
+		"calico-node-aaaaa calico-node": "EXIT1:calico/node is not ready: BIRD is not ready: BGP not established with 10.0.0.2\n",
 		"calico-node-aaaaa cat":         "router id 10.0.0.1;\nprotocol bgp Mesh_10_0_0_2 from bgp_template {\n  neighbor 10.0.0.2 as 64512;\n  password \"s3cret-of-the-test\";\n}\n",
 	}
 	src := Source{Kube: fake.NewClientset(objs...), Exec: scriptedExec(out, map[string]bool{"calico-node-ccccc": true})}
