@@ -179,3 +179,39 @@ func TestDiagnoseClusterPartial(t *testing.T) {
 		t.Errorf("with worker2 silent, the first finding is not apiserver-proxy-down on worker1 (exit %d):\n%s", r.code, r.stdout)
 	}
 }
+
+// TestDiagnoseClusterUsage: cluster mode's bad input and an API server
+// that does not answer, without a lab.
+func TestDiagnoseClusterUsage(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.yaml")
+	if err := os.WriteFile(garbage, []byte("this: [is not a kubeconfig\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A kubeconfig whose server refuses connections (a closed loopback port).
+	closed := filepath.Join(dir, "closed.yaml")
+	kc := "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: 'https://127.0.0.1:1', insecure-skip-tls-verify: true}\n  name: c\n" +
+		"contexts:\n- context: {cluster: c, user: u}\n  name: x\ncurrent-context: x\nusers:\n- name: u\n  user: {token: t}\n"
+	if err := os.WriteFile(closed, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		contains string
+	}{
+		{"missing kubeconfig is a usage error", []string{"diagnose", "--kubeconfig", filepath.Join(dir, "none.yaml")}, exitUsage, "none.yaml"},
+		{"unparsable kubeconfig is a usage error", []string{"diagnose", "--kubeconfig", garbage}, exitUsage, "kubeconfig"},
+		{"unknown context is a usage error", []string{"diagnose", "--kubeconfig", closed, "--context", "nope"}, exitUsage, "nope"},
+		{"--kubeconfig excludes evidence files", []string{"diagnose", "--kubeconfig", closed, dir}, exitUsage, "excludes"},
+		{"an API server that refuses exits 1 naming it", []string{"diagnose", "--kubeconfig", closed, "--call-timeout", "2s"}, exitFailed, "did not list the nodes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, code := runCLI(t, tc.args...)
+			if code != tc.code || !strings.Contains(out+errOut, tc.contains) {
+				t.Fatalf("exit %d, want %d with %q\nstdout: %s\nstderr: %s", code, tc.code, tc.contains, out, errOut)
+			}
+		})
+	}
+}
