@@ -13,5 +13,7 @@
 //
 // Evidence sources plug in by producing Observations for a Cluster: the
 // artifacts source is LoadArtifacts; lab and host sources can call
-// Registry.Recognize on command output or fill Observations directly.
+// Registry.Recognize on command output or fill Observations directly. A
+// whole cluster read through its API server (diagnose --kubeconfig) is
+// package diagnose/kubegather, which this package does not import.
 package diagnose

@@ -50,10 +50,18 @@ func ruleAPIServerProxyDown(c *Cluster) []Finding {
 			ssLine = []Line{{n.Obs.ListenersSource, "(ss -ltnp) nothing listens on port 6443"}}
 		}
 		label := c.Label(n)
+		var podLines []Line
+		podMissing := false
+		if len(refused) > 0 {
+			var others []Line
+			if podMissing, others = proxyPodMissing(c, label); podMissing {
+				podLines = append([]Line{proxyPodLine(label, others)}, others...)
+			}
+		}
 		switch {
 		case len(refused) > 0:
 			conf := Medium
-			if hasNginx || notListening {
+			if hasNginx || notListening || podMissing {
 				conf = High
 			}
 			if listening {
@@ -61,8 +69,8 @@ func ruleAPIServerProxyDown(c *Cluster) []Finding {
 			}
 			f := newFinding(CauseAPIServerProxyDown, conf, label, "",
 				fmt.Sprintf("%s: calico-node's connections to the local API server proxy %s are refused, so confd cannot render BIRD's peers", orNode(label), hostOfLines(n)),
-				concat(refused, ssLine, nginxLines(n)))
-			if !hasNginx {
+				concat(refused, ssLine, podLines, nginxLines(n)))
+			if !hasNginx && !podMissing {
 				f = f.withNotes(fmt.Sprintf("%s: no nginx.conf given; 127.0.0.1:6443 is kubespray's nginx-proxy on workers, another local proxy would fit too", orNode(label)))
 			}
 			out = append(out, f)

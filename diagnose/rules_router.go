@@ -160,8 +160,8 @@ func ruleUnexplainedSymptoms(c *Cluster) []Finding {
 			lines = append(lines, n.Obs.DatastoreErrors...)
 		}
 		for _, p := range n.Obs.Pods {
-			if !p.CalicoNode() {
-				continue
+			if !p.CalicoNode() || podNodeHasBirdEvidence(c, n, p.Node) {
+				continue // that node's own evidence is read instead
 			}
 			if ready, total, ok := strings.Cut(p.Ready, "/"); ok && ready != total || containsFold(p.Status, "CrashLoop") || containsFold(p.Status, "Error") {
 				lines = append(lines, p.Line)

@@ -55,6 +55,12 @@ type calicoNode struct {
 	cancel       context.CancelFunc
 	done         chan struct{}
 	parent       context.Context
+
+	// probeMu serialises the API stand-in's readiness probes; probed and
+	// probeMsg are the last probe's time and verdict (role_cluster.go).
+	probeMu  sync.Mutex
+	probed   time.Time
+	probeMsg string
 }
 
 // newCalicoNode prepares the calico-node of b, reading the API server at

@@ -142,22 +142,65 @@ func (c *labCluster) Pods(ctx context.Context) []k8s.PodState {
 	for _, name := range names {
 		// nginx may run without the lab's knowing: started by hand in
 		// the node, as kubelet would start the static pod.
-		running := netns.HasProcess(c.ns.namespace(name).Path(), "nginx")
-		if p, ok := c.roles.proxies[name].pod(c.topo.Node(name).Address, running); ok {
+		proxy := c.roles.proxies[name]
+		running := proxy.nginxSeen(c.ns.namespace(name).Path())
+		if p, ok := proxy.pod(c.topo.Node(name).Address, running); ok {
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
-// podNode returns the calico-node or proxy of pod name.
-func (c *labCluster) podNode(ctx context.Context, pod string) (string, *calicoNode, bool) {
-	for _, p := range c.Pods(ctx) {
-		if p.Name == pod {
-			return p.Node, c.roles.calico[p.Node], true
+// podNode returns the calico-node or proxy of pod name. It reads names
+// only: no readiness probe runs for a log or an exec.
+func (c *labCluster) podNode(_ context.Context, pod string) (string, *calicoNode, bool) {
+	for _, name := range c.roles.order {
+		if k8s.DaemonSetPodName("calico-node", name) == pod {
+			return name, c.roles.calico[name], true
+		}
+	}
+	for name, p := range c.roles.proxies {
+		if "nginx-proxy-"+name != pod {
+			continue
+		}
+		running := p.nginxSeen(c.ns.namespace(name).Path())
+		if _, ok := p.pod(c.topo.Node(name).Address, running); ok {
+			return name, nil, true
 		}
 	}
 	return "", nil, false
+}
+
+// nginxSeen reports whether an nginx process runs in the node's network
+// namespace nsPath, looked up (a walk of /proc) at most once per
+// podProbeTTL: the API stand-in lists pods for every call it serves.
+func (p *nginxProxy) nginxSeen(nsPath string) bool {
+	p.seenMu.Lock()
+	defer p.seenMu.Unlock()
+	if p.seenAt.IsZero() || time.Since(p.seenAt) >= podProbeTTL {
+		p.seen, p.seenAt = netns.HasProcess(nsPath, "nginx"), time.Now()
+	}
+	return p.seen
+}
+
+// podProbeTTL is how long the API stand-in reuses a node's readiness
+// verdict: kubelet probes every 10 s and the API shows the last result,
+// so many API calls at once cost one probe per node, not one per call.
+const podProbeTTL = time.Second
+
+// podReadiness is readiness for the API stand-in, probed at most once per
+// podProbeTTL.
+func (c *calicoNode) podReadiness(ctx context.Context) string {
+	c.probeMu.Lock()
+	defer c.probeMu.Unlock()
+	if !c.probed.IsZero() && time.Since(c.probed) < podProbeTTL {
+		return c.probeMsg
+	}
+	msg := c.readiness(ctx)
+	if ctx.Err() == nil {
+		c.probed, c.probeMsg = time.Now(), msg
+	}
+	return msg
 }
 
 // Logs implements k8s.Cluster: calico-node's log is what its confd and
@@ -221,7 +264,7 @@ func lookPathIn(path, name string) (string, error) {
 // pod is calico-node's pod now: Ready by the real readiness rule, with
 // the readiness probe's failure as an event.
 func (c *calicoNode) pod(ctx context.Context) k8s.PodState {
-	msg := c.readiness(ctx)
+	msg := c.podReadiness(ctx)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()

@@ -82,6 +82,12 @@ type nginxProxy struct {
 	started time.Time
 	cmd     *exec.Cmd
 	done    chan struct{}
+
+	// seenAt and seen cache whether an nginx runs in the node, for the
+	// API stand-in (role_cluster.go).
+	seenMu sync.Mutex
+	seenAt time.Time
+	seen   bool
 }
 
 // newNginxProxy prepares the proxy of node towards the masters' API servers.

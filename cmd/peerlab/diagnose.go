@@ -15,7 +15,7 @@ import (
 // evidence collected on the nodes.
 func newDiagnoseCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "diagnose [FILE|DIR|BUNDLE|- ...] [--lab NAME --node N] [--peer ADDR]",
+		Use:   "diagnose [FILE|DIR|BUNDLE|- ...] [--lab NAME --node N] [--kubeconfig FILE] [--peer ADDR]",
 		Short: "Explain why Calico/BIRD BGP sessions are not Established",
 		Long: `diagnose reads evidence collected on Calico nodes and explains why BGP
 sessions are down ("BIRD is not ready: BGP not established with ..."): findings
@@ -44,14 +44,26 @@ a BGP OPEN as the node to each peer whose session is down, and a 1 s capture
 on eth0; peers that are lab nodes are gathered too, so findings name the node
 where the cause lies. The whole diagnosis answers within about 2 s.
 
-With no evidence and no --lab, diagnose runs in HOST mode on a real node,
+--kubeconfig FILE [--context C] diagnoses a whole cluster through its API
+server, read-only (CLUSTER mode): the nodes, the kube-system pods (calico-node,
+nginx-proxy, haproxy) with their events, Calico's crd.projectcalico.org/v1
+BGPConfiguration, BGPPeer and Node resources when the API serves them, and
+from each calico-node pod, by exec over WebSocket, 'birdcl show protocols
+all', its rendered bird.cfg, 'calico-node -bird-ready' and the tail of its
+log (--tail). Each piece is an artifact of the node its pod runs on, read by
+the same engine as files, so findings name the node where the cause lies.
+--parallel calls at once, --call-timeout per call, --timeout in all; nodes
+that do not answer leave the report partial and its unknowns name them.
+
+With no evidence, no --lab and no --kubeconfig, diagnose runs in HOST mode on a real node,
 read-only, with the same probes in this host's network namespace; the
 --bird-socket, --bird-config, --bird-log, --calico-log-dir, --manifests,
 --nginx-conf, --api-proxy and --interface flags override the defaults.
 A host with no BIRD socket, no bird.cfg, nothing in /etc/calico and no bird
 or calico-node process in its network namespace is not a Calico node: diagnose
 says so and exits 2 instead of blaming a peer.
---save-artifacts DIR writes the gathered text for a later artifacts run.
+--save-artifacts DIR writes the gathered text (live, host or cluster mode)
+for a later artifacts run: files 0600, passwords redacted.
 
 Ctrl-C (or SIGTERM) stops a diagnosis between files and between rules.
 
@@ -62,6 +74,7 @@ path, not a Calico node).`,
   peerlab diagnose status.txt bird.cfg --output json
   kubectl -n kube-system logs ds/calico-node | peerlab diagnose -
   peerlab diagnose --lab calico-bird-mesh --node node1
+  peerlab diagnose --kubeconfig ~/.kube/config --context prod --save-artifacts ./evidence
   sudo peerlab diagnose --peer 10.0.0.2`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.diagnose(cmd, args)
@@ -83,6 +96,7 @@ path, not a Calico node).`,
 	f.String("nginx-conf", "", "host mode: nginx-proxy config (default /etc/nginx/nginx.conf)")
 	f.String("api-proxy", "", "host mode: local API server proxy (default 127.0.0.1:6443)")
 	f.String("interface", "", "host mode: interface to capture BGP on (default eth0, - for none)")
+	addClusterFlags(cmd)
 	return cmd
 }
 
@@ -100,6 +114,14 @@ func (a *app) diagnose(cmd *cobra.Command, args []string) error {
 	ctx := cmd.Context()
 	var rep diagnose.Report
 	switch {
+	case str("kubeconfig") != "" || str("context") != "":
+		if len(paths) > 0 || str("lab") != "" {
+			return usageErrorf("peerlab diagnose: --kubeconfig excludes evidence files and --lab")
+		}
+		var err error
+		if rep, err = a.diagnoseCluster(cmd); err != nil {
+			return err
+		}
 	case len(paths) > 0:
 		if str("lab") != "" {
 			return usageErrorf("peerlab diagnose: evidence files and --lab exclude each other")

@@ -31,7 +31,10 @@ func textLines(r io.Reader) ([]string, error) {
 // scanLines is textLines with the reply-code stripping optional.
 func scanLines(r io.Reader, strip bool) ([]string, error) {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), maxLineLen)
+	// A small first buffer: the scanner grows it for long lines, and
+	// callers parse single rows too (diagnose quotes protocol rows one
+	// by one), where 64 KiB per call dominated the time.
+	sc.Buffer(make([]byte, 0, 4096), maxLineLen)
 	var out []string
 	for sc.Scan() {
 		line := strings.TrimRight(sc.Text(), "\r \t")
