@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
+	"reflect"
 	"sync"
 	"time"
 )
@@ -21,10 +21,10 @@ const DefaultRetry = 2 * time.Second
 type Agent struct {
 	// Server is the API server's URL, for log lines.
 	Server string
-	// Fetch lists the nodes from the API server.
-	Fetch func(ctx context.Context) ([]NodeInfo, error)
-	// Apply renders and loads BIRD's configuration for nodes.
-	Apply func(ctx context.Context, nodes []NodeInfo) error
+	// Fetch reads the node list and Calico's resources from the API server.
+	Fetch func(ctx context.Context) (Snapshot, error)
+	// Apply renders and loads BIRD's configuration for a snapshot.
+	Apply func(ctx context.Context, s Snapshot) error
 	// Target is the file Apply writes, for log lines.
 	Target string
 	// Every is the retry and poll interval; 0 means DefaultRetry.
@@ -36,8 +36,15 @@ type Agent struct {
 	AfterTick func(ctx context.Context)
 
 	mu      sync.Mutex
-	applied []NodeInfo
+	applied Snapshot
 	synced  bool
+}
+
+// Snapshot is what confd reads from the API server in one try: the node
+// list and Calico's datastore resources.
+type Snapshot struct {
+	Nodes     []NodeInfo `json:"nodes"`
+	Datastore Datastore  `json:"datastore"`
 }
 
 // Run tries at once, then every Every, until ctx ends.
@@ -71,7 +78,7 @@ func (a *Agent) Synced() bool {
 
 // tick is one try: fetch, compare, apply.
 func (a *Agent) tick(ctx context.Context, every time.Duration) {
-	nodes, err := a.Fetch(ctx)
+	snap, err := a.Fetch(ctx)
 	if ctx.Err() != nil {
 		return
 	}
@@ -80,21 +87,21 @@ func (a *Agent) tick(ctx context.Context, every time.Duration) {
 		return
 	}
 	a.mu.Lock()
-	same := a.synced && slices.Equal(a.applied, nodes)
+	same := a.synced && reflect.DeepEqual(a.applied, snap)
 	a.mu.Unlock()
 	if same {
 		return
 	}
-	if err := a.Apply(ctx, nodes); err != nil {
+	if err := a.Apply(ctx, snap); err != nil {
 		if ctx.Err() == nil {
 			a.logf("ERROR", "failed to apply %s: %v", a.Target, err)
 		}
 		return
 	}
 	a.mu.Lock()
-	a.applied, a.synced = slices.Clone(nodes), true
+	a.applied, a.synced = snap, true
 	a.mu.Unlock()
-	a.logf("INFO", "Target config %s has been updated (%d node(s) in the mesh)", a.Target, len(nodes))
+	a.logf("INFO", "Target config %s has been updated (%d node(s) in the mesh)", a.Target, len(snap.Nodes))
 }
 
 // logf writes one line in confd's layout: time, level, message.
