@@ -166,7 +166,7 @@ func TestAgentRetriesThenApplies(t *testing.T) {
 	var logs syncBuffer
 	ag := &Agent{
 		Server: base,
-		Fetch: func(ctx context.Context) (Snapshot, error) { return FetchSnapshot(ctx, c, base) },
+		Fetch:  func(ctx context.Context) (Snapshot, error) { return FetchSnapshot(ctx, c, base) },
 		Apply: func(_ context.Context, s Snapshot) error {
 			applied <- s.Nodes
 			return nil

@@ -10,8 +10,8 @@ import (
 )
 
 // Calico is the `calico:` block: Calico datastore resources the lab's API
-// server stand-in starts with (docs/datastore.md). Field names inside it are
-// Calico's own (camelCase), as in the resources' YAML. Without the block the
+// server stand-in starts with (docs/datastore.md). Field names are Calico's in
+// the topology's lower-case style (asNumber is as-number). Without the block the
 // lab derives the resources from the nodes (every calico-node's address and
 // AS, the node-to-node mesh on), which is what topologies meant before.
 type Calico struct {
@@ -59,24 +59,24 @@ type rawCalico struct {
 }
 
 type rawCalicoConfig struct {
-	ASNumber              rawNumber `mapstructure:"asNumber"`
-	NodeToNodeMeshEnabled *bool     `mapstructure:"nodeToNodeMeshEnabled"`
-	ListenPort            rawNumber `mapstructure:"listenPort"`
-	LogSeverityScreen     *string   `mapstructure:"logSeverityScreen"`
+	ASNumber              rawNumber `mapstructure:"as-number"`
+	NodeToNodeMeshEnabled *bool     `mapstructure:"node-to-node-mesh-enabled"`
+	ListenPort            rawNumber `mapstructure:"listen-port"`
+	LogSeverityScreen     *string   `mapstructure:"log-severity-screen"`
 }
 
 type rawCalicoPeer struct {
 	Name         *string            `mapstructure:"name"`
 	Node         *string            `mapstructure:"node"`
-	NodeSelector *string            `mapstructure:"nodeSelector"`
-	PeerSelector *string            `mapstructure:"peerSelector"`
-	PeerIP       *string            `mapstructure:"peerIP"`
-	ASNumber     rawNumber          `mapstructure:"asNumber"`
+	NodeSelector *string            `mapstructure:"node-selector"`
+	PeerSelector *string            `mapstructure:"peer-selector"`
+	PeerIP       *string            `mapstructure:"peer-ip"`
+	ASNumber     rawNumber          `mapstructure:"as-number"`
 	Password     *rawCalicoPassword `mapstructure:"password"`
 }
 
 type rawCalicoPassword struct {
-	SecretKeyRef *rawSecretKeyRef `mapstructure:"secretKeyRef"`
+	SecretKeyRef *rawSecretKeyRef `mapstructure:"secret-key-ref"`
 }
 
 type rawSecretKeyRef struct {
@@ -86,9 +86,9 @@ type rawSecretKeyRef struct {
 
 type rawCalicoNode struct {
 	Labels                  map[string]string `mapstructure:"labels"`
-	ASNumber                rawNumber         `mapstructure:"asNumber"`
-	RouteReflectorClusterID *string           `mapstructure:"routeReflectorClusterID"`
-	ListenPort              rawNumber         `mapstructure:"listenPort"`
+	ASNumber                rawNumber         `mapstructure:"as-number"`
+	RouteReflectorClusterID *string           `mapstructure:"route-reflector-cluster-id"`
+	ListenPort              rawNumber         `mapstructure:"listen-port"`
 }
 
 // logSeverities are the values Calico's logSeverityScreen takes.
@@ -136,7 +136,7 @@ func (b *builder) buildCalico(raw *rawCalico, nodes []*Node) *Calico {
 		if r.LogSeverityScreen != nil {
 			cfg.LogSeverityScreen = *r.LogSeverityScreen
 			if !slices.Contains(logSeverities, cfg.LogSeverityScreen) {
-				b.c.add("calico.bgpconfiguration.logSeverityScreen", fmt.Sprintf("%q is not one of %v", cfg.LogSeverityScreen, logSeverities))
+				b.c.add("calico.bgpconfiguration.log-severity-screen", fmt.Sprintf("%q is not one of %v", cfg.LogSeverityScreen, logSeverities))
 			}
 		}
 		c.BGPConfiguration = cfg
@@ -151,11 +151,11 @@ func (b *builder) buildCalico(raw *rawCalico, nodes []*Node) *Calico {
 		if r == nil {
 			continue
 		}
-		n := CalicoNode{Labels: r.Labels, ASNumber: asn(r.ASNumber, path+".asNumber"), ListenPort: port(r.ListenPort, path+".listenPort")}
+		n := CalicoNode{Labels: r.Labels, ASNumber: asn(r.ASNumber, path+".as-number"), ListenPort: port(r.ListenPort, path+".listen-port")}
 		if r.RouteReflectorClusterID != nil {
 			n.RouteReflectorClusterID = *r.RouteReflectorClusterID
 			if a, err := netip.ParseAddr(n.RouteReflectorClusterID); err != nil || !a.Is4() {
-				b.c.add(path+".routeReflectorClusterID", fmt.Sprintf("%q is not an IPv4 address", n.RouteReflectorClusterID))
+				b.c.add(path+".route-reflector-cluster-id", fmt.Sprintf("%q is not an IPv4 address", n.RouteReflectorClusterID))
 			}
 		}
 		c.Nodes[name] = n
@@ -183,9 +183,9 @@ func (b *builder) buildCalico(raw *rawCalico, nodes []*Node) *Calico {
 			b.c.add(path+".node", fmt.Sprintf("%s is not a node with role calico-node", p.Node))
 		}
 		if p.Node != "" && p.NodeSelector != "" {
-			b.c.add(path+".nodeSelector", "node and nodeSelector are mutually exclusive")
+			b.c.add(path+".node-selector", "node and node-selector are mutually exclusive")
 		}
-		for _, s := range []struct{ key, sel string }{{"nodeSelector", p.NodeSelector}, {"peerSelector", p.PeerSelector}} {
+		for _, s := range []struct{ key, sel string }{{"node-selector", p.NodeSelector}, {"peer-selector", p.PeerSelector}} {
 			if s.sel == "" {
 				continue
 			}
@@ -195,28 +195,28 @@ func (b *builder) buildCalico(raw *rawCalico, nodes []*Node) *Calico {
 		}
 		switch {
 		case p.PeerIP == "" && p.PeerSelector == "":
-			b.c.add(path, "peerIP or peerSelector is required")
+			b.c.add(path, "peer-ip or peer-selector is required")
 		case p.PeerIP != "" && p.PeerSelector != "":
-			b.c.add(path+".peerSelector", "peerIP and peerSelector are mutually exclusive")
+			b.c.add(path+".peer-selector", "peer-ip and peer-selector are mutually exclusive")
 		case p.PeerIP != "":
 			if !validPeerIP(p.PeerIP) {
-				b.c.add(path+".peerIP", fmt.Sprintf("%q is not an IPv4 address or address:port", p.PeerIP))
+				b.c.add(path+".peer-ip", fmt.Sprintf("%q is not an IPv4 address or address:port", p.PeerIP))
 			}
 			if !r.ASNumber.Set {
-				b.c.add(path, "asNumber is required with peerIP")
+				b.c.add(path, "as-number is required with peer-ip")
 			}
 		}
-		if v := asn(r.ASNumber, path+".asNumber"); v != nil {
+		if v := asn(r.ASNumber, path+".as-number"); v != nil {
 			p.ASNumber = *v
 		}
 		if r.Password != nil {
 			ref := r.Password.SecretKeyRef
 			if ref == nil || ref.Name == nil || ref.Key == nil {
-				b.c.add(path+".password", "password needs secretKeyRef with name and key")
+				b.c.add(path+".password", "password needs secret-key-ref with name and key")
 			} else {
 				p.SecretName, p.SecretKey = *ref.Name, *ref.Key
 				if _, ok := raw.Secrets[p.SecretName][p.SecretKey]; !ok {
-					b.c.add(path+".password.secretKeyRef", fmt.Sprintf("secret %s has no key %q in calico.secrets", p.SecretName, p.SecretKey))
+					b.c.add(path+".password.secret-key-ref", fmt.Sprintf("secret %s has no key %q in calico.secrets", p.SecretName, p.SecretKey))
 				}
 			}
 		}
