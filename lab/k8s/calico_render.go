@@ -51,6 +51,9 @@ type calicoNodeView struct {
 //     a global peer already has that address;
 //   - peerIP (address[:port]) with asNumber, or peerSelector: every
 //     Calico node whose labels match, at its own address, AS and port;
+//   - reverse peerings: a node a BGPPeer's peerSelector matches (or whose
+//     address and AS its peerIP and asNumber name) gets Node_ peers to the
+//     nodes the BGPPeer is for;
 //   - a peer with self's address is skipped ("Skipping ourselves");
 //   - rr client and rr cluster id on a peer in self's AS when self has a
 //     routeReflectorClusterID and the peer another (or none);
@@ -128,45 +131,93 @@ func RenderBGP(ds Datastore, self string, labPort uint16) (BGPPlan, error) {
 	}
 	slices.SortFunc(plan.Peers, byIP)
 	global := map[netip.Addr]bool{}
+	var globals, locals []bird.Peer
+	add := func(list *[]bird.Peer, kind bird.PeerKind, t calicoNodeView, bp BGPPeer, password string) {
+		if t.addr == me.addr || (kind == bird.KindNode && global[t.addr]) {
+			return // "Skipping ourselves", or a global peering has it
+		}
+		p := bird.Peer{Name: cmp.Or(t.name, bp.Metadata.Name), Address: t.addr, ASN: t.asn, Port: t.port, Kind: kind, Password: password}
+		if p.ASN == me.asn && me.cid != "" && t.cid != me.cid {
+			p.RouteReflectorClient, p.ClusterID = true, me.cid
+		}
+		if i := slices.IndexFunc(*list, func(q bird.Peer) bool { return q.Address == p.Address && q.Port == p.Port }); i >= 0 {
+			(*list)[i] = p // one peering per address and port; the last BGPPeer wins
+			return
+		}
+		*list = append(*list, p)
+	}
+	// Global peers first, so that node-specific ones can skip their addresses.
 	for _, pass := range []bird.PeerKind{bird.KindGlobal, bird.KindNode} {
-		var peers []bird.Peer
 		for _, bp := range ds.BGPPeers {
 			isGlobal := bp.Spec.Node == "" && bp.Spec.NodeSelector == ""
-			if isGlobal != (pass == bird.KindGlobal) {
+			if isGlobal != (pass == bird.KindGlobal) || (!isGlobal && !peerAppliesTo(bp, *me)) {
 				continue
 			}
-			if !isGlobal && !peerAppliesTo(bp, *me) {
-				continue
-			}
-			password, warn := peerPassword(ds, bp)
-			if warn != "" {
-				plan.Warnings = append(plan.Warnings, warn)
-			}
+			password := plan.password(ds, bp)
 			for _, t := range peerTargets(bp, nodes, defPort, &plan) {
-				if t.addr == me.addr || (pass == bird.KindNode && global[t.addr]) {
-					continue
-				}
-				p := bird.Peer{Name: t.name, Address: t.addr, ASN: t.asn, Port: t.port, Kind: pass, Password: password}
-				if p.Name == "" {
-					p.Name = bp.Metadata.Name
-				}
-				if p.ASN == me.asn && me.cid != "" && t.cid != me.cid {
-					p.RouteReflectorClient, p.ClusterID = true, me.cid
-				}
-				if !slices.ContainsFunc(peers, func(q bird.Peer) bool { return q.Address == p.Address && q.Port == p.Port }) {
-					peers = append(peers, p)
+				if pass == bird.KindGlobal {
+					add(&globals, pass, t, bp, password)
+				} else {
+					add(&locals, pass, t, bp, password)
 				}
 			}
 		}
-		slices.SortFunc(peers, byIP)
-		for _, p := range peers {
-			if pass == bird.KindGlobal {
-				global[p.Address] = true
-			}
+		for _, p := range globals {
+			global[p.Address] = true
 		}
-		plan.Peers = append(plan.Peers, peers...)
 	}
+	// Reverse peerings: a node a BGPPeer peers with (peerSelector, or
+	// peerIP and AS of a Calico node) peers back with the nodes the BGPPeer
+	// is for, so that both ends are configured.
+	for _, bp := range ds.BGPPeers {
+		if !reverseTarget(bp, *me, globalASN) {
+			continue
+		}
+		password := plan.password(ds, bp)
+		for _, n := range nodes {
+			if n.addr.IsValid() && forNode(bp, n) {
+				add(&locals, bird.KindNode, n, bp, password)
+			}
+		}
+	}
+	slices.SortFunc(globals, byIP)
+	slices.SortFunc(locals, byIP)
+	plan.Peers = append(append(plan.Peers, globals...), locals...)
 	return plan, nil
+}
+
+// password is a BGPPeer's password, noting a missing Secret or key.
+func (plan *BGPPlan) password(ds Datastore, bp BGPPeer) string {
+	pw, warn := peerPassword(ds, bp)
+	if warn != "" && !slices.Contains(plan.Warnings, warn) {
+		plan.Warnings = append(plan.Warnings, warn)
+	}
+	return pw
+}
+
+// forNode reports whether BGPPeer bp is for node n: every node for a
+// global peer, else node or nodeSelector.
+func forNode(bp BGPPeer, n calicoNodeView) bool {
+	if bp.Spec.Node == "" && bp.Spec.NodeSelector == "" {
+		return true
+	}
+	return peerAppliesTo(bp, n)
+}
+
+// reverseTarget reports whether node n is what BGPPeer bp peers with:
+// its peerSelector matches n, or its peerIP is n's address with n's AS
+// (and n's port, when peerIP has one).
+func reverseTarget(bp BGPPeer, n calicoNodeView, globalASN uint32) bool {
+	if bp.Spec.PeerSelector != "" {
+		sel, err := ParseCalicoSelector(bp.Spec.PeerSelector)
+		return err == nil && sel(n.labels)
+	}
+	ap, err := parsePeerIP(bp.Spec.PeerIP)
+	if err != nil || ap.Addr() != n.addr {
+		return false
+	}
+	asn := cmp.Or(bp.Spec.ASNumber, globalASN)
+	return asn == n.asn && (ap.Port() == 0 || ap.Port() == n.port)
 }
 
 // peerAppliesTo reports whether a node-specific BGPPeer is for node n.
@@ -205,7 +256,7 @@ func peerTargets(bp BGPPeer, nodes []calicoNodeView, defPort uint16, plan *BGPPl
 	t := calicoNodeView{addr: ap.Addr(), asn: bp.Spec.ASNumber, port: ap.Port()}
 	for _, n := range nodes {
 		if n.addr == t.addr && (t.asn == 0 || t.asn == n.asn) {
-			t.name, t.cid = n.name, n.cid
+			t.name = n.name
 			if t.port == 0 {
 				t.port = n.port
 			}
