@@ -58,6 +58,7 @@ func (a *APIServer) datastoreRoutes(mux *http.ServeMux) {
 		a.storedRoutes(mux, k, base, base+"/{name}")
 	}
 	a.storedRoutes(mux, secretKind, "/api/v1/namespaces/{ns}/secrets", "/api/v1/namespaces/{ns}/secrets/{name}")
+	a.openAPIRoutes(mux)
 	mux.HandleFunc("GET /api/v1/secrets", a.auth(func(w http.ResponseWriter, r *http.Request) { a.listStored(w, r, secretKind) }))
 }
 
@@ -230,8 +231,11 @@ func (a *APIServer) storeWrite(w http.ResponseWriter, r *http.Request, k storedK
 		normalizeSecret(o)
 	}
 	if err := validateObject(k.kind, o); err != nil {
+		field, msg, _ := strings.Cut(err.Error(), ": ")
 		writeObject(w, http.StatusUnprocessableEntity, statusObject(422, "Invalid",
-			k.kind+" \""+objectName(o)+"\" is invalid: "+err.Error(), obj{"name": objectName(o), "kind": k.plural}))
+			k.plural+groupSuffix(k)+` "`+objectName(o)+`" is invalid: `+err.Error(),
+			obj{"name": objectName(o), "group": strings.TrimPrefix(groupSuffix(k), "."), "kind": k.kind,
+				"causes": []obj{{"reason": "FieldValueInvalid", "message": msg, "field": field}}}))
 		return
 	}
 	if r.URL.Query().Get("dryRun") != "" {
