@@ -212,11 +212,19 @@ func (c *calicoNode) apply(ctx context.Context, snap k8s.Snapshot) error {
 	return c.bird.setCalico(ctx, plan.ASN, plan.ListenPort, c.withTopology(plan.Peers))
 }
 
-// withTopology gives mesh peers the settings of the topology's session
-// with that node (password, TTL security, passive).
+// withTopology names peers after the lab nodes at their addresses and
+// gives mesh peers the settings of the topology's session with that node
+// (password, TTL security, passive).
 func (c *calicoNode) withTopology(peers []bird.Peer) []bird.Peer {
 	out := slices.Clone(peers)
 	for i, p := range out {
+		// Name the peer after the lab node at its address, so that the
+		// lab's session tracking knows both ends.
+		for _, n := range c.topo.Nodes {
+			if n.Name != c.bird.spec.Node.Name && c.bird.spec.Bind(n.Name) == p.Address {
+				out[i].Name, p.Name = n.Name, n.Name
+			}
+		}
 		if p.Kind != bird.KindMesh {
 			continue
 		}

@@ -48,7 +48,7 @@ func openAPIDoc(gv string, kinds []storedKind) obj {
 				{"name": "fieldValidation", "in": "query", "schema": obj{"type": "string"}},
 				{"name": "dryRun", "in": "query", "schema": obj{"type": "string"}},
 			},
-			"responses":                      obj{"200": obj{"description": "OK"}},
+			"responses":                       obj{"200": obj{"description": "OK"}},
 			"x-kubernetes-group-version-kind": obj{"group": group, "version": version, "kind": k.kind},
 		}}
 	}
