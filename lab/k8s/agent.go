@@ -10,8 +10,13 @@ import (
 )
 
 // DefaultRetry is how often the agent tries the API server again while it
-// is unreachable, and how often it polls it afterwards.
+// is unreachable.
 const DefaultRetry = 2 * time.Second
+
+// DefaultPoll is how often the agent reads the API server while it
+// answers, so that a change of Calico's resources reaches BIRD within
+// about a second.
+const DefaultPoll = time.Second
 
 // Agent plays calico-node's confd: it reads the node list from the API
 // server, hands it to Apply (which renders BIRD's peers and reloads BIRD)
@@ -27,8 +32,11 @@ type Agent struct {
 	Apply func(ctx context.Context, s Snapshot) error
 	// Target is the file Apply writes, for log lines.
 	Target string
-	// Every is the retry and poll interval; 0 means DefaultRetry.
+	// Every is the retry interval; 0 means DefaultRetry.
 	Every time.Duration
+	// Poll is the interval after a successful read; 0 means DefaultPoll
+	// (or Every, when that is shorter).
+	Poll time.Duration
 	// Log receives confd-style lines; nil discards them.
 	Log io.Writer
 	// AfterTick, when set, runs after every try (the lab writes the
@@ -47,22 +55,30 @@ type Snapshot struct {
 	Datastore Datastore  `json:"datastore"`
 }
 
-// Run tries at once, then every Every, until ctx ends.
+// Run tries at once, then every Poll while the API server answers and
+// every Every while it does not, until ctx ends.
 func (a *Agent) Run(ctx context.Context) {
 	every := a.Every
 	if every <= 0 {
 		every = DefaultRetry
 	}
+	poll := a.Poll
+	if poll <= 0 {
+		poll = min(DefaultPoll, every)
+	}
 	a.logf("INFO", "confd starting: datastore kubernetes at %s", a.Server)
-	t := time.NewTicker(every)
-	defer t.Stop()
 	for {
-		a.tick(ctx, every)
+		wait := poll
+		if !a.tick(ctx, every) {
+			wait = every
+		}
 		if a.AfterTick != nil && ctx.Err() == nil {
 			a.AfterTick(ctx)
 		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
 		}
@@ -76,32 +92,34 @@ func (a *Agent) Synced() bool {
 	return a.synced
 }
 
-// tick is one try: fetch, compare, apply.
-func (a *Agent) tick(ctx context.Context, every time.Duration) {
+// tick is one try: fetch, compare, apply. It reports whether the API
+// server answered.
+func (a *Agent) tick(ctx context.Context, every time.Duration) bool {
 	snap, err := a.Fetch(ctx)
 	if ctx.Err() != nil {
-		return
+		return false
 	}
 	if err != nil {
 		a.logf("ERROR", "failed to connect to the API server at %s: %v; retrying in %s", a.Server, err, every)
-		return
+		return false
 	}
 	a.mu.Lock()
 	same := a.synced && reflect.DeepEqual(a.applied, snap)
 	a.mu.Unlock()
 	if same {
-		return
+		return true
 	}
 	if err := a.Apply(ctx, snap); err != nil {
 		if ctx.Err() == nil {
 			a.logf("ERROR", "failed to apply %s: %v", a.Target, err)
 		}
-		return
+		return true
 	}
 	a.mu.Lock()
 	a.applied, a.synced = snap, true
 	a.mu.Unlock()
 	a.logf("INFO", "Target config %s has been updated (%d node(s) in the mesh)", a.Target, len(snap.Nodes))
+	return true
 }
 
 // logf writes one line in confd's layout: time, level, message.
