@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -160,9 +161,10 @@ func TestKubectlCalicoResources(t *testing.T) {
 		t.Fatalf("kubectl apply again: %v\n%s", err, out)
 	}
 	waitLine("65010")
-	if out, err := kubectl(t, kc, "", "get", "bgppeers.crd.projectcalico.org"); err != nil || !strings.Contains(out, "tor") {
+	if out, err := kubectl(t, kc, "", "get", "bgppeers.crd.projectcalico.org"); err != nil || !strings.Contains(out, "tor") || !strings.Contains(out, "AGE") {
 		t.Errorf("kubectl get bgppeers: %v\n%s", err, out)
 	}
+	checkTableWatch(t, kc)
 	// An invalid peerIP is refused with the field named.
 	bad := strings.Replace(testPeerYAML, "10.0.0.254", "10.0.0.300", 1)
 	if out, err := kubectl(t, kc, bad, "apply", "-f", "-"); err == nil || !strings.Contains(out, "spec.peerIP") {
@@ -177,4 +179,55 @@ func TestKubectlCalicoResources(t *testing.T) {
 	if out, err := kubectl(t, kc, "", "get", "bgppeers.crd.projectcalico.org", "tor"); err == nil || !strings.Contains(out, "NotFound") {
 		t.Errorf("kubectl get of a deleted peer: %v\n%s", err, out)
 	}
+}
+
+// checkTableWatch runs `kubectl get -w` with its table output (the server
+// sends Table rows in watch events) and patches the peer: the watch must
+// print the peer's row a second time.
+func checkTableWatch(t *testing.T, kc string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out := &lockedWriter{w: &bytes.Buffer{}}
+	w := exec.CommandContext(ctx, "kubectl", "--kubeconfig", kc, "get", "bgppeers.crd.projectcalico.org", "-w")
+	w.Stdout = out
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = w.Process.Kill(); _ = w.Wait() }()
+	rows := func() int { return strings.Count(out.String(), "\ntor ") }
+	for i := 0; rows() < 1; i++ {
+		if ctx.Err() != nil {
+			t.Fatalf("kubectl get -w printed no row for tor:\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if o, err := kubectl(t, kc, "", "patch", "bgppeers.crd.projectcalico.org", "tor", "--type", "merge", "-p", `{"metadata":{"labels":{"rack":"r1"}}}`); err != nil {
+		t.Fatalf("kubectl patch: %v\n%s", err, o)
+	}
+	for rows() < 2 {
+		if ctx.Err() != nil {
+			t.Fatalf("kubectl get -w printed no row after the patch:\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// lockedWriter serialises writes from a command with reads of its buffer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// String is what was written so far.
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
 }
