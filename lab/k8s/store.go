@@ -109,6 +109,7 @@ func (s *Store) Get(kind, namespace, name string) (obj, error) {
 func (s *Store) Create(kind, namespace string, o obj) (obj, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	o = deepCopy(o)
 	name := objectName(o)
 	k := storeKey{kind, namespace, name}
 	if _, ok := s.objects[k]; ok {
@@ -128,6 +129,7 @@ func (s *Store) Create(kind, namespace string, o obj) (obj, error) {
 func (s *Store) Update(kind, namespace string, o obj) (obj, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	o = deepCopy(o)
 	k := storeKey{kind, namespace, objectName(o)}
 	old, ok := s.objects[k]
 	if !ok {
@@ -165,7 +167,6 @@ func (s *Store) Delete(kind, namespace, name string) (obj, error) {
 func (s *Store) put(k storeKey, o obj, event string) obj {
 	s.rv++
 	metadataOf(o)["resourceVersion"] = strconv.FormatUint(s.rv, 10)
-	o = deepCopy(o)
 	s.objects[k] = o
 	s.notify(k, WatchEvent{Type: event, Object: deepCopy(o)})
 	return deepCopy(o)
