@@ -68,6 +68,10 @@ func (l *Lab) newClusterRoles(ctx context.Context) (*clusterRoles, error) {
 			calicoInfos = append(calicoInfos, k8s.NodeInfo{Name: n.Name, Address: netip.PrefixFrom(n.Address, bits), ASN: n.ASN})
 		}
 	}
+	store := k8s.NewStore()
+	if err := seedStore(store, l.topo, calicoInfos); err != nil {
+		return nil, err
+	}
 	admin, err := ca.IssueClient(k8s.AdminUser, []string{k8s.AdminGroup}, time.Now())
 	if err != nil {
 		return nil, err
@@ -91,7 +95,7 @@ func (l *Lab) newClusterRoles(ctx context.Context) (*clusterRoles, error) {
 		if !n.HasRole(topology.RoleAPIServer) {
 			continue
 		}
-		a, err := newAPIServerRole(n, l.ns.namespace(n.Name), ca, calicoInfos, cluster, l.log.With(zap.String("node", n.Name)))
+		a, err := newAPIServerRole(n, l.ns.namespace(n.Name), ca, calicoInfos, cluster, store, l.log.With(zap.String("node", n.Name)))
 		if err != nil {
 			return nil, err
 		}

@@ -23,8 +23,9 @@ type apiServerRole struct {
 
 // newAPIServerRole signs a serving certificate for n (its address,
 // 127.0.0.1, the kubernetes service names) and prepares the stand-in
-// serving nodes and cluster to clients with certificates of ca.
-func newAPIServerRole(n *topology.Node, ns Namespace, ca *k8s.CA, nodes []k8s.NodeInfo, cluster k8s.Cluster, log *zap.Logger) (*apiServerRole, error) {
+// serving nodes, cluster and the Calico datastore store to clients with
+// certificates of ca.
+func newAPIServerRole(n *topology.Node, ns Namespace, ca *k8s.CA, nodes []k8s.NodeInfo, cluster k8s.Cluster, store *k8s.Store, log *zap.Logger) (*apiServerRole, error) {
 	ips := []netip.Addr{n.Address, netip.MustParseAddr("127.0.0.1")}
 	dns := []string{n.Name, "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost"}
 	cert, err := ca.IssueServing("kube-apiserver", ips, dns, time.Now())
@@ -34,7 +35,7 @@ func newAPIServerRole(n *topology.Node, ns Namespace, ca *k8s.CA, nodes []k8s.No
 	return &apiServerRole{
 		addr: netip.AddrPortFrom(n.Address, k8s.APIServerPort),
 		ns:   ns,
-		srv:  k8s.NewAPIServer(cert, nodes, log).WithCluster(cluster, ca.Pool()),
+		srv:  k8s.NewAPIServer(cert, nodes, log).WithCluster(cluster, ca.Pool()).WithStore(store),
 	}, nil
 }
 

@@ -150,7 +150,7 @@ func (c *calicoNode) start(ctx context.Context) error {
 func (c *calicoNode) serveApply(ctx context.Context, out *bufio.Reader, in io.WriteCloser) {
 	defer in.Close()
 	for {
-		nodes, err := k8s.ReadApply(out)
+		snap, err := k8s.ReadApply(out)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				c.log.Warn("calico-node", zap.Error(err))
@@ -158,7 +158,7 @@ func (c *calicoNode) serveApply(ctx context.Context, out *bufio.Reader, in io.Wr
 			return
 		}
 		reply := "ok"
-		if err := c.apply(ctx, nodes); err != nil {
+		if err := c.apply(ctx, snap); err != nil {
 			reply = strings.ReplaceAll(err.Error(), "\n", " ")
 		}
 		if _, err := io.WriteString(in, reply+"\n"); err != nil {
@@ -200,10 +200,52 @@ func (c *calicoNode) restart(ctx context.Context) error {
 	return c.start(c.parent)
 }
 
-// apply renders the Calico mesh for nodes (every other calico-node is a
-// Mesh_ peer) and loads it into BIRD.
-func (c *calicoNode) apply(ctx context.Context, nodes []k8s.NodeInfo) error {
-	return c.bird.setPeers(ctx, c.meshPeers(nodes))
+// apply renders BIRD's BGP settings from a snapshot as Calico's confd
+// does (k8s.RenderBGP) and loads them into BIRD. Mesh peers the topology
+// also has keep its settings (password, TTL security). An API server
+// without Calico's resources gives the plain mesh of the node list.
+func (c *calicoNode) apply(ctx context.Context, snap k8s.Snapshot) error {
+	if len(snap.Datastore.Nodes) == 0 {
+		return c.bird.setPeers(ctx, c.meshPeers(snap.Nodes))
+	}
+	plan, err := k8s.RenderBGP(snap.Datastore, c.bird.spec.Node.Name, uint16(c.bird.spec.Port))
+	if err != nil {
+		return err
+	}
+	for _, w := range plan.Warnings {
+		c.log.Warn("calico-node confd", zap.String("warning", w))
+	}
+	return c.bird.setCalico(ctx, plan.ASN, plan.ListenPort, c.withTopology(plan.Peers))
+}
+
+// withTopology names peers after the lab nodes at their addresses and
+// gives mesh peers the settings of the topology's session with that node
+// (password, TTL security, passive).
+func (c *calicoNode) withTopology(peers []bird.Peer) []bird.Peer {
+	out := slices.Clone(peers)
+	for i, p := range out {
+		// Name the peer after the lab node at its address, so that the
+		// lab's session tracking knows both ends.
+		for _, n := range c.topo.Nodes {
+			if n.Name != c.bird.spec.Node.Name && c.bird.spec.Bind(n.Name) == p.Address {
+				out[i].Name, p.Name = n.Name, n.Name
+			}
+		}
+		if p.Kind != bird.KindMesh {
+			continue
+		}
+		for _, s := range c.bird.spec.Sessions {
+			if !s.Has(p.Name) {
+				continue
+			}
+			if tp, err := birdPeer(c.bird.spec, s, p.Port); err == nil {
+				tp.Address, tp.ASN, tp.Kind, tp.Port, tp.Name = p.Address, p.ASN, bird.KindMesh, p.Port, p.Name
+				tp.RouteReflectorClient, tp.ClusterID = false, ""
+				out[i] = tp
+			}
+		}
+	}
+	return out
 }
 
 // meshPeers turns the node list into BIRD peers, ordered by address. A

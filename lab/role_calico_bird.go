@@ -48,6 +48,26 @@ func (b *birdNode) setPeers(ctx context.Context, peers []bird.Peer) error {
 	return b.writeCalicoConfig()
 }
 
+// setCalico is setPeers with the node's AS and listen port as confd
+// rendered them (0 keeps the topology's).
+func (b *birdNode) setCalico(ctx context.Context, asn uint32, port uint16, peers []bird.Peer) error {
+	b.faults.mu.Lock()
+	defer b.faults.mu.Unlock()
+	prev := b.faults.base
+	b.faults.base.Peers = slices.Clone(peers)
+	if asn != 0 {
+		b.faults.base.ASN = asn
+	}
+	if port != 0 {
+		b.faults.base.ListenPort = port
+	}
+	if err := b.reconfigure(ctx, b.faults.desired()); err != nil {
+		b.faults.base = prev
+		return err
+	}
+	return b.writeCalicoConfig()
+}
+
 // writeCalicoConfig copies the configuration BIRD runs on to Calico's path.
 func (b *birdNode) writeCalicoConfig() error {
 	b.mu.Lock()

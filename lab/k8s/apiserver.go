@@ -44,6 +44,9 @@ type APIServer struct {
 	cluster Cluster
 	clients *x509.CertPool
 	created time.Time
+	// store holds the writable objects (datastore_routes.go); set by
+	// WithStore.
+	store *Store
 
 	mu   sync.Mutex
 	srv  *http.Server

@@ -166,9 +166,9 @@ func TestAgentRetriesThenApplies(t *testing.T) {
 	var logs syncBuffer
 	ag := &Agent{
 		Server: base,
-		Fetch:  func(ctx context.Context) ([]NodeInfo, error) { return FetchNodes(ctx, c, base) },
-		Apply: func(_ context.Context, n []NodeInfo) error {
-			applied <- n
+		Fetch:  func(ctx context.Context) (Snapshot, error) { return FetchSnapshot(ctx, c, base) },
+		Apply: func(_ context.Context, s Snapshot) error {
+			applied <- s.Nodes
 			return nil
 		},
 		Target: "/etc/calico/confd/config/bird.cfg",

@@ -157,7 +157,7 @@ func runConfd(ctx context.Context, stdin io.Reader, stdout io.Writer, socket, no
 	rl := &readinessLog{path: ReadinessLog}
 	a := &Agent{
 		Server:    server,
-		Fetch:     func(ctx context.Context) ([]NodeInfo, error) { return FetchNodes(ctx, client, server) },
+		Fetch:     func(ctx context.Context) (Snapshot, error) { return FetchSnapshot(ctx, client, server) },
 		Apply:     ap.apply,
 		Target:    BIRDConfig,
 		Log:       logf,
@@ -174,11 +174,11 @@ type applier struct {
 	in  *bufio.Reader
 }
 
-// apply writes nodes as one JSON line and reads the lab's verdict.
-func (p *applier) apply(_ context.Context, nodes []NodeInfo) error {
+// apply writes a snapshot as one JSON line and reads the lab's verdict.
+func (p *applier) apply(_ context.Context, snap Snapshot) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := WriteApply(p.out, nodes); err != nil {
+	if err := WriteApply(p.out, snap); err != nil {
 		return err
 	}
 	reply, err := p.in.ReadString('\n')
@@ -191,29 +191,29 @@ func (p *applier) apply(_ context.Context, nodes []NodeInfo) error {
 	return nil
 }
 
-// WriteApply writes nodes as one line of the confd-to-lab protocol.
-func WriteApply(w io.Writer, nodes []NodeInfo) error {
-	data, err := json.Marshal(nodes)
+// WriteApply writes a snapshot as one line of the confd-to-lab protocol.
+func WriteApply(w io.Writer, snap Snapshot) error {
+	data, err := json.Marshal(snap)
 	if err != nil {
-		return fmt.Errorf("encode node list: %w", err)
+		return fmt.Errorf("encode datastore snapshot: %w", err)
 	}
 	if _, err := w.Write(append(data, '\n')); err != nil {
-		return fmt.Errorf("hand the node list to the lab: %w", err)
+		return fmt.Errorf("hand the datastore snapshot to the lab: %w", err)
 	}
 	return nil
 }
 
-// ReadApply reads one node list line of the confd-to-lab protocol.
-func ReadApply(r *bufio.Reader) ([]NodeInfo, error) {
+// ReadApply reads one snapshot line of the confd-to-lab protocol.
+func ReadApply(r *bufio.Reader) (Snapshot, error) {
 	line, err := r.ReadBytes('\n')
 	if err != nil {
-		return nil, err
+		return Snapshot{}, err
 	}
-	var nodes []NodeInfo
-	if err := json.Unmarshal(line, &nodes); err != nil {
-		return nil, fmt.Errorf("decode node list from calico-node: %w", err)
+	var snap Snapshot
+	if err := json.Unmarshal(line, &snap); err != nil {
+		return Snapshot{}, fmt.Errorf("decode datastore snapshot from calico-node: %w", err)
 	}
-	return nodes, nil
+	return snap, nil
 }
 
 // readinessLog appends readiness verdicts to a file when they change.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -64,4 +65,50 @@ func FetchNodes(ctx context.Context, c *http.Client, base string) ([]NodeInfo, e
 		return nil, fmt.Errorf("GET %s: %d %s", url, code, http.StatusText(code))
 	}
 	return DecodeNodeList(bytesReader(body))
+}
+
+// FetchSnapshot reads what confd renders from: the node list and, when
+// the API server serves Calico's group, BGPConfigurations, BGPPeers,
+// Calico Nodes and kube-system Secrets. Any failed request fails it all,
+// so BIRD keeps what it had.
+func FetchSnapshot(ctx context.Context, c *http.Client, base string) (Snapshot, error) {
+	nodes, err := FetchNodes(ctx, c, base)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	s := Snapshot{Nodes: nodes}
+	lists := []struct {
+		path string
+		into any
+	}{
+		{"/apis/" + CalicoAPIVersion + "/bgpconfigurations", &s.Datastore.BGPConfigurations},
+		{"/apis/" + CalicoAPIVersion + "/bgppeers", &s.Datastore.BGPPeers},
+		{"/apis/" + CalicoAPIVersion + "/nodes", &s.Datastore.Nodes},
+		{"/api/v1/namespaces/" + CalicoNamespace + "/secrets", &s.Datastore.Secrets},
+	}
+	for _, l := range lists {
+		url := base + l.path
+		code, body, err := Get(ctx, c, url)
+		if err != nil {
+			return Snapshot{}, err
+		}
+		if code == http.StatusNotFound {
+			continue // an API server without Calico's resources
+		}
+		if code != http.StatusOK {
+			return Snapshot{}, fmt.Errorf("GET %s: %d %s", url, code, http.StatusText(code))
+		}
+		var list struct {
+			Items json.RawMessage `json:"items"`
+		}
+		if err := json.Unmarshal(body, &list); err != nil {
+			return Snapshot{}, fmt.Errorf("decode %s: %w", url, err)
+		}
+		if len(list.Items) > 0 && string(list.Items) != "null" {
+			if err := json.Unmarshal(list.Items, l.into); err != nil {
+				return Snapshot{}, fmt.Errorf("decode %s: %w", url, err)
+			}
+		}
+	}
+	return s, nil
 }

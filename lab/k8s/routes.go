@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -40,11 +41,19 @@ func (a *APIServer) clusterRoutes(mux *http.ServeMux) {
 			"serverAddressByClientCIDRs": []obj{{"clientCIDR": "0.0.0.0/0", "serverAddress": r.Host}}})
 	}))
 	mux.HandleFunc("GET /apis", a.auth(func(w http.ResponseWriter, _ *http.Request) {
-		writeObject(w, http.StatusOK, obj{"kind": "APIGroupList", "apiVersion": "v1", "groups": []obj{}})
+		groups := []obj{}
+		if a.store != nil {
+			groups = append(groups, calicoGroup())
+		}
+		writeObject(w, http.StatusOK, obj{"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 	}))
 	mux.HandleFunc("GET /api/v1", a.auth(func(w http.ResponseWriter, _ *http.Request) {
 		var rs []obj
-		for _, res := range v1Resources {
+		resources := v1Resources
+		if a.store != nil {
+			resources = append(slices.Clone(resources), resource{"secrets", "secret", "Secret", true, nil, writeVerbs})
+		}
+		for _, res := range resources {
 			o := obj{"name": res.name, "singularName": res.singular, "namespaced": res.namespaced, "kind": res.kind, "verbs": res.verbs}
 			if res.short != nil {
 				o["shortNames"] = res.short
@@ -53,6 +62,9 @@ func (a *APIServer) clusterRoutes(mux *http.ServeMux) {
 		}
 		writeObject(w, http.StatusOK, obj{"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "v1", "resources": rs})
 	}))
+	if a.store != nil {
+		a.datastoreRoutes(mux)
+	}
 	mux.HandleFunc("GET /api/v1/namespaces", a.auth(a.listNamespaces))
 	mux.HandleFunc("GET /api/v1/namespaces/{ns}", a.auth(a.getNamespace))
 	mux.HandleFunc("GET /api/v1/nodes", a.auth(a.listNodes))

@@ -50,6 +50,7 @@ func build(raw *rawTopology, c *collector) *Topology {
 	t.Sessions = b.buildSessions(raw.Peerings)
 	b.checkInjectorPeers(t.Nodes, t.Sessions)
 	t.Links = b.buildLinks(raw.Links)
+	t.Calico = b.buildCalico(raw.Calico, t.Nodes)
 	t.Faults = b.buildFaults(raw.Faults, t.Sessions)
 	t.Expectations = b.buildExpectations(raw.Expect, t.Sessions, t.Faults, raw.Faults)
 	if d, ok := b.parseDuration(raw.Duration, "duration"); ok {

@@ -21,6 +21,7 @@ type rawTopology struct {
 	Faults   []rawFault          `mapstructure:"faults"`
 	Links    []rawLink           `mapstructure:"links"`
 	Duration rawDuration         `mapstructure:"duration"`
+	Calico   *rawCalico          `mapstructure:"calico"`
 }
 
 type rawDefaults struct {

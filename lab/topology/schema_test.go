@@ -43,6 +43,10 @@ func TestSchemaMatchesFormat(t *testing.T) {
 		{"expectation", def("expectation"), rawExpect{}},
 		{"fault", def("fault"), rawFault{}},
 		{"link", def("link"), rawLink{}},
+		{"calico", def("calico"), rawCalico{}},
+		{"calico bgpconfiguration", def("calicoBGPConfiguration"), rawCalicoConfig{}},
+		{"calico bgppeer", def("calicoBGPPeer"), rawCalicoPeer{}},
+		{"calico node", def("calicoNode"), rawCalicoNode{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -130,6 +130,9 @@ type Topology struct {
 	// Duration is how long a run lasts at least, from lab start
 	// (`duration:`); 0 when not set.
 	Duration time.Duration
+	// Calico is the `calico:` block (Calico datastore resources), nil
+	// when the topology has none.
+	Calico *Calico
 }
 
 // Fault is one scheduled fault: injected At after the lab is up, healed at
