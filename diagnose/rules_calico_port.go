@@ -37,8 +37,8 @@ func ruleListenPort(c *Cluster) []Finding {
 				}
 			}
 		}
-		summary := fmt.Sprintf("%s: BGPConfiguration %s sets listenPort %d while the cluster's BGP port is %d, so the other nodes dial %s on the wrong port",
-			name, bc.Name, bc.ListenPort, port, name)
+		summary := fmt.Sprintf("%s: BGPConfiguration %s sets listenPort %d while the cluster's BGP port is %d: every peer must dial %s on %d and its BIRD must listen there, or their sessions fail",
+			name, bc.Name, bc.ListenPort, port, name, bc.ListenPort)
 		f := newFinding(CauseListenPortMismatch, conf, name, "", summary, append([]Line{bc.Line, bc.PortLine}, ev...))
 		out = append(out, f.withSteps(fmt.Sprintf("calicoctl patch bgpconfiguration %s -p '{\"spec\":{\"listenPort\":%d}}'", bc.Name, port)))
 	}
