@@ -3,6 +3,7 @@ package diagnose
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -136,5 +137,55 @@ func TestCalicoResourceRulesQuietOnDefaultMesh(t *testing.T) {
 	c.Nodes[0].Obs.BGPConfigurations[0].MeshEnabled = &off
 	if fs := ruleMeshDisabled(c); len(fs) != 2 || fs[0].Confidence != Medium {
 		t.Errorf("mesh off without peers, no BIRD evidence: %+v; want two medium findings", fs)
+	}
+}
+
+// TestBGPPeerASNeedsBIRDRefusal checks that, for a peer outside the
+// cluster, only BIRD refusing the peer's OPEN implicates the BGPPeer: the
+// resources are the lab's (asNumber 65010 on worker1-tor); the BIRD log
+// lines are written for the test.
+func TestBGPPeerASNeedsBIRDRefusal(t *testing.T) {
+	var res Observations
+	for _, f := range []string{"calico-bgppeers.yaml", "calico-nodes.yaml"} {
+		data, err := os.ReadFile(filepath.Join("testdata", "artifacts", "lab-calico-peer-as-wrong-resource", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _, ok := calicoResourcesYAML{}.Recognize(f, data)
+		if !ok {
+			t.Fatalf("%s not recognised", f)
+		}
+		res.merge(o)
+	}
+	tests := []struct {
+		name    string
+		message string // BIRD's log message about Node_10_0_0_254, "" for none
+		want    Confidence
+		summary string
+	}{
+		{"BIRD refused the ToR's OPEN", "Error: Bad peer AS: 65000", High, "the peer's OPEN says AS 65000"},
+		{"BIRD refused, AS not quoted", "Error: Bad peer AS", High, "BIRD refuses the peer's OPEN"},
+		{"the ToR refused worker1's OPEN", "Received: Bad peer AS", "", ""},
+		{"no BIRD evidence", "", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w1 := &Node{Name: "worker1"}
+			if tc.message != "" {
+				w1.Obs.BirdLog = []BirdLogLine{{Protocol: "Node_10_0_0_254", Message: tc.message,
+					Line: Line{"worker1/calico-node.log", "bird: Node_10_0_0_254: " + tc.message}}}
+			}
+			c := &Cluster{Nodes: []*Node{{Obs: res}, w1}}
+			fs := ruleBGPPeerAS(c)
+			if tc.want == "" {
+				if len(fs) != 0 {
+					t.Errorf("fired: %+v", fs)
+				}
+				return
+			}
+			if len(fs) != 1 || fs[0].Confidence != tc.want || fs[0].Node != "worker1" || !strings.Contains(fs[0].Summary, tc.summary) {
+				t.Fatalf("findings %+v; want one %s on worker1 saying %q", fs, tc.want, tc.summary)
+			}
+		})
 	}
 }

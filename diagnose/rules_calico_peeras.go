@@ -4,8 +4,9 @@ import "fmt"
 
 // ruleBGPPeerAS names a BGPPeer whose asNumber is not the AS its peer
 // uses: against another Calico node's AS from the resources alone
-// (medium), or with BIRD's NOTIFICATION 2/2 on that session (high when
-// BIRD quotes the peer's AS and it differs from the BGPPeer's). When the
+// (medium; high with a Bad peer AS on that session), or, for a peer
+// outside the cluster, when BIRD itself refused the peer's OPEN with
+// NOTIFICATION 2/2 (high: BIRD's neighbor AS is the BGPPeer's). When the
 // BGPPeer is node-specific and the Node has no AS of its own, the summary
 // says the usual mistake: a node's own AS put on the BGPPeer.
 func ruleBGPPeerAS(c *Cluster) []Finding {
@@ -18,7 +19,7 @@ func ruleBGPPeerAS(c *Cluster) []Finding {
 		peer := addrOnly(bp.PeerIP)
 		for _, cn := range r.appliesTo(bp) {
 			n := c.NodeNamed(cn.Name)
-			lines, quoted := badPeerAS(n, peer)
+			lines, sent, quoted := badPeerAS(n, peer)
 			var (
 				conf    Confidence
 				peerSay string
@@ -33,12 +34,15 @@ func ruleBGPPeerAS(c *Cluster) []Finding {
 					conf = High
 				}
 			} else {
-				if len(lines) == 0 {
+				// Only BIRD refusing the peer's OPEN implicates the
+				// BGPPeer (BIRD's neighbor AS comes from it); the peer
+				// refusing ours implicates the node's AS (as-mismatch).
+				if !sent {
 					continue
 				}
-				conf, peerSay = Medium, "BIRD reports Bad peer AS on that session"
+				conf, peerSay = High, "BIRD refuses the peer's OPEN (Bad peer AS)"
 				if quoted != 0 && quoted != bp.ASNumber {
-					conf, peerSay = High, fmt.Sprintf("the peer's OPEN says AS %d (BIRD: Bad peer AS)", quoted)
+					peerSay = fmt.Sprintf("the peer's OPEN says AS %d (BIRD: Bad peer AS)", quoted)
 				}
 			}
 			summary := fmt.Sprintf("%s: BGPPeer %s sets asNumber %d for peer %s, but %s", cn.Name, bp.Name, bp.ASNumber, peer, peerSay)

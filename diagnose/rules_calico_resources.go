@@ -111,10 +111,12 @@ func addrOnly(s string) string {
 var badPeerASRe = regexp.MustCompile(`Bad peer AS:? (\d+)`)
 
 // badPeerAS returns n's evidence of NOTIFICATION 2/2 (Bad peer AS) on its
-// session with peer, and the AS quoted with it (0 when none was).
-func badPeerAS(n *Node, peer string) (lines []Line, quotedAS uint32) {
+// session with peer; sent is true when BIRD itself refused the peer's
+// OPEN (its configured neighbor AS is not the peer's), and quotedAS is the
+// AS BIRD quotes then (0 when it quotes none).
+func badPeerAS(n *Node, peer string) (lines []Line, sent bool, quotedAS uint32) {
 	if n == nil {
-		return nil, 0
+		return nil, false, 0
 	}
 	for _, ev := range n.errorEvents() {
 		if ev.Peer != peer {
@@ -126,8 +128,9 @@ func badPeerAS(n *Node, peer string) (lines []Line, quotedAS uint32) {
 		}
 		lines = append(lines, ev.Lines...)
 		if !le.Sent {
-			continue // the AS quoted is BIRD's own reading of a received OPEN only when BIRD sent the NOTIFICATION
+			continue
 		}
+		sent = true
 		for _, l := range ev.Lines {
 			if m := badPeerASRe.FindStringSubmatch(l.Text); m != nil {
 				if v, err := strconv.ParseUint(m[1], 10, 32); err == nil {
@@ -136,7 +139,7 @@ func badPeerAS(n *Node, peer string) (lines []Line, quotedAS uint32) {
 			}
 		}
 	}
-	return lines, quotedAS
+	return lines, sent, quotedAS
 }
 
 // hasBGPProtocol reports whether n's BIRD (show protocols or bird.cfg) was
