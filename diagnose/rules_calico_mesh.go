@@ -19,12 +19,15 @@ func ruleMeshDisabled(c *Cluster) []Finding {
 		}
 		conf := Medium
 		var notes []string
-		if seen, any := hasBGPProtocol(c.NodeNamed(cn.Name)); seen && !any {
-			conf = High
-			notes = append(notes, fmt.Sprintf("%s: BIRD has no BGP protocol, as the resources predict", cn.Name))
+		if len(r.peers) == 0 {
+			notes = append(notes, "no BGPPeer is in the evidence: an empty list, or BGPPeers that were not read")
 		}
 		summary := fmt.Sprintf("%s: the default BGPConfiguration turns the node-to-node mesh off (nodeToNodeMeshEnabled: false) and no BGPPeer gives %s a peer, so it has no BGP session",
 			cn.Name, cn.Name)
+		if seen, any := hasBGPProtocol(c.NodeNamed(cn.Name)); seen && !any {
+			conf = High
+			summary += "; its BIRD has no BGP protocol either"
+		}
 		f := newFinding(CauseMeshDisabledNoPeers, conf, cn.Name, "", summary, []Line{d.Line, d.MeshLine, cn.Line})
 		out = append(out, f.withNotes(notes...).withSteps(
 			"kubectl patch bgpconfigurations.crd.projectcalico.org default --type merge -p '{\"spec\":{\"nodeToNodeMeshEnabled\":true}}'"))
