@@ -27,6 +27,11 @@ const (
 	CauseUnacceptableHoldTime      Cause = "unacceptable-hold-time"
 	CauseBadTimers                 Cause = "bad-timers"
 	CauseVXLANOnlyBirdCheck        Cause = "vxlan-only-bird-check"
+	CauseBGPPeerASMismatch         Cause = "bgppeer-as-mismatch"
+	CauseMeshDisabledNoPeers       Cause = "mesh-disabled-no-peers"
+	CausePeerSelectorMatchesNone   Cause = "peer-selector-matches-nothing"
+	CauseListenPortMismatch        Cause = "listen-port-mismatch"
+	CauseRRClusterMisplaced        Cause = "rr-cluster-misplaced"
 	CauseUnknown                   Cause = "unknown"
 )
 
@@ -143,6 +148,26 @@ func Catalogue() []CauseInfo {
 		}},
 		{CauseUnacceptableHoldTime, "one end proposed a hold time the other refuses", 5, []string{
 			"hold time must be 0 or at least 3 seconds on both ends; compare the BGPPeer/BGPConfiguration keepalive and hold settings with the router",
+		}},
+		{CauseBGPPeerASMismatch, "a BGPPeer's asNumber is not the AS its peer uses (often a node's own AS put on the BGPPeer)", 1, []string{
+			"BGPPeer.spec.asNumber is the PEER's AS; a node's own AS goes on the Calico Node: calicoctl patch node <node> -p '{\"spec\":{\"bgp\":{\"asNumber\":<node AS>}}}'",
+			"then set the BGPPeer to the AS the peer really uses: calicoctl patch bgppeer <name> -p '{\"spec\":{\"asNumber\":<peer AS>}}'",
+		}},
+		{CauseMeshDisabledNoPeers, "the node-to-node mesh is disabled and no BGPPeer replaces it", 1, []string{
+			"turn the mesh back on until route reflectors or ToR peers exist: calicoctl patch bgpconfiguration default -p '{\"spec\":{\"nodeToNodeMeshEnabled\":true}}'",
+			"or create the BGPPeers that replace it (route reflectors: peerSelector on nodes with spec.bgp.routeReflectorClusterID) before disabling the mesh",
+		}},
+		{CausePeerSelectorMatchesNone, "a BGPPeer's peerSelector matches no Calico node", 1, []string{
+			"compare the BGPPeer's peerSelector with the nodes' labels: calicoctl get bgppeer <name> -o yaml; kubectl get nodes --show-labels",
+			"fix the selector (calicoctl patch bgppeer <name> -p '{\"spec\":{\"peerSelector\":\"...\"}}') or label the intended nodes (kubectl label node <node> <key>=<value>)",
+		}},
+		{CauseListenPortMismatch, "BIRD listens on different BGP ports on different nodes", 1, []string{
+			"calicoctl get bgpconfig -o yaml: listenPort of default and of every node.<name> must agree",
+			"remove the odd one: calicoctl patch bgpconfiguration node.<node> -p '{\"spec\":{\"listenPort\":<cluster port>}}' (or delete that node's BGPConfiguration)",
+		}},
+		{CauseRRClusterMisplaced, "routeReflectorClusterID is set on the wrong nodes for the BGPPeers that pick route reflectors", 1, []string{
+			"the nodes a BGPPeer's peerSelector picks are the route reflectors: each needs spec.bgp.routeReflectorClusterID (calicoctl patch node <rr> -p '{\"spec\":{\"bgp\":{\"routeReflectorClusterID\":\"244.0.0.1\"}}}')",
+			"clients must not carry it: kubectl patch nodes.crd.projectcalico.org <client> --type merge -p '{\"spec\":{\"bgp\":{\"routeReflectorClusterID\":null}}}'",
 		}},
 		{CauseUnknown, "the evidence fits no known cause", 9, []string{
 			"collect more evidence from both ends of the session: calicoctl node status, birdc show protocols all, ss -ltnp, ip -4 addr, ip route, the calico-node log",

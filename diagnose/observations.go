@@ -90,6 +90,11 @@ type Observations struct {
 	// on: the shell prompt of a command run there ("root@node1:~#
 	// calicoctl node status"), a Kubernetes Node's Hostname address.
 	Hostnames []HostnameObs
+	// BGPConfigurations, BGPPeers and CalicoNodes are Calico's BGP
+	// resources as the datastore holds them (cluster-wide).
+	BGPConfigurations []CalicoBGPConfiguration
+	BGPPeers          []CalicoBGPPeer
+	CalicoNodes       []CalicoNodeRes
 }
 
 // HostnameObs is a host name the evidence gives and the line saying it.
@@ -136,6 +141,9 @@ func (obs *Observations) merge(o Observations) {
 	obs.RouterEvents = append(obs.RouterEvents, o.RouterEvents...)
 	obs.Pods = append(obs.Pods, o.Pods...)
 	obs.Hostnames = append(obs.Hostnames, o.Hostnames...)
+	obs.BGPConfigurations = append(obs.BGPConfigurations, o.BGPConfigurations...)
+	obs.BGPPeers = append(obs.BGPPeers, o.BGPPeers...)
+	obs.CalicoNodes = append(obs.CalicoNodes, o.CalicoNodes...)
 }
 
 // ProtocolObs is one BIRD protocol as `show protocols [all]` printed it.
@@ -389,4 +397,49 @@ type KubePod struct {
 // the node's own, since it runs in the host network).
 func (p KubePod) CalicoNode() bool {
 	return strings.HasPrefix(p.Name, "calico-node-")
+}
+
+// CalicoBGPConfiguration is a Calico BGPConfiguration resource: "default"
+// holds the cluster's settings, "node.<name>" one node's.
+type CalicoBGPConfiguration struct {
+	Name string
+	// MeshEnabled is spec.nodeToNodeMeshEnabled, nil when not set (the
+	// mesh is then on).
+	MeshEnabled *bool
+	// ASNumber and ListenPort are 0 when not set.
+	ASNumber, ListenPort uint32
+	// Line is the resource's name line; MeshLine and PortLine its
+	// nodeToNodeMeshEnabled and listenPort lines when set.
+	Line, MeshLine, PortLine Line
+}
+
+// CalicoBGPPeer is a Calico BGPPeer resource.
+type CalicoBGPPeer struct {
+	Name string
+	// Node, when set, limits the peering to that node; NodeSelector to the
+	// nodes it selects; neither makes it global.
+	Node, NodeSelector string
+	// PeerIP (address[:port]) or PeerSelector names the peers.
+	PeerIP, PeerSelector string
+	// ASNumber is the peer's AS, 0 when not set.
+	ASNumber uint32
+	// Line is the name line; ASLine and SelectorLine the asNumber and
+	// peerSelector lines when set.
+	Line, ASLine, SelectorLine Line
+}
+
+// CalicoNodeRes is a Calico Node resource (projectcalico.org/v3 Node,
+// crd.projectcalico.org/v1 Node).
+type CalicoNodeRes struct {
+	Name   string
+	Labels map[string]string
+	// ASNumber is spec.bgp.asNumber, 0 when the node uses the cluster's.
+	ASNumber uint32
+	// IPv4Address is spec.bgp.ipv4Address ("10.0.0.2/24").
+	IPv4Address string
+	// ClusterID is spec.bgp.routeReflectorClusterID: set on route
+	// reflectors.
+	ClusterID string
+	// Line is the name line; ClusterIDLine the routeReflectorClusterID line.
+	Line, ClusterIDLine Line
 }

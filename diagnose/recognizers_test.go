@@ -244,8 +244,8 @@ func TestRegistryRefusesDuplicateKind(t *testing.T) {
 	if err := r.Register(ssListen{}); !errors.Is(err, ErrDuplicateKind) {
 		t.Fatalf("second Register: %v, want ErrDuplicateKind", err)
 	}
-	if got := len(DefaultRegistry().Kinds()); got != 18 {
-		t.Errorf("default registry has %d kinds, want 18", got)
+	if got := len(DefaultRegistry().Kinds()); got != 19 {
+		t.Errorf("default registry has %d kinds, want 19", got)
 	}
 }
 

@@ -154,6 +154,7 @@ func DefaultRegistry() *Registry {
 		kubectlNodes{},
 		kubectlPods{},
 		calicoManifest{},
+		calicoResourcesYAML{},
 		nodeAddressesYAML{},
 		ssListen{},
 		ipAddr{},

@@ -105,7 +105,8 @@ func DiagnosisCauses() []string {
 		"tcp179-dropped", "tcp179-rejected", "no-route-to-peer", "peer-bird-down",
 		"peer-bird-unconfigured", "port179-in-use", "as-mismatch", "router-id-conflict",
 		"md5-mismatch", "md5-unsupported", "snat-node-traffic", "hold-timer-expired",
-		"unacceptable-hold-time", "bad-timers", "unknown",
+		"unacceptable-hold-time", "bad-timers", "bgppeer-as-mismatch", "mesh-disabled-no-peers",
+		"peer-selector-matches-nothing", "listen-port-mismatch", "rr-cluster-misplaced", "unknown",
 	}
 }
 
