@@ -9,13 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"sort"
 	"text/tabwriter"
-	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/peerlab/peerlab/lab/k8s"
 )
@@ -95,34 +91,9 @@ type kubeconfig struct {
 
 // fetchNodes lists the nodes from the API server of $KUBECONFIG.
 func fetchNodes(ctx context.Context) ([]calicoNode, error) {
-	path := os.Getenv("KUBECONFIG")
-	if path == "" {
-		return nil, errors.New("Failed to create Calico API client: KUBECONFIG is not set (the lab's nodes set it to " + k8s.KubeconfigPath + ")")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("Failed to create Calico API client: %w", err)
-	}
-	var kc kubeconfig
-	if err := yaml.Unmarshal(data, &kc); err != nil {
-		return nil, fmt.Errorf("Failed to create Calico API client: %s: %w", path, err)
-	}
-	server, tlsConf, err := kc.client()
-	if err != nil {
-		return nil, fmt.Errorf("Failed to create Calico API client: %s: %w", path, err)
-	}
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConf}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, server+"/api/v1/nodes", nil)
+	body, err := apiGet(ctx, "/api/v1/nodes")
 	if err != nil {
 		return nil, err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("connection is unauthorized or the API server is unreachable: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s/api/v1/nodes: %s", server, resp.Status)
 	}
 	var list struct {
 		Items []struct {
@@ -132,7 +103,7 @@ func fetchNodes(ctx context.Context) ([]calicoNode, error) {
 			} `json:"metadata"`
 		} `json:"items"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&list); err != nil {
+	if err := json.Unmarshal(body, &list); err != nil {
 		return nil, fmt.Errorf("decode node list: %w", err)
 	}
 	var out []calicoNode
