@@ -41,11 +41,7 @@ func (calicoAutodetect) Recognize(source string, data []byte) (Observations, []s
 		obs   Observations
 		lines []string
 	)
-	for _, l := range splitLines(data) {
-		t := strings.TrimSpace(l)
-		if t == "" || len(t) > 8192 {
-			continue
-		}
+	for _, t := range logLines(data) {
 		hit := true
 		if m := adConflictRE.FindStringSubmatch(t); m != nil {
 			if a, ok := parseAddr(m[2]); ok {

@@ -43,11 +43,7 @@ func (birdLog) Recognize(source string, data []byte) (Observations, []string, bo
 		obs   Observations
 		lines []string
 	)
-	for _, l := range splitLines(data) {
-		t := strings.TrimSpace(l)
-		if t == "" || len(t) > 8192 {
-			continue
-		}
+	for _, t := range logLines(data) {
 		bl, ok := parseBirdLogLine(t)
 		if !ok {
 			continue

@@ -38,11 +38,7 @@ func (calicoNodeLog) Recognize(source string, data []byte) (Observations, []stri
 		obs   Observations
 		lines []string
 	)
-	for _, l := range splitLines(data) {
-		t := strings.TrimSpace(l)
-		if t == "" || len(t) > 8192 {
-			continue
-		}
+	for _, t := range logLines(data) {
 		hit := false
 		if e, ok := parseAPIError(t); ok {
 			e.Accepted = !e.Dial && e.Addr != "" && acceptedText(t)

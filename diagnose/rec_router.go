@@ -55,11 +55,7 @@ func (routerLog) Recognize(source string, data []byte) (Observations, []string, 
 		obs   Observations
 		lines []string
 	)
-	for _, l := range splitLines(data) {
-		t := strings.TrimSpace(l)
-		if t == "" || len(t) > 8192 {
-			continue
-		}
+	for _, t := range logLines(data) {
 		ev, ok := parseRouterLine(t)
 		if !ok {
 			continue

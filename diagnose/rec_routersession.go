@@ -37,11 +37,7 @@ func (routerSessionLog) Recognize(source string, data []byte) (Observations, []s
 		byPeer = map[string]*peerLog{}
 		lines  []string
 	)
-	for _, l := range splitLines(data) {
-		t := strings.TrimSpace(l)
-		if t == "" || len(t) > 8192 {
-			continue
-		}
+	for _, t := range logLines(data) {
 		m := openbgpdNeighborRE.FindStringSubmatch(t)
 		if m == nil {
 			continue

@@ -76,3 +76,19 @@ func calicoBGPProtocol(name string) bool {
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }
+
+// maxLogLine is the longest line a line recogniser reads: no log line is
+// longer, and regular expressions over a pasted blob would only cost.
+const maxLogLine = 8192
+
+// logLines returns the lines of data a line recogniser reads: trimmed of
+// surrounding space, without empty ones and ones over maxLogLine.
+func logLines(data []byte) []string {
+	var out []string
+	for _, l := range splitLines(data) {
+		if t := strings.TrimSpace(l); t != "" && len(t) <= maxLogLine {
+			out = append(out, t)
+		}
+	}
+	return out
+}
