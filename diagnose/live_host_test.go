@@ -7,15 +7,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/peerlab/peerlab/internal/netns"
 	"github.com/peerlab/peerlab/lab"
-	"github.com/peerlab/peerlab/lab/agent"
 	"github.com/peerlab/peerlab/lab/topology"
 )
 
@@ -33,34 +30,7 @@ func TestMain(m *testing.M) {
 	if v := os.Getenv(hostChildEnv); v != "" {
 		os.Exit(hostChild(v))
 	}
-	if len(os.Args) > 2 && os.Args[1] == "agent" {
-		// A namespace-mode gobgp node re-executes this binary as its
-		// agent (`agent --socket PATH ...`), as it would peerlab.
-		os.Exit(agentChild(os.Args[2:]))
-	}
 	os.Exit(m.Run())
-}
-
-// agentChild serves a gobgp node's agent socket (the --socket argument)
-// until the lab closes it or sends SIGTERM.
-func agentChild(args []string) int {
-	path := ""
-	for i := 0; i+1 < len(args); i++ {
-		if args[i] == "--socket" {
-			path = args[i+1]
-		}
-	}
-	if path == "" {
-		fmt.Fprintln(os.Stderr, "agent child: no --socket")
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-	defer stop()
-	if err := agent.Run(ctx, path, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "agent child:", err)
-		return 1
-	}
-	return 0
 }
 
 // hostChild runs a host-mode diagnosis with the paths in pathsJSON, in

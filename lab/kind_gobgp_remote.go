@@ -162,10 +162,6 @@ func (r *remoteGoBGPNode) launch(ctx context.Context) (*agent.Client, error) {
 	case r.cmd != nil:
 		return nil, errors.New("node is already started")
 	}
-	if c, err := agent.Dial(ctx, r.sock); err == nil {
-		_ = c.Disconnect()
-		return nil, fmt.Errorf("an agent already serves %s", r.sock)
-	}
 	exe := os.Getenv(AgentExeEnv)
 	if exe == "" {
 		// Not os.Executable(): /proc/self/exe still works when the binary
@@ -177,27 +173,43 @@ func (r *remoteGoBGPNode) launch(ctx context.Context) (*agent.Client, error) {
 		return nil, fmt.Errorf("open agent log: %w", err)
 	}
 	defer logFile.Close() // the child has its own descriptor
-	cmd := exec.Command(exe, "agent", "--socket", r.sock, "--log-level", logLevel(r.log))
-	// What it is in the node's process list: GoBGP's daemon (peerlab
-	// sets its comm from argv[0]).
-	cmd.Args[0] = "gobgpd"
-	cmd.Dir = r.spec.Dir
-	cmd.Env = agentProcessEnv(os.Environ(), len(r.peers))
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// Its own process group: a Ctrl-C meant for the lab reaches the lab
-	// only, which then stops its nodes in order.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := r.spec.Namespace.StartProcess(cmd); err != nil {
+	// The lab binds the agent's socket and hands it over (fd 3): it can
+	// dial at once, its calls waiting in the backlog until the agent
+	// serves, and a live agent or a foreign file at the path is refused
+	// here.
+	lnFile, err := agent.ListenFor(r.sock)
+	if err != nil {
+		return nil, fmt.Errorf("start agent: %w", err)
+	}
+	defer lnFile.Close() // the child has its own descriptor
+	// argv[0] is what it is in the node's process list, GoBGP's daemon;
+	// the executable dispatches on it (RunBuiltin).
+	cmd := &exec.Cmd{
+		Path: exe,
+		Args: []string{agent.ProcessName, "--socket", r.sock, "--" + agent.ListenFDFlag, "3", "--log-level", logLevel(r.log)},
+		Dir:  r.spec.Dir,
+		Env:  agentProcessEnv(os.Environ(), len(r.peers)),
+		// Its own process group: a Ctrl-C meant for the lab reaches the
+		// lab only, which then stops its nodes in order.
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		Stdout:      logFile,
+		Stderr:      logFile,
+		ExtraFiles:  []*os.File{lnFile},
+	}
+	exited, err := r.start(cmd)
+	if err != nil {
+		_ = os.Remove(r.sock)
 		return nil, fmt.Errorf("start agent: %w", err)
 	}
 	r.cmd, r.exited = cmd, make(chan struct{})
 	go func() {
 		r.waitErr = cmd.Wait()
+		exited()
 		close(r.exited)
 	}()
 	r.log.Debug("agent started", zap.Int("pid", cmd.Process.Pid), zap.String("socket", r.sock))
 
-	c, err := r.waitSocket(ctx)
+	c, err := r.connect(ctx)
 	if err != nil {
 		r.terminate(nil)
 		if out := tail(r.logf, 1024); out != "" {
@@ -212,26 +224,46 @@ func (r *remoteGoBGPNode) launch(ctx context.Context) (*agent.Client, error) {
 	return c, nil
 }
 
-// waitSocket dials the agent until it answers, it exits, ctx ends or
-// agentSocketWait passes.
-func (r *remoteGoBGPNode) waitSocket(ctx context.Context) (*agent.Client, error) {
+// start starts the agent as the host of its node when the namespace has
+// node hosts (agent.HostFlag), inside the node's network namespace alone
+// otherwise. The caller calls exited once it has waited for cmd.
+func (r *remoteGoBGPNode) start(cmd *exec.Cmd) (exited func(), err error) {
+	if hs, ok := r.spec.Namespace.(HostStarter); ok {
+		cmd.Args = append(cmd.Args, "--"+agent.HostFlag, r.spec.Node.Name)
+		exited, err = hs.StartHost(cmd)
+		if !errors.Is(err, ErrNoHost) {
+			return exited, err
+		}
+		cmd.Args = cmd.Args[:len(cmd.Args)-2]
+	}
+	if err := r.spec.Namespace.StartProcess(cmd); err != nil {
+		return nil, err
+	}
+	return func() {}, nil
+}
+
+// connect dials the agent's socket, which exists from the start (the lab
+// bound it), and waits until the agent answers a first call, it exits, ctx
+// ends or agentSocketWait passes.
+func (r *remoteGoBGPNode) connect(ctx context.Context) (*agent.Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, agentSocketWait)
 	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		c, err := agent.Dial(ctx, r.sock)
-		if err == nil {
-			return c, nil
-		}
-		select {
-		case <-r.exited:
-			return nil, fmt.Errorf("agent exited before serving %s: %v", r.sock, r.waitErr)
-		case <-ctx.Done():
-			return nil, fmt.Errorf("wait for agent socket %s: %w (last: %v)", r.sock, ctx.Err(), err)
-		case <-tick.C:
-		}
+	c, err := agent.Dial(ctx, r.sock)
+	if err != nil {
+		return nil, err
 	}
+	answered := make(chan error, 1)
+	go func() { answered <- c.Ping(ctx) }()
+	select {
+	case err = <-answered:
+	case <-r.exited:
+		err = fmt.Errorf("agent exited before serving %s: %v", r.sock, r.waitErr)
+	}
+	if err != nil {
+		_ = c.Disconnect()
+		return nil, fmt.Errorf("wait for agent on %s: %w", r.sock, err)
+	}
+	return c, nil
 }
 
 // terminate ends the agent: Close over the socket when there is a client,

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/peerlab/peerlab/internal/netns"
+	"github.com/peerlab/peerlab/lab/agent"
 	"github.com/peerlab/peerlab/lab/topology"
 )
 
@@ -121,7 +122,7 @@ func agentProcesses(t *testing.T, sock string) []string {
 	var pids []string
 	for _, f := range files {
 		b, err := os.ReadFile(f)
-		if err == nil && bytes.Contains(b, []byte(sock)) && bytes.Contains(b, []byte("agent")) {
+		if err == nil && bytes.Contains(b, []byte(sock)) && bytes.HasPrefix(b, []byte(agent.ProcessName+"\x00")) {
 			pids = append(pids, strings.Split(f, "/")[2])
 		}
 	}

@@ -159,6 +159,7 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 		if l.ns, err = planNamespaces(ctx, l.dir, topo, l.log); err != nil {
 			return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
 		}
+		l.log.Debug("namespaces and node hosts ready", zap.Int("nodes", len(topo.Nodes)), zap.Duration("since_start", time.Since(l.started)))
 	} else {
 		if l.plan, err = planLoopback(opts.StateDir, topo); err != nil {
 			return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
@@ -237,6 +238,7 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 	if err != nil {
 		return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
 	}
+	l.log.Debug("nodes started", zap.Int("nodes", len(l.order)), zap.Duration("since_start", time.Since(l.started)))
 	bgCtx, cancel := context.WithCancel(context.Background())
 	l.stopBackground = cancel
 	if err := l.roles.startAgents(bgCtx); err != nil {

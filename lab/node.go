@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"os/exec"
 	"time"
@@ -91,3 +92,16 @@ type Namespace interface {
 	// Do runs fn on an OS thread switched into the network namespace only.
 	Do(fn func() error) error
 }
+
+// HostStarter is a Namespace that can start a program as the host of its
+// node (PID 1 of the node's PID namespace, which sets the node up itself):
+// a gobgp node's agent is, as gobgpd is PID 1 of a router container. The
+// caller waits for cmd and then calls exited. It returns ErrNoHost when
+// the namespace has no node host to give (a bare network namespace).
+type HostStarter interface {
+	StartHost(cmd *exec.Cmd) (exited func(), err error)
+}
+
+// ErrNoHost is returned by HostStarter.StartHost for a namespace whose
+// nodes are not hosts.
+var ErrNoHost = errors.New("namespace has no node host")

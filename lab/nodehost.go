@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/peerlab/peerlab/internal/netns"
+	"github.com/peerlab/peerlab/lab/agent"
 	"github.com/peerlab/peerlab/lab/calicoctl"
 	"github.com/peerlab/peerlab/lab/k8s"
 	"github.com/peerlab/peerlab/lab/nodeinit"
@@ -50,6 +51,9 @@ func RunBuiltin(argv []string) (code int, handled bool) {
 	switch filepath.Base(argv[0]) {
 	case nodeinit.Name:
 		return nodeinit.Main(argv[1:], os.Stdout, os.Stderr), true
+	case agent.ProcessName:
+		SetProcessName(argv[0])
+		return agent.Main(argv[1:], os.Stderr), true
 	case k8s.CalicoNodeName:
 		SetProcessName(argv[0])
 		return k8s.CalicoNodeMain(argv[1:], os.Stdin, os.Stdout, os.Stderr), true
@@ -107,9 +111,11 @@ type nodeHosts struct {
 // startHosts starts the init of every node of topo, a few at a time.
 func (p *nsPlan) startHosts(ctx context.Context, topo *topology.Topology, log *zap.Logger) error {
 	p.hosts = &nodeHosts{hosts: map[string]*nodeHost{}}
-	names := make([]string, len(topo.Nodes))
-	for i, n := range topo.Nodes {
-		names[i] = n.Name
+	var names []string
+	for _, n := range topo.Nodes {
+		if !selfHosting(n) {
+			names = append(names, n.Name)
+		}
 	}
 	return forEachNode(names, func(name string) error {
 		if err := ctx.Err(); err != nil {
@@ -131,14 +137,63 @@ func (p *nsPlan) startHosts(ctx context.Context, topo *topology.Topology, log *z
 	})
 }
 
+// selfHosting reports whether node n is its own host: a gobgp node's agent
+// is PID 1 of the node (agent.HostFlag), so the node gets no init.
+func selfHosting(n *topology.Node) bool { return n.Kind == topology.KindGoBGP }
+
+// makeBinds creates the folders of binds on the host.
+func makeBinds(binds []nodeinit.Bind) error {
+	for _, b := range binds {
+		if err := os.MkdirAll(b.Source, 0o755); err != nil {
+			return fmt.Errorf("node host: %w", err)
+		}
+	}
+	return nil
+}
+
+// startSelfHost starts cmd, a program that is its node's host (a gobgp
+// node's agent, given agent.HostFlag), in node's network namespace and
+// new PID, mount and UTS namespaces, with the node's binds in its
+// environment, and records it as the node's host. The caller waits for
+// cmd and then calls exited.
+func (p *nsPlan) startSelfHost(node string, cmd *exec.Cmd) (exited func(), err error) {
+	dir, err := p.nodeDir(node)
+	if err != nil {
+		return nil, err
+	}
+	binds := nodeBinds(dir)
+	if err := makeBinds(binds); err != nil {
+		return nil, err
+	}
+	_, env := nodeinit.Command(node, binds)
+	cmd.Env = append(cmd.Env, env)
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Cloneflags |= netns.HostCloneFlags
+	if err := p.net.Do(node, cmd.Start); err != nil {
+		return nil, fmt.Errorf("start %s as the host of node %s: %w", cmd.Args[0], node, err)
+	}
+	h := &nodeHost{node: node, cmd: cmd, done: make(chan struct{})}
+	p.hosts.mu.Lock()
+	p.hosts.hosts[node] = h
+	p.hosts.mu.Unlock()
+	return func() {
+		p.hosts.mu.Lock()
+		if p.hosts.hosts[node] == h {
+			delete(p.hosts.hosts, node)
+		}
+		p.hosts.mu.Unlock()
+		close(h.done)
+	}, nil
+}
+
 // startHost creates the folders node n binds, starts its init in its
 // network namespace and waits until the init is ready.
 func (p *nsPlan) startHost(n *topology.Node, dir string) (*nodeHost, error) {
 	binds := nodeBinds(dir)
-	for _, b := range binds {
-		if err := os.MkdirAll(b.Source, 0o755); err != nil {
-			return nil, fmt.Errorf("node host: %w", err)
-		}
+	if err := makeBinds(binds); err != nil {
+		return nil, err
 	}
 	args, env := nodeinit.Command(n.Name, binds)
 	cmd := &exec.Cmd{

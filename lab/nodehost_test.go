@@ -109,7 +109,9 @@ func TestNodeHost(t *testing.T) {
 	wantProcs := map[string][]string{
 		"master":  {"peerlab-init", "bird", "calico-node"},
 		"worker1": {"peerlab-init", "bird", "calico-node", "nginx"},
-		"tor":     {"peerlab-init", "gobgpd"},
+		// A gobgp node is one process, as a gobgpd container is: its
+		// agent is PID 1 of the node.
+		"tor": {"gobgpd"},
 	}
 	var inits []int
 	for node, want := range wantProcs {
@@ -131,6 +133,9 @@ func TestNodeHost(t *testing.T) {
 			t.Errorf("%s sees %d bird processes", node, n)
 		}
 		inits = append(inits, l.ns.initPID(node))
+	}
+	if got := strings.TrimSpace(runInNode(t, l, "tor", "ps", "-o", "comm=", "-p", "1")); got != "gobgpd" {
+		t.Errorf("PID 1 of tor is %q, want gobgpd (the agent is the node's host)", got)
 	}
 	for _, node := range []string{"master", "worker1"} {
 		inNode := runInNode(t, l, node, "cat", "/etc/calico/confd/config/bird.cfg")

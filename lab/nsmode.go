@@ -101,6 +101,7 @@ func planNamespaces(ctx context.Context, dir string, topo *topology.Topology, lo
 	if err != nil {
 		return nil, fmt.Errorf("create namespaces: %w", err)
 	}
+	log.Debug("namespaces created", zap.Int("nodes", len(spec.Nodes)))
 	p := &nsPlan{net: net, dir: dir}
 	if err := p.startHosts(ctx, topo, log); err != nil {
 		if derr := p.destroy(); derr != nil {
@@ -172,6 +173,17 @@ func (n nsNamespace) StartProcess(cmd *exec.Cmd) error {
 		return n.lab.StartProcess(n.node, cmd)
 	}
 	return n.plan.startInHost(n.node, cmd)
+}
+
+// StartHost starts cmd as the host of the node: PID 1 of its own PID,
+// mount and UTS namespaces in the node's network namespace, given the
+// node's binds (nodehost.go). The caller waits for cmd and then calls
+// exited. Without a plan (a bare namespace) it is ErrNoHost.
+func (n nsNamespace) StartHost(cmd *exec.Cmd) (exited func(), err error) {
+	if n.plan == nil {
+		return nil, ErrNoHost
+	}
+	return n.plan.startSelfHost(n.node, cmd)
 }
 
 // Do implements Namespace.

@@ -27,6 +27,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/peerlab/peerlab/lab/topology"
 
 	"github.com/peerlab/peerlab/internal/procstat"
@@ -59,6 +61,14 @@ type rrRun struct {
 	up       time.Duration // until Up returned
 	took     time.Duration // until all Established at both ends
 	agentsMB float64       // namespace mode: private memory of the agents
+	cpu      nodeCPU       // namespace mode: CPU time the nodes' processes took
+}
+
+// nodeCPU is the CPU time (user and system) a namespace lab's processes
+// took up to the moment every session was Established: a figure the other
+// jobs of a busy machine do not inflate, as they do wall time.
+type nodeCPU struct {
+	agents, rr, inits, lab time.Duration
 }
 
 func BenchmarkLabRouteReflector1000(b *testing.B) {
@@ -105,9 +115,10 @@ func runRouteReflector(b *testing.B, clients int, mode Mode, port int) rrRun {
 	if err != nil {
 		b.Fatal(err)
 	}
+	cpuBefore := processCPU(os.Getpid())
 	start := time.Now()
 	// StateDir "" is the CLI's default state folder (/run/peerlab as root).
-	l, err := Up(context.Background(), topo, Options{Port: port, Mode: mode})
+	l, err := Up(context.Background(), topo, Options{Port: port, Mode: mode, Logger: benchLogger(b)})
 	if err != nil {
 		b.Fatalf("%s: up: %v", modeTag(mode), err)
 	}
@@ -118,6 +129,10 @@ func runRouteReflector(b *testing.B, clients int, mode Mode, port int) rrRun {
 	run := rrRun{mode: l.Mode(), up: up, took: took}
 	if run.mode == ModeNamespace {
 		run.agentsMB = agentsAnonMB(b, l)
+		run.cpu = namespaceCPU(b, l, cpuBefore)
+		b.Logf("CPU until all Established: client agents %s (%.1f ms each), reflector %s, node inits %s, lab process %s",
+			run.cpu.agents.Round(time.Millisecond), float64(run.cpu.agents.Milliseconds())/float64(clients),
+			run.cpu.rr.Round(time.Millisecond), run.cpu.inits.Round(time.Millisecond), run.cpu.lab.Round(time.Millisecond))
 	}
 	if derr := l.Down(); derr != nil {
 		b.Error(derr)
@@ -200,4 +215,57 @@ func selfPeakMB(b *testing.B) float64 {
 		b.Fatal(err)
 	}
 	return float64(n) / (1 << 20)
+}
+
+// namespaceCPU adds up the CPU time of lab l's agents (the reflector "rr"
+// apart), of its nodes' inits and of this process since labBefore.
+func namespaceCPU(b *testing.B, l *Lab, labBefore time.Duration) nodeCPU {
+	b.Helper()
+	c := nodeCPU{lab: processCPU(os.Getpid()) - labBefore}
+	for _, name := range l.order {
+		if r, ok := l.nodes[name].(*remoteGoBGPNode); ok && r.cmd != nil && r.cmd.Process != nil {
+			if name == "rr" {
+				c.rr += processCPU(r.cmd.Process.Pid)
+			} else {
+				c.agents += processCPU(r.cmd.Process.Pid)
+			}
+		}
+		if pid := l.ns.initPID(name); pid != 0 {
+			c.inits += processCPU(pid)
+		}
+	}
+	return c
+}
+
+// processCPU is the user and system CPU time pid has taken (0 when it is
+// gone), from /proc/pid/stat.
+func processCPU(pid int) time.Duration {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := strings.LastIndexByte(string(stat), ')')
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	// utime and stime are fields 14 and 15, in clock ticks (100 a second
+	// on Linux).
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * 10 * time.Millisecond
+}
+
+// benchLogger is a debug logger on stderr when PEERLAB_BENCH_LOG is set
+// (the lab's phases: namespaces, node hosts, nodes started), none
+// otherwise.
+func benchLogger(b *testing.B) *zap.Logger {
+	if os.Getenv("PEERLAB_BENCH_LOG") == "" {
+		return zap.NewNop()
+	}
+	l, err := zap.NewDevelopment()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return l
 }

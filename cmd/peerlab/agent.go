@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+
 	"github.com/spf13/cobra"
 
 	"github.com/peerlab/peerlab/lab/agent"
@@ -9,27 +11,19 @@ import (
 // newAgentCommand is the hidden `peerlab agent`: the child a namespace-mode
 // lab starts inside a gobgp node's network namespace to host that node's
 // speaker, controlled by the lab over a Unix socket (package lab/agent).
-func newAgentCommand(a *app) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:    "agent --socket PATH",
-		Short:  "Host one embedded GoBGP speaker for a namespace-mode lab (internal)",
-		Hidden: true,
-		Args:   cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			sock := a.v.GetString("socket")
-			if sock == "" {
-				return usageErrorf("peerlab agent: --socket is required")
+// Labs start it as `gobgpd` (argv[0], dispatched before the command line
+// is built); this command is the same program under the CLI.
+func newAgentCommand(_ *app) *cobra.Command {
+	return &cobra.Command{
+		Use:                "agent --socket PATH [--listen-fd N] [--log-level LEVEL]",
+		Short:              "Host one embedded GoBGP speaker for a namespace-mode lab (internal)",
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(_ *cobra.Command, args []string) error {
+			if code := agent.Main(args, os.Stderr); code != 0 {
+				return &exitError{code: code}
 			}
-			// Always JSON: the log is a file the lab keeps, read by tools.
-			log, err := newLogger(a.v.GetString("log-level"), "json")
-			if err != nil {
-				return usageErrorf("peerlab agent: %v", err)
-			}
-			defer func() { _ = log.Sync() }()
-			// cmd.Context ends on SIGTERM or SIGINT (see main).
-			return agent.Run(cmd.Context(), sock, log)
+			return nil
 		},
 	}
-	cmd.Flags().String("socket", "", "Unix socket to serve the agent protocol on (a stale one is replaced)")
-	return cmd
 }

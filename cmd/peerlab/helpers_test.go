@@ -347,7 +347,7 @@ func (e *labEnv) count(name string, nodes []string) leftovers {
 		switch {
 		case filepath.Base(p.argv[0]) == "bird":
 			l.BIRDs++
-		case len(p.argv) > 1 && p.argv[1] == "agent":
+		case filepath.Base(p.argv[0]) == "gobgpd":
 			l.Agents++
 		}
 	}

@@ -148,7 +148,7 @@ func TestSIGKILLDuringBringUpThenCleanOrDown(t *testing.T) {
 		finish string
 	}{
 		{name: "at the first namespace then clean", until: hasNamespace, finish: "clean"},
-		{name: "at the first agent then clean", until: hasProcess("agent"), finish: "clean"},
+		{name: "at the first agent then clean", until: hasProcess("gobgpd"), finish: "clean"},
 		{name: "at the first bird then clean", until: hasProcess("bird"), finish: "clean"},
 		{name: "after 0.2s then clean", after: 200 * time.Millisecond, finish: "clean"},
 		{name: "after 0.6s then clean", after: 600 * time.Millisecond, finish: "clean"},
@@ -260,7 +260,7 @@ func hasNamespace(_ *labEnv, name string) bool {
 }
 
 // hasProcess reports whether a process of the given kind ("bird" or
-// "agent") names the lab's state folder.
+// "gobgpd", a gobgp node's agent) names the lab's state folder.
 func hasProcess(kind string) func(*labEnv, string) bool {
 	return func(e *labEnv, _ string) bool {
 		for _, p := range processesNaming(e.dir) {

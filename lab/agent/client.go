@@ -36,6 +36,11 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 	return &Client{path: path, rc: rpc.NewClientWithCodec(jsonrpc.NewClientCodec(conn))}, nil
 }
 
+// Ping returns once the agent serves its socket.
+func (c *Client) Ping(ctx context.Context) error {
+	return c.call(ctx, "Ping", Empty{}, &Empty{})
+}
+
 // Start creates and starts the agent's speaker.
 func (c *Client) Start(ctx context.Context, cfg StartConfig) error {
 	return c.call(ctx, "Start", cfg, &Empty{})

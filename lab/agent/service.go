@@ -10,6 +10,10 @@ import (
 // type, so it has no others.
 type service struct{ s *server }
 
+// Ping answers at once: the lab's first call, which tells it the agent
+// serves.
+func (v *service) Ping(_ Empty, _ *Empty) error { return nil }
+
 // Start creates and starts the speaker.
 func (v *service) Start(cfg StartConfig, _ *Empty) error { return v.s.start(cfg) }
 

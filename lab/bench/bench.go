@@ -18,6 +18,7 @@ import (
 	"github.com/peerlab/peerlab/internal/bird"
 	"github.com/peerlab/peerlab/internal/netns"
 	"github.com/peerlab/peerlab/lab"
+	"github.com/peerlab/peerlab/lab/agent"
 	"github.com/peerlab/peerlab/lab/routes"
 	"github.com/peerlab/peerlab/lab/topology"
 
@@ -233,7 +234,7 @@ func runOne(ctx context.Context, opts Options, inj Injector, i int) (row Row, er
 	since := l.Started()
 	pid := 0
 	if inj == GoBGP {
-		pid = childNamed("agent")
+		pid = childNamed(agent.ProcessName)
 	} else {
 		if err := l.Node("src").Stop(); err != nil {
 			return row, fmt.Errorf("stop placeholder node: %w", err)

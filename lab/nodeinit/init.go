@@ -17,6 +17,7 @@
 package nodeinit
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -71,23 +72,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "usage: %s HOSTNAME (binds in %s)\n", Name, BindsEnv)
 		return 2
 	}
-	var binds bindList
-	for _, line := range strings.Split(os.Getenv(BindsEnv), "\n") {
-		if line == "" {
-			continue
-		}
-		if err := binds.Set(line); err != nil {
-			fmt.Fprintf(stderr, "%s: %s: %v\n", Name, BindsEnv, err)
-			return 2
-		}
-	}
-	if os.Getpid() != 1 {
-		fmt.Fprintf(stderr, "%s: must be PID 1 of a new PID namespace (the lab starts it)\n", Name)
-		return 2
-	}
-	if err := setUp(args[0], binds); err != nil {
+	if err := SetUpHost(args[0]); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", Name, err)
-		return 1
+		return 2
 	}
 	_ = os.WriteFile("/proc/self/comm", []byte(Name), 0)
 	sigs := make(chan os.Signal, 16)
@@ -104,6 +91,48 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// SetUpHost makes the calling process, which must be PID 1 of a new PID
+// namespace, the host of node hostname: its mount tree, the binds
+// BindsEnv names, its hostname, /proc and /sys. Main does it for the
+// init; a program that is a node's host itself (a gobgp node's agent,
+// as gobgpd is PID 1 of a router container) calls it first, then
+// [ReapOrphans].
+func SetUpHost(hostname string) error {
+	var binds bindList
+	for _, line := range strings.Split(os.Getenv(BindsEnv), "\n") {
+		if line == "" {
+			continue
+		}
+		if err := binds.Set(line); err != nil {
+			return fmt.Errorf("%s: %w", BindsEnv, err)
+		}
+	}
+	if os.Getpid() != 1 {
+		return errors.New("must be PID 1 of a new PID namespace (the lab starts it)")
+	}
+	return setUp(hostname, binds)
+}
+
+// ReapOrphans collects, until ctx ends, every process that exits in the
+// node after the caller, PID 1, inherited it (what `peerlab exec` left
+// running, say). The caller must start no children of its own that it
+// waits for: their status would be collected here.
+func ReapOrphans(ctx context.Context) {
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, unix.SIGCHLD)
+	go func() {
+		defer signal.Stop(sigs)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-sigs:
+				reap()
+			}
+		}
+	}()
 }
 
 // setUp makes the node's mount tree, hostname, /proc and /sys.
