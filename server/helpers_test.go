@@ -98,19 +98,28 @@ func startServer(t *testing.T) *testServer {
 // startServerIn serves on a Unix socket in the state folder dir.
 func startServerIn(t *testing.T, dir string) *testServer {
 	t.Helper()
+	return startServerWith(t, dir, ManagerOptions{})
+}
+
+// startServerWith serves on a Unix socket in the state folder dir with
+// the manager options mo (its StateDir and HostCommand are set here).
+func startServerWith(t *testing.T, dir string, mo ManagerOptions) *testServer {
+	t.Helper()
 	bin, _ := tools(t)
+	mo.StateDir = dir
+	mo.HostCommand = func(args []string) *exec.Cmd {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "PEERLAB_TEST_HOOKS=1")
+		return cmd
+	}
 	ts := &testServer{socket: filepath.Join(dir, "serve.sock"), dir: dir}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	listening := make(chan struct{})
 	go func() {
 		served <- Serve(ctx, ServeOptions{
-			Listen: ListenOptions{Unix: ts.socket},
-			Manager: ManagerOptions{StateDir: dir, HostCommand: func(args []string) *exec.Cmd {
-				cmd := exec.Command(bin, args...)
-				cmd.Env = append(os.Environ(), "PEERLAB_TEST_HOOKS=1")
-				return cmd
-			}},
+			Listen:      ListenOptions{Unix: ts.socket},
+			Manager:     mo,
 			Logger:      zaptest.NewLogger(t),
 			OnListening: func(net.Addr) { close(listening) },
 		})
