@@ -50,6 +50,10 @@ down (unless --keep-labs) and exits 0.`,
   grpcurl -plaintext -unix /run/peerlab/serve.sock list`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			hostLog, err := hostLogLimits(a)
+			if err != nil {
+				return err
+			}
 			socket := a.v.GetString("socket")
 			if socket == "" {
 				socket = filepath.Join(a.stateDir(), "serve.sock")
@@ -59,10 +63,6 @@ down (unless --keep-labs) and exits 0.`,
 			}
 			if err := os.MkdirAll(filepath.Dir(socket), 0o755); err != nil {
 				return fmt.Errorf("socket folder: %w", err)
-			}
-			hostLog, err := hostLogLimits(a)
-			if err != nil {
-				return err
 			}
 			tokenFile := a.v.GetString("token-file")
 			if tokenFile == "" {
