@@ -15,20 +15,13 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/peerlab/peerlab/client"
+	"github.com/peerlab/peerlab/internal/testgate"
 )
-
-// inCI reports whether the tests run in CI, where nothing may be skipped.
-func inCI() bool { return os.Getenv("CI") == "true" }
 
 // requireRoot skips a test that needs root, except in CI where it fails.
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if inCI() {
-			t.Fatal("this test needs root (network namespaces) and CI=true: it must not be skipped")
-		}
-		t.Skip("needs root (network namespaces); skipped outside CI (CI=true makes this a failure)")
-	}
+	testgate.RequireRoot(t, "network namespaces")
 }
 
 var (
@@ -72,10 +65,7 @@ func tools(t *testing.T) (peerlabBin, grpcurlBin string) {
 		}
 	})
 	if buildErr != nil {
-		if inCI() {
-			t.Fatalf("test tools: %v", buildErr)
-		}
-		t.Skipf("test tools unavailable (skipped outside CI; CI=true makes this a failure): %v", buildErr)
+		testgate.SkipOrFail(t, "test tools unavailable: %v", buildErr)
 	}
 	return peerlab, grpcurl
 }
