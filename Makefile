@@ -38,6 +38,7 @@ bench: ## run every benchmark, each scale run in its own process (see docs/bench
 	$(GO) test -run '^$$' -bench . ./lab/topology/
 	$(GO) test -run '^$$' -bench Load -benchtime 3x ./speaker/inject/
 	$(GO) test -run '^$$' -bench DiagnoseArtifacts -benchtime 3x ./diagnose/
+	$(GO) test -run '^$$' -bench ProcessStart -benchtime 200x ./cmd/peerlab/
 	@if [ "$$(id -u)" = 0 ]; then \
 		$(GO) test -run '^$$' -bench 'CreateDestroy100$$' -benchtime 5x ./internal/netns/ && \
 		$(GO) test -run '^$$' -bench CreateDestroy1000 -benchtime 1x ./internal/netns/ && \

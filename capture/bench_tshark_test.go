@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/peerlab/peerlab/internal/procstat"
+	"github.com/peerlab/peerlab/internal/testgate"
 )
 
 // Environment of the decoding child of BenchmarkDecodeVsTshark: the test
@@ -141,7 +142,7 @@ func benchCapture(b *testing.B, n int) benchInput {
 		return benchInput{path: path, source: "lab", port: meta.Port, messages: meta.Messages, updates: meta.Updates}
 	}
 	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
+		if testgate.InCI() {
 			b.Fatal("making the lab capture needs root (AF_PACKET on lo) and CI=true: failing instead of falling back")
 		}
 		const port = 1179

@@ -19,32 +19,23 @@ import (
 	"github.com/osrg/gobgp/v4/pkg/apiutil"
 	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
 	"github.com/osrg/gobgp/v4/pkg/server"
+
+	"github.com/peerlab/peerlab/internal/testgate"
 )
 
 // requireRoot skips a test that needs root, unless CI=true, where it fails.
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("this test needs root (CAP_NET_RAW) and CI=true: failing instead of skipping")
-	}
-	t.Skip("needs root for AF_PACKET capture; skipped outside CI (CI=true makes it fail)")
+	testgate.RequireRoot(t, "CAP_NET_RAW for AF_PACKET capture")
 }
 
-// requireTool skips when a binary is missing, unless CI=true, where it fails.
+// requireTool returns the path of a binary, skipping when it is missing,
+// unless CI=true, where it fails.
 func requireTool(t testing.TB, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s not installed and CI=true: failing instead of skipping", name)
-	}
-	t.Skipf("%s not installed; skipped outside CI (CI=true makes it fail)", name)
-	return ""
+	testgate.Require(t, false, name)
+	p, _ := exec.LookPath(name)
+	return p
 }
 
 // loopbackPair derives two 127.x.y.{1,2} addresses and a free port from

@@ -3,6 +3,7 @@ package capture
 import (
 	"html/template"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -33,7 +34,13 @@ type htmlSession struct {
 	Rows               []htmlRow
 }
 
-var htmlPage = template.Must(template.New("page").Parse(`<!DOCTYPE html>
+// htmlPage is the timeline page, parsed on first use.
+var htmlPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(htmlPageText))
+})
+
+// htmlPageText is the text of htmlPage.
+const htmlPageText = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>BGP capture timeline</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
@@ -67,7 +74,7 @@ text{font-family:ui-monospace,monospace;font-size:12px}
 {{end}}</svg>
 {{end}}
 </body></html>
-`))
+`
 
 // renderHTML writes a self-contained page, one inline SVG ladder per
 // session. All text goes through html/template, so it is escaped.
@@ -100,7 +107,7 @@ func renderHTML(w io.Writer, tl *Timeline) error {
 		hs.Height = hs.LineBottom + svgBottomY
 		page.Sessions = append(page.Sessions, hs)
 	}
-	return htmlPage.Execute(w, page)
+	return htmlPage().Execute(w, page)
 }
 
 // truncateRunes shortens s to at most n runes, marking the cut.

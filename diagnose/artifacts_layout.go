@@ -2,8 +2,9 @@ package diagnose
 
 import (
 	"path"
-	"regexp"
 	"strings"
+
+	"github.com/peerlab/peerlab/internal/lazy"
 )
 
 // calicoctlDiagsFiles are the files `calicoctl node diags` writes into its
@@ -17,14 +18,14 @@ var calicoctlDiagsFiles = map[string]bool{
 }
 
 // hostnameRE is what a usable `hostname` output looks like.
-var hostnameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$`)
+var hostnameRE = lazy.Regexp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$`)
 
 // cleanHostname returns the node name a `hostname` output gives, or ""
 // when it holds no plausible name.
 func cleanHostname(data []byte) string {
 	for _, l := range strings.Split(string(data), "\n") {
 		if l = strings.TrimSpace(l); l != "" {
-			if hostnameRE.MatchString(l) {
+			if hostnameRE().MatchString(l) {
 				return l
 			}
 			return ""

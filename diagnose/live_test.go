@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerlab/peerlab/internal/testgate"
 	"github.com/peerlab/peerlab/lab"
 	"github.com/peerlab/peerlab/lab/topology"
 )
@@ -24,13 +25,7 @@ var updateCorpus = flag.Bool("update-corpus", false, "save the evidence of the l
 // (CI=true), where it fails instead.
 func requireRoot(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("needs root (network namespaces, BIRD); CI=true so this is a failure, not a skip")
-	}
-	t.Skip("needs root (network namespaces, BIRD); skipped because CI is not \"true\"")
+	testgate.RequireRoot(t, "network namespaces, BIRD")
 }
 
 // liveLab brings up a two-node lab n (10.x.y.1) -- p (10.x.y.2) of the

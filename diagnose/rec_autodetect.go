@@ -2,8 +2,9 @@ package diagnose
 
 import (
 	"net/netip"
-	"regexp"
 	"strings"
+
+	"github.com/peerlab/peerlab/internal/lazy"
 )
 
 // calicoAutodetect recognises the lines in which calico-node's startup
@@ -24,16 +25,16 @@ func (calicoAutodetect) Kind() string { return "calico-autodetect" }
 func (calicoAutodetect) Whole() bool  { return false }
 
 var (
-	adFirstRE    = regexp.MustCompile(`Using autodetected IPv[46] address on interface (\S+): ([0-9A-Fa-f.:]+(?:/\d+)?)(.*)`)
-	adMatchRE    = regexp.MustCompile(`Using autodetected IPv[46] address ([0-9A-Fa-f.:]+(?:/\d+)?) on matching interface (\S+)`)
-	adReachRE    = regexp.MustCompile(`Using autodetected IPv[46] address ([0-9A-Fa-f.:]+(?:/\d+)?), detected by connecting to`)
-	adEnvRE      = regexp.MustCompile(`Using IPv[46] address from environment: IP6?=([0-9A-Fa-f.:]+(?:/\d+)?)`)
-	adFoundRE    = regexp.MustCompile(`IPv[46] address ([0-9A-Fa-f.:]+) discovered on interface (\S+)`)
-	adNotHostRE  = regexp.MustCompile(`Unable to confirm IPv[46] address ([0-9A-Fa-f.:]+) is assigned to this host`)
-	adCalicoctl  = regexp.MustCompile(`No IP provided\. Using detected IP: ([0-9A-Fa-f.:]+)`)
-	adKeepRE     = regexp.MustCompile(`Autodetection of IPv[46] address failed, keeping existing value: ([0-9A-Fa-f.:]+(?:/\d+)?)`)
-	adConflictRE = regexp.MustCompile(`Calico node '([^']+)' is already using the IPv[46] address ([0-9A-Fa-f.:]+[0-9A-Fa-f])`)
-	adChangedRE  = regexp.MustCompile(`Node IPv[46] changed, will check for conflicts`)
+	adFirstRE    = lazy.Regexp(`Using autodetected IPv[46] address on interface (\S+): ([0-9A-Fa-f.:]+(?:/\d+)?)(.*)`)
+	adMatchRE    = lazy.Regexp(`Using autodetected IPv[46] address ([0-9A-Fa-f.:]+(?:/\d+)?) on matching interface (\S+)`)
+	adReachRE    = lazy.Regexp(`Using autodetected IPv[46] address ([0-9A-Fa-f.:]+(?:/\d+)?), detected by connecting to`)
+	adEnvRE      = lazy.Regexp(`Using IPv[46] address from environment: IP6?=([0-9A-Fa-f.:]+(?:/\d+)?)`)
+	adFoundRE    = lazy.Regexp(`IPv[46] address ([0-9A-Fa-f.:]+) discovered on interface (\S+)`)
+	adNotHostRE  = lazy.Regexp(`Unable to confirm IPv[46] address ([0-9A-Fa-f.:]+) is assigned to this host`)
+	adCalicoctl  = lazy.Regexp(`No IP provided\. Using detected IP: ([0-9A-Fa-f.:]+)`)
+	adKeepRE     = lazy.Regexp(`Autodetection of IPv[46] address failed, keeping existing value: ([0-9A-Fa-f.:]+(?:/\d+)?)`)
+	adConflictRE = lazy.Regexp(`Calico node '([^']+)' is already using the IPv[46] address ([0-9A-Fa-f.:]+[0-9A-Fa-f])`)
+	adChangedRE  = lazy.Regexp(`Node IPv[46] changed, will check for conflicts`)
 )
 
 func (calicoAutodetect) Recognize(source string, data []byte) (Observations, []string, bool) {
@@ -43,14 +44,14 @@ func (calicoAutodetect) Recognize(source string, data []byte) (Observations, []s
 	)
 	for _, t := range logLines(data) {
 		hit := true
-		if m := adConflictRE.FindStringSubmatch(t); m != nil {
+		if m := adConflictRE().FindStringSubmatch(t); m != nil {
 			if a, ok := parseAddr(m[2]); ok {
 				obs.AddrConflicts = append(obs.AddrConflicts, AddrConflict{Other: m[1], Addr: a.String(), Line: Line{source, t}})
 			}
 		} else if na, ok := parseNodeAddr(t); ok {
 			na.Line = Line{source, t}
 			obs.NodeAddrs = append(obs.NodeAddrs, na)
-		} else if !adChangedRE.MatchString(t) {
+		} else if !adChangedRE().MatchString(t) {
 			hit = false
 		}
 		if hit {
@@ -64,24 +65,24 @@ func (calicoAutodetect) Recognize(source string, data []byte) (Observations, []s
 func parseNodeAddr(t string) (NodeAddr, bool) {
 	var na NodeAddr
 	var addr string
-	if m := adFirstRE.FindStringSubmatch(t); m != nil {
+	if m := adFirstRE().FindStringSubmatch(t); m != nil {
 		na.Interface, addr, na.How = m[1], m[2], "first-found"
 		if strings.Contains(m[3], "skipping") {
 			na.How = "skip-interface"
 		}
-	} else if m := adMatchRE.FindStringSubmatch(t); m != nil {
+	} else if m := adMatchRE().FindStringSubmatch(t); m != nil {
 		addr, na.Interface, na.How = m[1], m[2], "interface"
-	} else if m := adReachRE.FindStringSubmatch(t); m != nil {
+	} else if m := adReachRE().FindStringSubmatch(t); m != nil {
 		addr, na.How = m[1], "can-reach"
-	} else if m := adEnvRE.FindStringSubmatch(t); m != nil {
+	} else if m := adEnvRE().FindStringSubmatch(t); m != nil {
 		addr, na.How = m[1], "environment"
-	} else if m := adFoundRE.FindStringSubmatch(t); m != nil {
+	} else if m := adFoundRE().FindStringSubmatch(t); m != nil {
 		addr, na.Interface, na.How = m[1], m[2], "environment"
-	} else if m := adNotHostRE.FindStringSubmatch(t); m != nil {
+	} else if m := adNotHostRE().FindStringSubmatch(t); m != nil {
 		addr, na.How, na.NotOnHost = m[1], "environment", true
-	} else if m := adKeepRE.FindStringSubmatch(t); m != nil {
+	} else if m := adKeepRE().FindStringSubmatch(t); m != nil {
 		addr, na.How = m[1], "environment"
-	} else if m := adCalicoctl.FindStringSubmatch(t); m != nil {
+	} else if m := adCalicoctl().FindStringSubmatch(t); m != nil {
 		addr, na.How = m[1], "calicoctl"
 	} else {
 		return na, false

@@ -1,8 +1,9 @@
 package diagnose
 
 import (
-	"regexp"
 	"strings"
+
+	"github.com/peerlab/peerlab/internal/lazy"
 )
 
 // birdLog recognises BIRD log lines, as BIRD writes them to its log file
@@ -22,20 +23,20 @@ func (birdLog) Kind() string { return "bird-log" }
 func (birdLog) Whole() bool  { return false }
 
 var (
-	birdProtoRE   = regexp.MustCompile(`\b((?:Mesh|Node|Global)_[0-9A-Za-z_]+): (.+)$`)
-	unknownAddrRE = regexp.MustCompile(`Unexpected connect from unknown address ([0-9A-Fa-f.:]+)`)
-	birdGlobalRE  = regexp.MustCompile(`(?i)(address already in use|cannot open listening socket|kernel does not support tcp md5|cannot assign requested address|address not available|no listening socket|tcp_md5sig|socket error)`)
+	birdProtoRE   = lazy.Regexp(`\b((?:Mesh|Node|Global)_[0-9A-Za-z_]+): (.+)$`)
+	unknownAddrRE = lazy.Regexp(`Unexpected connect from unknown address ([0-9A-Fa-f.:]+)`)
+	birdGlobalRE  = lazy.Regexp(`(?i)(address already in use|cannot open listening socket|kernel does not support tcp md5|cannot assign requested address|address not available|no listening socket|tcp_md5sig|socket error)`)
 	// birdPrefixRE is what BIRD (or syslog, journald, svlogd) puts before
 	// "PROTO: message": a log-file time and level, or "bird:"/"bird[pid]:".
-	birdPrefixRE = regexp.MustCompile(`(?:<(?:DBG|TRACE|INFO|RMT|WARN|ERR|AUTH|FATAL|BUG)>|\bbird6?(?:\[\d+\])?:)\s+([A-Za-z][A-Za-z0-9_.\-]*): (.+)$`)
+	birdPrefixRE = lazy.Regexp(`(?:<(?:DBG|TRACE|INFO|RMT|WARN|ERR|AUTH|FATAL|BUG)>|\bbird6?(?:\[\d+\])?:)\s+([A-Za-z][A-Za-z0-9_.\-]*): (.+)$`)
 	// birdNoConfigRE is BIRD failing to read its configuration at
 	// start ("bird: Unable to open configuration file
 	// /etc/calico/confd/config/bird.cfg: No such file or directory",
 	// "bird: /etc/bird/bird.cfg:12:3 syntax error"), after which it exits.
-	birdNoConfigRE = regexp.MustCompile(`\bbird6?(?:\[\d+\])?: (?:Unable to open configuration file .*|\S+\.cfg:\d+:\d+ .*)$`)
+	birdNoConfigRE = lazy.Regexp(`\bbird6?(?:\[\d+\])?: (?:Unable to open configuration file .*|\S+\.cfg:\d+:\d+ .*)$`)
 	// birdSlowRE are BIRD's warnings that it was too busy to run its
 	// timers in time, which explains a hold timer expiring.
-	birdSlowRE = regexp.MustCompile(`(?i)(I/O loop cycle took \d+(?:\.\d+)? ?m?s|watchdog timer timed out|took \d+(?:\.\d+)? ?ms|reconfiguration (?:took|is slow))`)
+	birdSlowRE = lazy.Regexp(`(?i)(I/O loop cycle took \d+(?:\.\d+)? ?m?s|watchdog timer timed out|took \d+(?:\.\d+)? ?ms|reconfiguration (?:took|is slow))`)
 )
 
 func (birdLog) Recognize(source string, data []byte) (Observations, []string, bool) {
@@ -60,16 +61,16 @@ func (birdLog) Recognize(source string, data []byte) (Observations, []string, bo
 // after the name).
 func parseBirdLogLine(t string) (BirdLogLine, bool) {
 	var bl BirdLogLine
-	if m := unknownAddrRE.FindStringSubmatch(t); m != nil {
+	if m := unknownAddrRE().FindStringSubmatch(t); m != nil {
 		if a, ok := parseAddr(m[1]); ok {
 			bl.UnknownAddress = a.String()
 			bl.Message = m[0]
 			return bl, true
 		}
 	}
-	m := birdProtoRE.FindStringSubmatch(t)
+	m := birdProtoRE().FindStringSubmatch(t)
 	if m == nil {
-		if g := birdPrefixRE.FindStringSubmatch(t); g != nil && g[1] != "BGP" {
+		if g := birdPrefixRE().FindStringSubmatch(t); g != nil && g[1] != "BGP" {
 			m = g
 		}
 	}
@@ -80,17 +81,17 @@ func parseBirdLogLine(t string) (BirdLogLine, bool) {
 			return bl, true
 		}
 	}
-	if birdNoConfigRE.MatchString(t) {
-		bl.Message = birdNoConfigRE.FindString(t)
+	if birdNoConfigRE().MatchString(t) {
+		bl.Message = birdNoConfigRE().FindString(t)
 		bl.NoConfig = true
 		return bl, true
 	}
-	if birdSlowRE.MatchString(t) && looksLikeBirdLine(t) {
-		bl.Message = birdSlowRE.FindString(t)
+	if birdSlowRE().MatchString(t) && looksLikeBirdLine(t) {
+		bl.Message = birdSlowRE().FindString(t)
 		bl.Slow = true
 		return bl, true
 	}
-	if birdGlobalRE.MatchString(t) && (looksLikeBirdLine(t) || m != nil || strings.HasPrefix(t, "Socket error:")) {
+	if birdGlobalRE().MatchString(t) && (looksLikeBirdLine(t) || m != nil || strings.HasPrefix(t, "Socket error:")) {
 		bl.Message = t
 		return bl, true
 	}

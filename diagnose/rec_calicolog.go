@@ -1,8 +1,9 @@
 package diagnose
 
 import (
-	"regexp"
 	"strings"
+
+	"github.com/peerlab/peerlab/internal/lazy"
 )
 
 // calicoNodeLog recognises calico-node (confd, felix, startup) log lines
@@ -23,14 +24,14 @@ func (calicoNodeLog) Kind() string { return "calico-node-log" }
 func (calicoNodeLog) Whole() bool  { return false }
 
 var (
-	dialRE = regexp.MustCompile(`dial tcp ([\[\]0-9A-Za-z.:\-]+:\d+): (.*)`)
-	urlRE  = regexp.MustCompile(`https?://([\[\]0-9A-Za-z.:\-]+:\d+)`)
-	listRE = regexp.MustCompile(`(?i)failed to (list|watch) \*?v\d\.\w+`)
+	dialRE = lazy.Regexp(`dial tcp ([\[\]0-9A-Za-z.:\-]+:\d+): (.*)`)
+	urlRE  = lazy.Regexp(`https?://([\[\]0-9A-Za-z.:\-]+:\d+)`)
+	listRE = lazy.Regexp(`(?i)failed to (list|watch) \*?v\d\.\w+`)
 	// confdErrorRE is an ERROR line of confd, in the svlogd form
 	// ("2017-02-20T11:16:27Z host confd[31]: ERROR exit status 1") or
 	// calico-node's ("[ERROR][85] confd/...").
-	confdErrorRE = regexp.MustCompile(`\bconfd(?:\[\d+\])?: ERROR\b|\[ERROR\]\[\d+\] confd/`)
-	apiMsgRE     = regexp.MustCompile(`(?i)(failed to connect to the api server|unable to connect to the server|error connecting to datastore|failed to (create|initialize) (the )?(datastore|calico) client|connection to the server \S+ was refused)`)
+	confdErrorRE = lazy.Regexp(`\bconfd(?:\[\d+\])?: ERROR\b|\[ERROR\]\[\d+\] confd/`)
+	apiMsgRE     = lazy.Regexp(`(?i)(failed to connect to the api server|unable to connect to the server|error connecting to datastore|failed to (create|initialize) (the )?(datastore|calico) client|connection to the server \S+ was refused)`)
 )
 
 func (calicoNodeLog) Recognize(source string, data []byte) (Observations, []string, bool) {
@@ -46,11 +47,11 @@ func (calicoNodeLog) Recognize(source string, data []byte) (Observations, []stri
 			obs.APIErrors = append(obs.APIErrors, e)
 			hit = true
 		}
-		if listRE.MatchString(t) || (apiMsgRE.MatchString(t) && !hit) {
+		if listRE().MatchString(t) || (apiMsgRE().MatchString(t) && !hit) {
 			obs.DatastoreErrors = append(obs.DatastoreErrors, Line{source, t})
 			hit = true
 		}
-		if !hit && confdErrorRE.MatchString(t) {
+		if !hit && confdErrorRE().MatchString(t) {
 			obs.ConfdErrors = append(obs.ConfdErrors, Line{source, t})
 			hit = true
 		}
@@ -64,14 +65,14 @@ func (calicoNodeLog) Recognize(source string, data []byte) (Observations, []stri
 // parseAPIError classifies a line that dials the API server.
 func parseAPIError(t string) (APIError, bool) {
 	var e APIError
-	if m := dialRE.FindStringSubmatch(t); m != nil {
+	if m := dialRE().FindStringSubmatch(t); m != nil {
 		e.Addr = m[1]
 		e.Reason = dialReason(m[2])
 		e.Dial = true
 		return e, true
 	}
-	if apiMsgRE.MatchString(t) {
-		if m := urlRE.FindStringSubmatch(t); m != nil {
+	if apiMsgRE().MatchString(t) {
+		if m := urlRE().FindStringSubmatch(t); m != nil {
 			e.Addr = m[1]
 		} else if i := strings.Index(t, "connection to the server "); i >= 0 {
 			e.Addr = strings.Fields(t[i+len("connection to the server "):])[0]
@@ -79,7 +80,7 @@ func parseAPIError(t string) (APIError, bool) {
 		e.Reason = dialReason(t)
 		return e, true
 	}
-	if m := urlRE.FindStringSubmatch(t); m != nil && (containsFold(t, "EOF") || containsFold(t, "TLS handshake timeout") ||
+	if m := urlRE().FindStringSubmatch(t); m != nil && (containsFold(t, "EOF") || containsFold(t, "TLS handshake timeout") ||
 		containsFold(t, "context deadline exceeded") || containsFold(t, "connection reset") || containsFold(t, "awaiting headers")) {
 		e.Addr = m[1]
 		e.Reason = dialReason(t)

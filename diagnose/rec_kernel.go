@@ -1,8 +1,9 @@
 package diagnose
 
 import (
-	"regexp"
 	"strings"
+
+	"github.com/peerlab/peerlab/internal/lazy"
 )
 
 // kernelMD5 recognises kernel messages about TCP MD5 signatures (dmesg,
@@ -17,7 +18,7 @@ type kernelMD5 struct{}
 func (kernelMD5) Kind() string { return "kernel" }
 func (kernelMD5) Whole() bool  { return false }
 
-var md5AddrRE = regexp.MustCompile(`\(([0-9A-Fa-f.:]+), ?\d+\)\s*->\s*\(([0-9A-Fa-f.:]+), ?\d+\)`)
+var md5AddrRE = lazy.Regexp(`\(([0-9A-Fa-f.:]+), ?\d+\)\s*->\s*\(([0-9A-Fa-f.:]+), ?\d+\)`)
 
 func (kernelMD5) Recognize(source string, data []byte) (Observations, []string, bool) {
 	var (
@@ -42,7 +43,7 @@ func (kernelMD5) Recognize(source string, data []byte) (Observations, []string, 
 		default:
 			continue
 		}
-		if m := md5AddrRE.FindStringSubmatch(t); m != nil {
+		if m := md5AddrRE().FindStringSubmatch(t); m != nil {
 			k.Src, k.Dst = m[1], m[2]
 		}
 		obs.Kernel = append(obs.Kernel, k)

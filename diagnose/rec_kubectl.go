@@ -12,43 +12,23 @@ func (kubectlNodes) Kind() string { return "kubectl-nodes" }
 func (kubectlNodes) Whole() bool  { return true }
 
 func (kubectlNodes) Recognize(source string, data []byte) (Observations, []string, bool) {
-	var (
-		obs   Observations
-		lines []string
-		cols  map[string]int
-	)
-	for _, l := range splitLines(data) {
-		t := strings.TrimSpace(l)
-		f := strings.Fields(t)
-		if len(f) == 0 {
-			continue
-		}
-		if f[0] == "NAME" && indexOf(f, "STATUS") == 1 && indexOf(f, "INTERNAL-IP") > 0 {
-			cols = map[string]int{}
-			for i, c := range f {
-				cols[c] = i
-			}
-			lines = append(lines, t)
-			continue
-		}
-		if cols == nil || len(f) <= cols["INTERNAL-IP"] {
-			continue
-		}
-		n := KubeNode{Name: f[0], Status: f[1], Line: Line{source, t}}
-		if i, ok := cols["ROLES"]; ok && i < len(f) {
-			n.Roles = f[i]
-		}
-		n.InternalIP = f[cols["INTERNAL-IP"]]
-		if i, ok := cols["EXTERNAL-IP"]; ok && i < len(f) && f[i] != "<none>" {
-			n.ExternalIP = f[i]
+	var obs Observations
+	heading := func(f []string) bool {
+		return f[0] == "NAME" && indexOf(f, "STATUS") == 1 && indexOf(f, "INTERNAL-IP") > 0
+	}
+	lines, found := readKubectlTable(data, heading, func(r kubectlRow, t string) bool {
+		n := KubeNode{Name: r.fields[0], Status: r.at("STATUS"), Roles: r.at("ROLES"),
+			InternalIP: r.at("INTERNAL-IP"), Line: Line{source, t}}
+		if ext := r.at("EXTERNAL-IP"); ext != "<none>" {
+			n.ExternalIP = ext
 		}
 		if _, ok := parseAddr(n.InternalIP); !ok {
-			continue
+			return false
 		}
 		obs.KubeNodes = append(obs.KubeNodes, n)
-		lines = append(lines, t)
-	}
-	if cols == nil {
+		return true
+	})
+	if !found {
 		return Observations{}, nil, false
 	}
 	return obs, lines, true

@@ -16,35 +16,19 @@ func (kubectlPods) Kind() string { return "kubectl-pods" }
 func (kubectlPods) Whole() bool  { return true }
 
 func (kubectlPods) Recognize(source string, data []byte) (Observations, []string, bool) {
-	var (
-		obs   Observations
-		lines []string
-		cols  map[string]int
-	)
-	for _, l := range splitLines(data) {
-		t := strings.TrimSpace(l)
-		f := strings.Fields(t)
-		if len(f) == 0 {
-			continue
-		}
-		if (f[0] == "NAME" || f[0] == "NAMESPACE") && indexOf(f, "READY") > 0 && indexOf(f, "STATUS") > 0 {
-			cols = map[string]int{}
-			for i, c := range f {
-				cols[c] = i
-			}
-			lines = append(lines, t)
-			continue
-		}
-		if cols == nil {
-			continue
-		}
-		if p, ok := podRow(f, cols); ok {
+	var obs Observations
+	heading := func(f []string) bool {
+		return (f[0] == "NAME" || f[0] == "NAMESPACE") && indexOf(f, "READY") > 0 && indexOf(f, "STATUS") > 0
+	}
+	lines, found := readKubectlTable(data, heading, func(r kubectlRow, t string) bool {
+		p, ok := podRow(r)
+		if ok {
 			p.Line = Line{source, t}
 			obs.Pods = append(obs.Pods, p)
-			lines = append(lines, t)
 		}
-	}
-	if cols == nil {
+		return ok
+	})
+	if !found {
 		return Observations{}, nil, false
 	}
 	return obs, lines, true
@@ -53,20 +37,15 @@ func (kubectlPods) Recognize(source string, data []byte) (Observations, []string
 // podRow reads a row by the heading's columns. RESTARTS may print as "12
 // (3m ago)", which shifts the later columns; IP and NODE are then found
 // from the end of the row's first IP address.
-func podRow(f []string, cols map[string]int) (KubePod, bool) {
-	at := func(name string) string {
-		if i, ok := cols[name]; ok && i < len(f) {
-			return f[i]
-		}
-		return ""
-	}
-	p := KubePod{Name: at("NAME"), Ready: at("READY"), Status: at("STATUS")}
+func podRow(r kubectlRow) (KubePod, bool) {
+	f := r.fields
+	p := KubePod{Name: r.at("NAME"), Ready: r.at("READY"), Status: r.at("STATUS")}
 	if !strings.Contains(p.Ready, "/") {
 		return p, false
 	}
-	start := cols["IP"]
+	start := r.cols["IP"]
 	if start == 0 {
-		start = cols["STATUS"]
+		start = r.cols["STATUS"]
 	}
 	for i := start; i < len(f) && i > 0; i++ {
 		if _, ok := parseAddr(f[i]); ok {

@@ -1,9 +1,10 @@
 package diagnose
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/peerlab/peerlab/internal/lazy"
 )
 
 // routerLog recognises what BGP speakers that are not Calico nodes (a ToR
@@ -25,17 +26,17 @@ func (routerLog) Kind() string { return "router-log" }
 func (routerLog) Whole() bool  { return false }
 
 var (
-	notifWordRE  = regexp.MustCompile(`NOTIFICATION|BGP_NOTIFICATION|notification-(?:received|sent)|(?:sent|received|got BGP) notification`)
-	notifHexRE   = regexp.MustCompile(`(?i)code 0x([0-9a-f]{2})([0-9a-f]{2})\b`)
-	notifCodeRE  = regexp.MustCompile(`(?:^|[\s(])([1-7])/(\d{1,2})(?:[\s)]|$)`)
-	notifCode2RE = regexp.MustCompile(`(?i)code:? ?(\d{1,2})\b.*?subcode:? ?(\d{1,3})\b`)
-	neighborRE   = regexp.MustCompile(`(?i)(?:\bneighbou?r|\bpeer|\bfrom|\bto|\bKey=|"Key":\s*"|"peer":\s*"|\baddr(?:ess)?=)\s*\\?"?\[?([0-9A-Fa-f]{1,4}(?:[.:][0-9A-Fa-f]{0,4}){2,7})`)
+	notifWordRE  = lazy.Regexp(`NOTIFICATION|BGP_NOTIFICATION|notification-(?:received|sent)|(?:sent|received|got BGP) notification`)
+	notifHexRE   = lazy.Regexp(`(?i)code 0x([0-9a-f]{2})([0-9a-f]{2})\b`)
+	notifCodeRE  = lazy.Regexp(`(?:^|[\s(])([1-7])/(\d{1,2})(?:[\s)]|$)`)
+	notifCode2RE = lazy.Regexp(`(?i)code:? ?(\d{1,2})\b.*?subcode:? ?(\d{1,3})\b`)
+	neighborRE   = lazy.Regexp(`(?i)(?:\bneighbou?r|\bpeer|\bfrom|\bto|\bKey=|"Key":\s*"|"peer":\s*"|\baddr(?:ess)?=)\s*\\?"?\[?([0-9A-Fa-f]{1,4}(?:[.:][0-9A-Fa-f]{0,4}){2,7})`)
 	// notOpenRE is a speaker reading another message where the peer's
 	// OPEN should be (MetalLB: "read OPEN from \"10.1.105.1:179\":
 	// message type is not OPEN, got 3, want 1"); type 3 is a NOTIFICATION.
-	notOpenRE = regexp.MustCompile(`(?i)message type is not OPEN, got (\d)`)
-	md5SetRE  = regexp.MustCompile(`(?i)(failed to set md5|cannot set md5|can't set TCP_MD5SIG|set TCP_MD5SIG option)`)
-	badAuthRE = regexp.MustCompile(`(?i)(no|invalid|missing|bad) MD5 digest from ([0-9A-Fa-f.:]+?)[(:]`)
+	notOpenRE = lazy.Regexp(`(?i)message type is not OPEN, got (\d)`)
+	md5SetRE  = lazy.Regexp(`(?i)(failed to set md5|cannot set md5|can't set TCP_MD5SIG|set TCP_MD5SIG option)`)
+	badAuthRE = lazy.Regexp(`(?i)(no|invalid|missing|bad) MD5 digest from ([0-9A-Fa-f.:]+?)[(:]`)
 )
 
 // notifTexts map reasons routers print to NOTIFICATION codes, for lines
@@ -71,7 +72,7 @@ func (routerLog) Recognize(source string, data []byte) (Observations, []string, 
 // MD5 failure.
 func parseRouterLine(t string) (RouterEvent, bool) {
 	var ev RouterEvent
-	if m := badAuthRE.FindStringSubmatch(t); m != nil {
+	if m := badAuthRE().FindStringSubmatch(t); m != nil {
 		a, ok := parseAddr(m[2])
 		if !ok {
 			return ev, false
@@ -84,8 +85,8 @@ func parseRouterLine(t string) (RouterEvent, bool) {
 		ev.Text = m[0]
 		return ev, true
 	}
-	if md5SetRE.MatchString(t) {
-		if m := neighborRE.FindStringSubmatch(t); m != nil {
+	if md5SetRE().MatchString(t) {
+		if m := neighborRE().FindStringSubmatch(t); m != nil {
 			if a, ok := parseAddr(hostOf(m[1])); ok {
 				ev.Neighbor = a.String()
 			}
@@ -93,8 +94,8 @@ func parseRouterLine(t string) (RouterEvent, bool) {
 		ev.MD5, ev.Text = "setfail", t
 		return ev, true
 	}
-	if m := notOpenRE.FindStringSubmatch(t); m != nil && m[1] == "3" {
-		if n := neighborRE.FindStringSubmatch(t); n != nil {
+	if m := notOpenRE().FindStringSubmatch(t); m != nil && m[1] == "3" {
+		if n := neighborRE().FindStringSubmatch(t); n != nil {
 			if a, ok := parseAddr(hostOf(n[1])); ok {
 				ev.Neighbor = a.String()
 			}
@@ -102,7 +103,7 @@ func parseRouterLine(t string) (RouterEvent, bool) {
 		ev.Text = "a NOTIFICATION (code not logged) came where the peer's OPEN was expected"
 		return ev, ev.Neighbor != ""
 	}
-	loc := notifWordRE.FindStringIndex(t)
+	loc := notifWordRE().FindStringIndex(t)
 	if loc == nil {
 		return ev, false
 	}
@@ -117,26 +118,26 @@ func parseRouterLine(t string) (RouterEvent, bool) {
 	default:
 		return ev, false
 	}
-	if m := neighborRE.FindStringSubmatch(t[strings.LastIndex(t[:loc[0]], "{")+1:]); m != nil && strings.HasPrefix(t, "{") {
+	if m := neighborRE().FindStringSubmatch(t[strings.LastIndex(t[:loc[0]], "{")+1:]); m != nil && strings.HasPrefix(t, "{") {
 		if a, ok := parseAddr(hostOf(m[1])); ok {
 			ev.Neighbor = a.String()
 		}
-	} else if m := neighborRE.FindStringSubmatch(rest); m != nil {
+	} else if m := neighborRE().FindStringSubmatch(rest); m != nil {
 		if a, ok := parseAddr(m[1]); ok {
 			ev.Neighbor = a.String()
 		}
-	} else if m := neighborRE.FindStringSubmatch(t); m != nil {
+	} else if m := neighborRE().FindStringSubmatch(t); m != nil {
 		if a, ok := parseAddr(m[1]); ok {
 			ev.Neighbor = a.String()
 		}
 	}
-	if m := notifCodeRE.FindStringSubmatch(rest); m != nil {
+	if m := notifCodeRE().FindStringSubmatch(rest); m != nil {
 		ev.Code, ev.Subcode, ev.HasCode = atou8(m[1]), atou8(m[2]), true
-	} else if m := notifHexRE.FindStringSubmatch(t); m != nil {
+	} else if m := notifHexRE().FindStringSubmatch(t); m != nil {
 		c, _ := strconv.ParseUint(m[1], 16, 8)
 		sc, _ := strconv.ParseUint(m[2], 16, 8)
 		ev.Code, ev.Subcode, ev.HasCode = uint8(c), uint8(sc), true
-	} else if m := notifCode2RE.FindStringSubmatch(rest); m != nil {
+	} else if m := notifCode2RE().FindStringSubmatch(rest); m != nil {
 		ev.Code, ev.Subcode, ev.HasCode = atou8(m[1]), atou8(m[2]), true
 	}
 	lrest := strings.ToLower(rest)

@@ -1,8 +1,9 @@
 package diagnose
 
 import (
-	"regexp"
 	"strings"
+
+	"github.com/peerlab/peerlab/internal/lazy"
 )
 
 // routerSessionLog recognises what a BGP speaker that is not a Calico
@@ -22,10 +23,10 @@ func (routerSessionLog) Kind() string { return "router-session-log" }
 func (routerSessionLog) Whole() bool  { return false }
 
 // openbgpdNeighborRE is OpenBGPD's "neighbor A (description): message".
-var openbgpdNeighborRE = regexp.MustCompile(`\bbgpd(?:\[\d+\])?: neighbor ([0-9A-Fa-f.:]+)(?: \([^)]*\))?: (.+)$`)
+var openbgpdNeighborRE = lazy.Regexp(`\bbgpd(?:\[\d+\])?: neighbor ([0-9A-Fa-f.:]+)(?: \([^)]*\))?: (.+)$`)
 
 // openbgpdStateRE is "state change FROM -> TO, reason: WHY".
-var openbgpdStateRE = regexp.MustCompile(`^state change (\w+) -> (\w+)(?:, reason: (.+))?$`)
+var openbgpdStateRE = lazy.Regexp(`^state change (\w+) -> (\w+)(?:, reason: (.+))?$`)
 
 func (routerSessionLog) Recognize(source string, data []byte) (Observations, []string, bool) {
 	type peerLog struct {
@@ -38,7 +39,7 @@ func (routerSessionLog) Recognize(source string, data []byte) (Observations, []s
 		lines  []string
 	)
 	for _, t := range logLines(data) {
-		m := openbgpdNeighborRE.FindStringSubmatch(t)
+		m := openbgpdNeighborRE().FindStringSubmatch(t)
 		if m == nil {
 			continue
 		}
@@ -51,8 +52,8 @@ func (routerSessionLog) Recognize(source string, data []byte) (Observations, []s
 		switch {
 		case strings.HasPrefix(msg, "socket error: "):
 			errText = "Socket: " + strings.TrimPrefix(msg, "socket error: ")
-		case openbgpdStateRE.MatchString(msg):
-			sm := openbgpdStateRE.FindStringSubmatch(msg)
+		case openbgpdStateRE().MatchString(msg):
+			sm := openbgpdStateRE().FindStringSubmatch(msg)
 			state = sm[2]
 		default:
 			continue

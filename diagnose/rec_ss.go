@@ -1,9 +1,10 @@
 package diagnose
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/peerlab/peerlab/internal/lazy"
 )
 
 // ssListen recognises listening TCP sockets from `ss -ltnp` (and `netstat
@@ -16,7 +17,7 @@ type ssListen struct{}
 func (ssListen) Kind() string { return "ss-listen" }
 func (ssListen) Whole() bool  { return true }
 
-var ssUsersRE = regexp.MustCompile(`users:\(\("([^"]+)"`)
+var ssUsersRE = lazy.Regexp(`users:\(\("([^"]+)"`)
 
 func (ssListen) Recognize(source string, data []byte) (Observations, []string, bool) {
 	var (
@@ -39,7 +40,7 @@ func (ssListen) Recognize(source string, data []byte) (Observations, []string, b
 		if !ok {
 			continue
 		}
-		if m := ssUsersRE.FindStringSubmatch(t); m != nil {
+		if m := ssUsersRE().FindStringSubmatch(t); m != nil {
 			ln.Process = m[1]
 		} else if len(f) >= 7 && f[5] == "LISTEN" {
 			if _, name, ok := strings.Cut(f[6], "/"); ok {

@@ -6,12 +6,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"regexp"
+
+	"github.com/peerlab/peerlab/internal/lazy"
 )
 
 // secretRE finds the secrets a saved artifact may hold: BIRD's
 // `password "…";`, YAML `password: …` and JSON `"password": "…"`.
-var secretRE = regexp.MustCompile(`(?i)(\bpassword\s+")([^"]*)(")|(\bpassword:\s*)("[^"]*"|'[^']*'|[^\s#,}]+)|("password"\s*:\s*")([^"]*)(")`)
+var secretRE = lazy.Regexp(`(?i)(\bpassword\s+")([^"]*)(")|(\bpassword:\s*)("[^"]*"|'[^']*'|[^\s#,}]+)|("password"\s*:\s*")([^"]*)(")`)
 
 // redactor replaces secrets by a keyed fingerprint: the same password
 // gives the same "redacted-…" text within one redactor, so a later
@@ -35,8 +36,8 @@ func (r redactor) fingerprint(s string) string {
 
 // redact returns data with every secret replaced by its fingerprint.
 func (r redactor) redact(data []byte) []byte {
-	return secretRE.ReplaceAllFunc(data, func(m []byte) []byte {
-		g := secretRE.FindSubmatch(m)
+	return secretRE().ReplaceAllFunc(data, func(m []byte) []byte {
+		g := secretRE().FindSubmatch(m)
 		switch {
 		case g[1] != nil:
 			return joinBytes(g[1], []byte(r.fingerprint(string(g[2]))), g[3])

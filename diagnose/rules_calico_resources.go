@@ -2,11 +2,11 @@ package diagnose
 
 import (
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/peerlab/peerlab/internal/bird"
+	"github.com/peerlab/peerlab/internal/lazy"
 	"github.com/peerlab/peerlab/lab/k8s"
 )
 
@@ -108,7 +108,7 @@ func addrOnly(s string) string {
 }
 
 // badPeerASRe reads the AS BIRD quotes in "Bad peer AS: 65000".
-var badPeerASRe = regexp.MustCompile(`Bad peer AS:? (\d+)`)
+var badPeerASRe = lazy.Regexp(`Bad peer AS:? (\d+)`)
 
 // badPeerAS returns n's evidence of NOTIFICATION 2/2 (Bad peer AS) on its
 // session with peer; sent is true when BIRD itself refused the peer's
@@ -132,7 +132,7 @@ func badPeerAS(n *Node, peer string) (lines []Line, sent bool, quotedAS uint32) 
 		}
 		sent = true
 		for _, l := range ev.Lines {
-			if m := badPeerASRe.FindStringSubmatch(l.Text); m != nil {
+			if m := badPeerASRe().FindStringSubmatch(l.Text); m != nil {
 				if v, err := strconv.ParseUint(m[1], 10, 32); err == nil {
 					quotedAS = uint32(v)
 				}

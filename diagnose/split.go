@@ -1,8 +1,9 @@
 package diagnose
 
 import (
-	"regexp"
 	"strings"
+
+	"github.com/peerlab/peerlab/internal/lazy"
 )
 
 // A paste often holds several outputs one after another: a
@@ -49,7 +50,7 @@ func (p piece) content() bool {
 var (
 	// promptRE matches "user@host:~# cmd", "[user@host dir]$ cmd",
 	// "host$ cmd" (a word, then the prompt character, then a space).
-	promptRE = regexp.MustCompile(`^(\[[^\]\s]+(\s[^\]]*)?\]|[A-Za-z0-9_.\-]+@[A-Za-z0-9_.\-]+(:[^\s#$]*)?|[A-Za-z0-9_.\-]+)\s?[#$%] +\S`)
+	promptRE = lazy.Regexp(`^(\[[^\]\s]+(\s[^\]]*)?\]|[A-Za-z0-9_.\-]+@[A-Za-z0-9_.\-]+(:[^\s#$]*)?|[A-Za-z0-9_.\-]+)\s?[#$%] +\S`)
 	// promptCommands are commands a "# cmd" or "$ cmd" line must run to be
 	// a prompt rather than a comment ("# For peer ..." in bird.cfg).
 	promptCommands = []string{"calicoctl", "birdc", "birdcl", "kubectl", "ss", "netstat", "ip", "cat", "tail", "head",
@@ -73,7 +74,7 @@ func isPrompt(t string) bool {
 			return knownCommand(rest)
 		}
 	}
-	if !promptRE.MatchString(t) {
+	if !promptRE().MatchString(t) {
 		return false
 	}
 	// Bare "word$ cmd" must run a known command; "user@host..." and
@@ -206,13 +207,13 @@ func onlyHeadings(p piece) bool {
 
 // localPromptRE is a prompt naming user and host: "root@node1:~# cmd",
 // "[root@node1 ~]$ cmd".
-var localPromptRE = regexp.MustCompile(`^\[?[A-Za-z0-9_.\-]+@([A-Za-z0-9][A-Za-z0-9_.\-]*)[:\s\]]`)
+var localPromptRE = lazy.Regexp(`^\[?[A-Za-z0-9_.\-]+@([A-Za-z0-9][A-Za-z0-9_.\-]*)[:\s\]]`)
 
 // promptHost returns the host a prompt line names when its command
 // reports on that host (calicoctl node status, birdc, ip, ss, a log):
 // commands that ask the cluster (kubectl, calicoctl get) may run anywhere.
 func promptHost(prompt string) string {
-	m := localPromptRE.FindStringSubmatch(prompt)
+	m := localPromptRE().FindStringSubmatch(prompt)
 	if m == nil {
 		return ""
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/peerlab/peerlab/capture"
 	"github.com/peerlab/peerlab/internal/bird"
+	"github.com/peerlab/peerlab/internal/testgate"
 	"github.com/peerlab/peerlab/lab/topology"
 )
 
@@ -32,16 +33,16 @@ var updateBIRDCaptures = flag.Bool("update-bird-captures", false, "copy the BIRD
 func captureRequire(t *testing.T) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "lab captures need root (network namespaces, AF_PACKET)")
+		testgate.SkipOrFail(t, "lab captures need root (network namespaces, AF_PACKET)")
 	}
 	if b := bird.DefaultBinaries(bird.Bird1).Bird; b != "" {
 		if _, err := exec.LookPath(b); err != nil {
-			skipOrFail(t, "BIRD binary %s not found (run .ci/install-daemons.sh): %v", b, err)
+			testgate.SkipOrFail(t, "BIRD binary %s not found (run .ci/install-daemons.sh): %v", b, err)
 		}
 	}
 	tshark, err := exec.LookPath("tshark")
 	if err != nil {
-		skipOrFail(t, "tshark not found (run .ci/install-daemons.sh): %v", err)
+		testgate.SkipOrFail(t, "tshark not found (run .ci/install-daemons.sh): %v", err)
 	}
 	return tshark
 }
@@ -149,7 +150,7 @@ func runCaptureCase(t *testing.T, tc captureCase, tshark string) {
 		}
 		err := l.InjectFault(ctx, &topology.Fault{Name: tc.fault, Node: tc.node, Peer: peer})
 		if errors.Is(err, ErrFaultUnsupported) {
-			skipOrFail(t, "fault %s not implemented for BIRD nodes yet: %v", tc.fault, err)
+			testgate.SkipOrFail(t, "fault %s not implemented for BIRD nodes yet: %v", tc.fault, err)
 		}
 		if err != nil {
 			t.Fatalf("inject %s: %v", tc.fault, err)
@@ -488,7 +489,7 @@ func TestCaptureRunningLab(t *testing.T) {
 // from outside the lab's 127.A.0.0/16 block.
 func TestCaptureLoopbackLab(t *testing.T) {
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "capturing on lo needs root (AF_PACKET)")
+		testgate.SkipOrFail(t, "capturing on lo needs root (AF_PACKET)")
 	}
 	name, _, port := capLabName(t)
 	topo, err := topology.Parse("capture.yaml", []byte(fmt.Sprintf(`

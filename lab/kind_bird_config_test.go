@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/peerlab/peerlab/internal/bird"
+	"github.com/peerlab/peerlab/internal/testgate"
 	"github.com/peerlab/peerlab/lab/topology"
 )
 
@@ -200,7 +201,7 @@ func TestBIRDStartChecksConfig(t *testing.T) {
 	for _, v := range []bird.Version{bird.Bird1, bird.Bird2} {
 		t.Run(v.String(), func(t *testing.T) {
 			if _, err := exec.LookPath(bird.DefaultBinaries(v).Bird); err != nil {
-				skipOrFail(t, "%s not installed (run .ci/install-daemons.sh): %v", v, err)
+				testgate.SkipOrFail(t, "%s not installed (run .ci/install-daemons.sh): %v", v, err)
 			}
 			spec := birdSpec(t, birdConfigTopology, "n1")
 			n, err := newBIRDNode(v)(spec)
@@ -237,7 +238,7 @@ func TestBIRDStartChecksConfig(t *testing.T) {
 func TestBIRDRenderedConfigsParse(t *testing.T) {
 	for _, v := range []bird.Version{bird.Bird1, bird.Bird2} {
 		if _, err := exec.LookPath(bird.DefaultBinaries(v).Bird); err != nil {
-			skipOrFail(t, "%s not installed (run .ci/install-daemons.sh): %v", v, err)
+			testgate.SkipOrFail(t, "%s not installed (run .ci/install-daemons.sh): %v", v, err)
 		}
 		for _, node := range []string{"rr", "n1", "n2", "n10"} {
 			t.Run(v.String()+"/"+node, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/peerlab/peerlab/internal/bird"
+	"github.com/peerlab/peerlab/internal/testgate"
 	"github.com/peerlab/peerlab/lab/k8s"
 	"github.com/peerlab/peerlab/lab/topology"
 )
@@ -46,7 +47,7 @@ func rolesRequire(t *testing.T) {
 	t.Helper()
 	requireBIRD(t)
 	if _, err := findNginx(context.Background()); err != nil {
-		skipOrFail(t, "%v", err)
+		testgate.SkipOrFail(t, "%v", err)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/peerlab/peerlab/internal/rotatelog"
 )
 
 // ErrLabNotFound is returned when no lab of that name is known on this host.
@@ -21,9 +23,20 @@ var ErrLabNotFound = errors.New("lab not found")
 func LabDir(stateDir, name string) string { return filepath.Join(stateDir, "labs", name) }
 
 // ServeDir is where `peerlab serve` keeps, per lab it hosts, the topology
-// it was given (NAME.yaml), the host process's log (NAME.log), its socket
-// (NAME.sock) and captures (NAME-capture/).
+// it was given (NAME.yaml), the host process's log (HostLog), its crash
+// output (HostStderr), its socket (NAME.sock) and captures (NAME-capture/).
 func ServeDir(stateDir string) string { return filepath.Join(stateDir, "serve") }
+
+// HostLog is the log the host process of serve's lab name writes itself:
+// NAME.log, rotated into NAME.log.1, NAME.log.2 … (internal/rotatelog).
+func HostLog(stateDir, name string) string { return filepath.Join(ServeDir(stateDir), name+".log") }
+
+// HostStderr is where the standard output and error of the host process
+// of serve's lab name go (NAME.stderr): what the process writes outside
+// its log, such as a Go panic.
+func HostStderr(stateDir, name string) string {
+	return filepath.Join(ServeDir(stateDir), name+".stderr")
+}
 
 // TopologyCopy is where the CLI writes the topology of lab name when it
 // has no file of its own (a lab or exercise built into peerlab), so that
@@ -33,14 +46,18 @@ func TopologyCopy(stateDir, name string) string {
 }
 
 // RemoveServeFiles removes what `peerlab serve` kept for lab name in
-// ServeDir once the lab is gone: its topology copy, log and socket.
-// Missing files are not an error; captures are the user's and stay.
+// ServeDir once the lab is gone: its topology copy, host log (with its old
+// files), crash output and socket. Missing files are not an error;
+// captures are the user's and stay.
 func RemoveServeFiles(stateDir, name string) error {
 	var errs []error
-	for _, ext := range []string{".yaml", ".log", ".sock"} {
+	for _, ext := range []string{".yaml", ".stderr", ".sock"} {
 		if err := os.Remove(filepath.Join(ServeDir(stateDir), name+ext)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("remove serve file of lab %s: %w", name, err))
 		}
+	}
+	if err := rotatelog.Remove(HostLog(stateDir, name)); err != nil {
+		errs = append(errs, fmt.Errorf("remove host log of lab %s: %w", name, err))
 	}
 	return errors.Join(errs...)
 }

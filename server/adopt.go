@@ -82,7 +82,8 @@ func (m *Manager) adoptOne(st lab.LabState) (*hostedLab, error) {
 	}
 	l := resp.GetLab()
 	h := &hostedLab{name: st.Name, mode: l.GetMode(), port: l.GetPort(), started: st.Started,
-		logPath: filepath.Join(m.dir, st.Name+".log"), conn: conn, pid: st.PID,
+		logPath: lab.HostLog(m.opts.StateDir, st.Name), stderrPath: lab.HostStderr(m.opts.StateDir, st.Name),
+		conn: conn, pid: st.PID,
 		exited: make(chan struct{}), state: pb.LabState_LAB_STATE_RUNNING,
 		signal: func(sig syscall.Signal) error { return unix.PidfdSendSignal(pidfd, sig, nil, 0) }}
 	go m.watchAdopted(h, pidfd)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/peerlab/peerlab/client"
+	"github.com/peerlab/peerlab/lab"
 	pb "github.com/peerlab/peerlab/proto/peerlab/v1"
 )
 
@@ -79,6 +80,20 @@ func TestRestartedServeAdoptsLabs(t *testing.T) {
 	}
 	if err := ts.client.WaitEstablished(ctx, name, "node1", "node2"); err != nil {
 		t.Errorf("WatchLab through the new serve: %v", err)
+	}
+	// The host writes its own log: it goes on after its serve was killed.
+	hostLog := lab.HostLog(dir, name)
+	before, err := os.Stat(hostLog)
+	if err != nil {
+		t.Fatalf("the adopted host's log: %v", err)
+	}
+	if _, err := ts.client.Faults.InjectFault(ctx, &pb.InjectFaultRequest{Lab: name,
+		Fault: &pb.Fault{Name: "tcp179-drop", Node: "node1"}}); err == nil {
+		t.Fatal("tcp179-drop in loopback mode was not refused; the test needs a logged refusal")
+	}
+	if after, err := os.Stat(hostLog); err != nil || after.Size() <= before.Size() {
+		t.Errorf("the adopted host's log did not grow after a logged call (%d bytes before, %v after, %v)",
+			before.Size(), after, err)
 	}
 	if _, err := ts.client.Labs.DeleteLab(ctx, &pb.DeleteLabRequest{Name: name}); err != nil {
 		t.Fatalf("DeleteLab through the new serve: %v", err)

@@ -15,20 +15,13 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/peerlab/peerlab/client"
+	"github.com/peerlab/peerlab/internal/testgate"
 )
-
-// inCI reports whether the tests run in CI, where nothing may be skipped.
-func inCI() bool { return os.Getenv("CI") == "true" }
 
 // requireRoot skips a test that needs root, except in CI where it fails.
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if inCI() {
-			t.Fatal("this test needs root (network namespaces) and CI=true: it must not be skipped")
-		}
-		t.Skip("needs root (network namespaces); skipped outside CI (CI=true makes this a failure)")
-	}
+	testgate.RequireRoot(t, "network namespaces")
 }
 
 var (
@@ -72,10 +65,7 @@ func tools(t *testing.T) (peerlabBin, grpcurlBin string) {
 		}
 	})
 	if buildErr != nil {
-		if inCI() {
-			t.Fatalf("test tools: %v", buildErr)
-		}
-		t.Skipf("test tools unavailable (skipped outside CI; CI=true makes this a failure): %v", buildErr)
+		testgate.SkipOrFail(t, "test tools unavailable: %v", buildErr)
 	}
 	return peerlab, grpcurl
 }
@@ -98,19 +88,28 @@ func startServer(t *testing.T) *testServer {
 // startServerIn serves on a Unix socket in the state folder dir.
 func startServerIn(t *testing.T, dir string) *testServer {
 	t.Helper()
+	return startServerWith(t, dir, ManagerOptions{})
+}
+
+// startServerWith serves on a Unix socket in the state folder dir with
+// the manager options mo (its StateDir and HostCommand are set here).
+func startServerWith(t *testing.T, dir string, mo ManagerOptions) *testServer {
+	t.Helper()
 	bin, _ := tools(t)
+	mo.StateDir = dir
+	mo.HostCommand = func(args []string) *exec.Cmd {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "PEERLAB_TEST_HOOKS=1")
+		return cmd
+	}
 	ts := &testServer{socket: filepath.Join(dir, "serve.sock"), dir: dir}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	listening := make(chan struct{})
 	go func() {
 		served <- Serve(ctx, ServeOptions{
-			Listen: ListenOptions{Unix: ts.socket},
-			Manager: ManagerOptions{StateDir: dir, HostCommand: func(args []string) *exec.Cmd {
-				cmd := exec.Command(bin, args...)
-				cmd.Env = append(os.Environ(), "PEERLAB_TEST_HOOKS=1")
-				return cmd
-			}},
+			Listen:      ListenOptions{Unix: ts.socket},
+			Manager:     mo,
 			Logger:      zaptest.NewLogger(t),
 			OnListening: func(net.Addr) { close(listening) },
 		})

@@ -31,6 +31,9 @@ type ManagerOptions struct {
 	// The manager keeps its own files (topologies, host logs and sockets)
 	// in StateDir/serve.
 	StateDir string
+	// HostLog bounds the log each lab host writes; the zero value means
+	// DefaultHostLogLimits.
+	HostLog HostLogLimits
 	// HostCommand builds the command of a lab host process from its
 	// arguments (`lab-host --topology … --socket …`); nil runs this very
 	// program (which must be peerlab) with them.
@@ -65,9 +68,11 @@ type hostedLab struct {
 	port    int32
 	started time.Time
 	logPath string
-	conn    *grpc.ClientConn
-	pid     int
-	exited  chan struct{} // closed when the host process is gone
+	// stderrPath holds what the host writes outside its log (a panic).
+	stderrPath string
+	conn       *grpc.ClientConn
+	pid        int
+	exited     chan struct{} // closed when the host process is gone
 	// signal signals the host process (through its pidfd for an adopted
 	// host); nil means kill(pid).
 	signal func(syscall.Signal) error
@@ -110,6 +115,12 @@ func NewManager(opts ManagerOptions) (*Manager, error) {
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = 2 * time.Minute
 	}
+	if opts.HostLog.MaxSize == 0 {
+		opts.HostLog = DefaultHostLogLimits
+	}
+	if err := opts.HostLog.check(); err != nil {
+		return nil, err
+	}
 	if opts.HostCommand == nil {
 		exe, err := os.Executable()
 		if err != nil {
@@ -148,7 +159,8 @@ func (m *Manager) CreateLab(ctx context.Context, req *pb.CreateLabRequest) (*pb.
 	}
 	name := topo.Name
 	h := &hostedLab{name: name, mode: req.GetMode(), port: req.GetPort(), state: pb.LabState_LAB_STATE_STARTING,
-		started: time.Now(), exited: make(chan struct{}), logPath: filepath.Join(m.dir, name+".log")}
+		started: time.Now(), exited: make(chan struct{}),
+		logPath: lab.HostLog(m.opts.StateDir, name), stderrPath: lab.HostStderr(m.opts.StateDir, name)}
 	if h.port == 0 {
 		h.port = lab.DefaultPort
 	}
@@ -183,25 +195,27 @@ func (m *Manager) start(ctx context.Context, h *hostedLab, data []byte, req *pb.
 	socket := filepath.Join(m.dir, h.name+".sock")
 	args := []string{"lab-host", "--topology", topoFile, "--socket", socket,
 		"--state-dir", m.opts.StateDir, "--port", fmt.Sprint(h.port), "--log-format", "json", "--log-level", "info"}
+	args = append(args, m.opts.HostLog.args(h.logPath)...)
 	if mode := modeFromProto(req.GetMode()); mode != lab.ModeAuto {
 		args = append(args, "--mode", string(mode))
 	}
 	if req.GetCapture() {
 		args = append(args, "--capture", filepath.Join(m.dir, h.name+"-capture"))
 	}
-	_ = os.Remove(h.logPath)
-	logFile, err := os.OpenFile(h.logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	// The host writes its own rotated log (it outlives a killed serve);
+	// its standard output and error, where a panic lands, go to a file.
+	stderrFile, err := resetHostFiles(h.logPath, h.stderrPath)
 	if err != nil {
-		return status.Errorf(codes.Internal, "open host log: %v", err)
+		return status.Errorf(codes.Internal, "lab %s: %v", h.name, err)
 	}
-	defer logFile.Close()
+	defer stderrFile.Close()
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return status.Errorf(codes.Internal, "readiness pipe: %v", err)
 	}
 	defer pr.Close()
 	cmd := m.opts.HostCommand(args)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Stdout, cmd.Stderr = stderrFile, stderrFile
 	cmd.ExtraFiles = []*os.File{pw} // fd 3
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -300,7 +314,7 @@ func (m *Manager) hostEnded(h *hostedLab, clean bool, reason string) {
 	}
 	if !stopping {
 		h.state = pb.LabState_LAB_STATE_FAILED
-		h.failure = fmt.Sprintf("lab host process %d exited: %s; log %s ends: %s", h.pid, reason, h.logPath, logTail(h.logPath, 600))
+		h.failure = fmt.Sprintf("lab host process %d exited: %s; %s", h.pid, reason, hostEndNote(h.stderrPath, h.logPath, 600))
 	}
 	h.mu.Unlock()
 	close(h.exited)
@@ -320,21 +334,6 @@ func exitReason(err error) string {
 		return "exit status 0"
 	}
 	return err.Error()
-}
-
-// logTail returns the last n bytes of a file, on one line.
-func logTail(path string, n int64) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Size() > n {
-		_, _ = f.Seek(fi.Size()-n, 0)
-	}
-	buf := make([]byte, n)
-	k, _ := f.Read(buf)
-	return strings.Join(strings.Fields(string(buf[:k])), " ")
 }
 
 // lookup finds a lab by name.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/peerlab/peerlab/internal/testgate"
 )
 
 // testTimers are the short session timers every test uses.
@@ -47,13 +49,7 @@ func (n testNet) addr(i int) netip.Addr {
 // not being root is a failure.
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("test needs root (TCP MD5 signatures) and CI=true, so not skipping")
-	}
-	t.Skip("test needs root (TCP MD5 signatures); skipped because CI is not \"true\"")
+	testgate.RequireRoot(t, "TCP MD5 signatures")
 }
 
 // testLogger is silent unless PEERLAB_DEBUG=1, which logs everything

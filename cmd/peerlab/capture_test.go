@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/peerlab/peerlab/capture"
+	"github.com/peerlab/peerlab/internal/testgate"
 )
 
 // captureTestdata is the folder of committed captures.
@@ -212,13 +213,7 @@ func TestCaptureLiveBadFlags(t *testing.T) {
 // where it fails instead.
 func requireCaptureRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("live capture needs root and CI=true: failing instead of skipping")
-	}
-	t.Skip("live capture needs root; skipped outside CI (CI=true makes it fail)")
+	testgate.RequireRoot(t, "live capture")
 }
 
 // TestCaptureLiveLoopback captures on lo for a second while a client

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/peerlab/peerlab/internal/testgate"
 )
 
 func TestDiagnoseArtifactsExitCodesAndOutput(t *testing.T) {
@@ -175,10 +177,7 @@ func TestDiagnoseHostNotCalicoNode(t *testing.T) {
 		present = append(present, "/etc/calico/*")
 	}
 	if len(present) > 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but this host has Calico files: %v", present)
-		}
-		t.Skipf("outside CI: this host has Calico files (%v), not the host this test needs", present)
+		testgate.SkipOrFail(t, "this host has Calico files (%v), not the host this test needs", present)
 	}
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {

@@ -177,7 +177,7 @@ func TestDocsGRPCurl(t *testing.T) {
 			}
 		}
 		// DeleteLab took the lab and what serve kept for it away.
-		for _, f := range []string{"quickstart.yaml", "quickstart.log", "quickstart.sock"} {
+		for _, f := range []string{"quickstart.yaml", "quickstart.log", "quickstart.stderr", "quickstart.sock"} {
 			if _, err := os.Stat(filepath.Join(plDir, "serve", f)); err == nil {
 				t.Errorf("serve/%s left after DeleteLab", f)
 			}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/peerlab/peerlab/internal/netns"
+	"github.com/peerlab/peerlab/internal/testgate"
 	"github.com/peerlab/peerlab/lab/topology"
 )
 
@@ -69,22 +70,7 @@ func peerlabBinary(t testing.TB) string {
 // given programs, unless CI=true, where their absence fails the test.
 func requireRoot(t testing.TB, programs ...string) {
 	t.Helper()
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root")
-	}
-	for _, p := range programs {
-		if _, err := exec.LookPath(p); err != nil {
-			missing = append(missing, p)
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true but this test cannot run: needs %s", strings.Join(missing, ", "))
-	}
-	t.Skipf("needs %s (skipped because CI is not \"true\"; CI=true makes this a failure)", strings.Join(missing, ", "))
+	testgate.Require(t, true, programs...)
 }
 
 // birdBinaries are the daemons a namespace lab with bird and bird2 nodes runs.

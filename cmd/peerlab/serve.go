@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/peerlab/peerlab/internal/rotatelog"
 	"github.com/peerlab/peerlab/lab"
 	"github.com/peerlab/peerlab/server"
 )
@@ -38,6 +39,10 @@ CreateLab by path, and mrt: dumps a topology names, are read for other callers
 than the server's own user on the Unix socket only inside --topology-dir
 folders; send the topology's text (the yaml field) instead.
 
+Each lab host writes its own log, <state-dir>/serve/LAB.log, rotated at
+--host-log-max-size MiB with --host-log-keep old files (LAB.log.1 …); what it
+writes outside the log, such as a Go panic, goes to LAB.stderr.
+
 A lab host left running by a serve that was killed is adopted by the next
 serve on the same state folder. SIGTERM stops accepting calls, tears the labs
 down (unless --keep-labs) and exits 0.`,
@@ -45,6 +50,10 @@ down (unless --keep-labs) and exits 0.`,
   grpcurl -plaintext -unix /run/peerlab/serve.sock list`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			hostLog, err := hostLogLimits(a)
+			if err != nil {
+				return err
+			}
 			socket := a.v.GetString("socket")
 			if socket == "" {
 				socket = filepath.Join(a.stateDir(), "serve.sock")
@@ -67,7 +76,7 @@ down (unless --keep-labs) and exits 0.`,
 					TokenFile: tokenFile, SocketGroup: a.v.GetString("socket-group"),
 				},
 				Manager: server.ManagerOptions{StateDir: a.stateDir(),
-					TopologyDirs: a.v.GetStringSlice("topology-dir")},
+					TopologyDirs: a.v.GetStringSlice("topology-dir"), HostLog: hostLog},
 				KeepLabs:   a.v.GetBool("keep-labs"),
 				Logger:     a.log,
 				StatsEvery: a.v.GetDuration("stats-every"),
@@ -92,6 +101,8 @@ down (unless --keep-labs) and exits 0.`,
 	f.String("client-ca", "", "CA (PEM) that signs accepted client certificates")
 	f.Bool("insecure", false, "allow plaintext on a non-loopback --listen address")
 	f.Bool("keep-labs", false, "leave the labs running when the server stops")
+	f.Int("host-log-max-size", int(server.DefaultHostLogLimits.MaxSize>>20), "MiB one lab host log file may hold before it is rotated")
+	f.Int("host-log-keep", server.DefaultHostLogLimits.Keep, "rotated lab host log files kept per lab (0: none)")
 	f.Duration("stats-every", 0, "log goroutines, heap and open files at this interval (level info; 0: never); peerlab bench soak reads them")
 	return cmd
 }
@@ -109,6 +120,13 @@ func newLabHostCommand(a *app) *cobra.Command {
 			if a.v.GetString("topology") == "" || a.v.GetString("socket") == "" {
 				return usageErrorf("peerlab lab-host: --topology and --socket are required")
 			}
+			if path := a.v.GetString("log-file"); path != "" {
+				closeLog, err := a.logToFile(path, a.v.GetInt64("log-file-max-size"), a.v.GetInt("log-file-keep"))
+				if err != nil {
+					return err
+				}
+				defer closeLog()
+			}
 			return server.RunHost(cmd.Context(), server.HostConfig{
 				TopologyFile: a.v.GetString("topology"), Socket: a.v.GetString("socket"),
 				StateDir: a.stateDir(), Port: a.v.GetInt("port"), Mode: lab.Mode(a.v.GetString("mode")),
@@ -120,6 +138,41 @@ func newLabHostCommand(a *app) *cobra.Command {
 	}
 	cmd.Flags().String("topology", "", "topology file")
 	cmd.Flags().String("socket", "", "Unix socket to serve the lab's gRPC services on")
+	cmd.Flags().String("log-file", "", "write the log to this file, rotated (default: standard error)")
+	cmd.Flags().Int64("log-file-max-size", server.DefaultHostLogLimits.MaxSize, "bytes one --log-file file may hold before it is rotated")
+	cmd.Flags().Int("log-file-keep", server.DefaultHostLogLimits.Keep, "rotated --log-file files kept")
 	addLabFlags(cmd)
 	return cmd
+}
+
+// hostLogLimits reads serve's --host-log-max-size (MiB) and --host-log-keep.
+func hostLogLimits(a *app) (server.HostLogLimits, error) {
+	mib, keep := a.v.GetInt("host-log-max-size"), a.v.GetInt("host-log-keep")
+	if mib < 1 || mib > 1<<20 {
+		return server.HostLogLimits{}, usageErrorf("peerlab serve: --host-log-max-size %d: give 1 to %d (MiB)", mib, 1<<20)
+	}
+	if keep < 0 {
+		return server.HostLogLimits{}, usageErrorf("peerlab serve: --host-log-keep %d: must not be negative", keep)
+	}
+	return server.HostLogLimits{MaxSize: int64(mib) << 20, Keep: keep}, nil
+}
+
+// logToFile sends the app's log to a file rotated at maxSize bytes with
+// keep old files (the lab host's own log, which outlives the serve that
+// started it). At each rotation the process's standard error, where a Go
+// panic lands, is emptied once it is larger than maxSize. The function
+// returned closes the file.
+func (a *app) logToFile(path string, maxSize int64, keep int) (func(), error) {
+	w, err := rotatelog.Open(path, rotatelog.Options{MaxSize: maxSize, Keep: keep,
+		OnRotate: func() { _ = rotatelog.TrimFile(os.Stderr, maxSize) }})
+	if err != nil {
+		return nil, usageErrorf("peerlab lab-host: --log-file: %v", err)
+	}
+	log, err := loggerTo(w, a.v.GetString("log-level"), a.v.GetString("log-format"))
+	if err != nil {
+		w.Close()
+		return nil, usageErrorf("peerlab: %v", err)
+	}
+	a.log = log
+	return func() { _ = log.Sync(); _ = w.Close() }, nil
 }

@@ -4,18 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/tools/remotecommand"
 	"sigs.k8s.io/yaml"
 
 	"github.com/peerlab/peerlab/diagnose"
@@ -48,7 +43,7 @@ func SourceFor(cfg *rest.Config) (Source, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = 200, 400
 	cfg.UserAgent = "peerlab-diagnose"
-	kube, err := kubernetes.NewForConfig(cfg)
+	core, err := newCoreClient(cfg)
 	if err != nil {
 		return Source{}, fmt.Errorf("%w: %w", ErrKubeconfig, err)
 	}
@@ -56,16 +51,7 @@ func SourceFor(cfg *rest.Config) (Source, error) {
 	if err != nil {
 		return Source{}, fmt.Errorf("%w: %w", ErrKubeconfig, err)
 	}
-	exec := func(ctx context.Context, namespace, pod, container string, argv []string, stdout, stderr io.Writer) error {
-		req := kube.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("exec").
-			VersionedParams(&corev1.PodExecOptions{Container: container, Command: argv, Stdout: true, Stderr: true}, scheme.ParameterCodec)
-		ex, err := remotecommand.NewWebSocketExecutor(cfg, "GET", req.URL().String())
-		if err != nil {
-			return fmt.Errorf("exec in %s/%s: %w", namespace, pod, err)
-		}
-		return ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: stdout, Stderr: stderr})
-	}
-	return Source{Kube: kube, Dynamic: dyn, Exec: exec}, nil
+	return Source{Kube: core, Dynamic: dyn, Exec: core.execFunc(cfg)}, nil
 }
 
 // calicoGVR is a crd.projectcalico.org/v1 resource.

@@ -13,5 +13,8 @@
 // report partial, and its unknowns say which.
 //
 // The engine does not import this package: embedders that only read
-// artifacts do not pull in client-go.
+// artifacts do not pull in client-go. This package reads core/v1 through a
+// REST client of its own (CoreReader), not client-go's typed clientset:
+// every lab node process is the peerlab binary, and the clientset would
+// make each of them initialise the schemes of every Kubernetes API group.
 package kubegather

@@ -16,7 +16,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	utilexec "k8s.io/client-go/util/exec"
 
 	"github.com/peerlab/peerlab/diagnose"
@@ -34,7 +33,7 @@ type ExecFunc func(ctx context.Context, namespace, pod, container string, argv [
 // Source is the cluster as the gatherer reads it.
 type Source struct {
 	// Kube reads nodes, pods, events and logs.
-	Kube kubernetes.Interface
+	Kube CoreReader
 	// Dynamic reads Calico's resources; nil leaves them out.
 	Dynamic dynamic.Interface
 	// Exec runs commands in calico-node; nil leaves them out.
@@ -127,7 +126,7 @@ func Gather(ctx context.Context, src Source, opts Options) (*Result, error) {
 
 	var nodes *corev1.NodeList
 	if err := g.call(tctx, func(c context.Context) (err error) {
-		nodes, err = src.Kube.CoreV1().Nodes().List(c, metav1.ListOptions{})
+		nodes, err = src.Kube.Nodes(c)
 		return err
 	}); err != nil {
 		if ctx.Err() != nil {
@@ -140,7 +139,7 @@ func Gather(ctx context.Context, src Source, opts Options) (*Result, error) {
 
 	var pods *corev1.PodList
 	if err := g.call(tctx, func(c context.Context) (err error) {
-		pods, err = src.Kube.CoreV1().Pods(Namespace).List(c, metav1.ListOptions{})
+		pods, err = src.Kube.Pods(c, Namespace)
 		return err
 	}); err != nil {
 		g.note("kube-system pods: not listed: %v; no calico-node was asked", err)
@@ -309,7 +308,7 @@ func source(a diagnose.Artifact) string {
 func (g *gatherer) events(ctx context.Context) map[string][]corev1.Event {
 	var l *corev1.EventList
 	if err := g.call(ctx, func(c context.Context) (err error) {
-		l, err = g.src.Kube.CoreV1().Events(Namespace).List(c, metav1.ListOptions{})
+		l, err = g.src.Kube.Events(c, Namespace)
 		return err
 	}); err != nil {
 		g.note("kube-system events: not listed: %v", err)
@@ -349,8 +348,7 @@ func (g *gatherer) podJobs(node string, p corev1.Pod) []job {
 	jobs = append(jobs, job{node, func(ctx context.Context) (diagnose.Artifact, bool) {
 		var data []byte
 		err := g.call(ctx, func(c context.Context) (err error) {
-			tail := g.opts.Tail
-			data, err = g.src.Kube.CoreV1().Pods(Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: CalicoContainer, TailLines: &tail}).DoRaw(c)
+			data, err = g.src.Kube.Logs(c, Namespace, p.Name, CalicoContainer, g.opts.Tail)
 			return err
 		})
 		if err != nil {

@@ -3,6 +3,7 @@ package kubegather
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,24 +13,60 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 	utilexec "k8s.io/client-go/util/exec"
 
 	"github.com/peerlab/peerlab/diagnose"
 )
 
-// Unit tests of the gatherer's logic with client-go's fake clientset and
-// a scripted exec; the capability itself is tested against a real lab in
-// cmd/peerlab/diagnose_cluster_test.go.
+// Unit tests of the gatherer's logic with an in-memory CoreReader and a
+// scripted exec; the capability itself (coreClient against a real API
+// server) is tested against a real lab in cmd/peerlab/diagnose_cluster_test.go.
 
-func fakeNode(name, addr string, roles ...string) *corev1.Node {
+// memCore is an in-memory CoreReader.
+type memCore struct {
+	nodes    []corev1.Node
+	pods     []corev1.Pod
+	events   []corev1.Event
+	nodesErr error
+}
+
+func (m *memCore) Nodes(context.Context) (*corev1.NodeList, error) {
+	if m.nodesErr != nil {
+		return nil, m.nodesErr
+	}
+	return &corev1.NodeList{Items: append([]corev1.Node(nil), m.nodes...)}, nil
+}
+
+func (m *memCore) Pods(_ context.Context, namespace string) (*corev1.PodList, error) {
+	l := &corev1.PodList{}
+	for _, p := range m.pods {
+		if p.Namespace == namespace {
+			l.Items = append(l.Items, p)
+		}
+	}
+	return l, nil
+}
+
+func (m *memCore) Events(_ context.Context, namespace string) (*corev1.EventList, error) {
+	l := &corev1.EventList{}
+	for _, e := range m.events {
+		if e.Namespace == namespace {
+			l.Items = append(l.Items, e)
+		}
+	}
+	return l, nil
+}
+
+func (m *memCore) Logs(_ context.Context, namespace, pod, container string, tail int64) ([]byte, error) {
+	return []byte(fmt.Sprintf("log of %s/%s container %s, last %d lines\n", namespace, pod, container, tail)), nil
+}
+
+func fakeNode(name, addr string, roles ...string) corev1.Node {
 	labels := map[string]string{}
 	for _, r := range roles {
 		labels["node-role.kubernetes.io/"+r] = ""
 	}
-	return &corev1.Node{
+	return corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, CreationTimestamp: metav1.NewTime(time.Now().Add(-time.Hour))},
 		Status: corev1.NodeStatus{
 			Addresses:  []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: addr}},
@@ -39,8 +76,8 @@ func fakeNode(name, addr string, roles ...string) *corev1.Node {
 	}
 }
 
-func fakePod(name, app, node, ip string, ready bool) *corev1.Pod {
-	return &corev1.Pod{
+func fakePod(name, app, node, ip string, ready bool) corev1.Pod {
+	return corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace, Labels: map[string]string{"k8s-app": app}},
 		Spec:       corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: app}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip,
@@ -67,18 +104,20 @@ func scriptedExec(out map[string]string, hang map[string]bool) ExecFunc {
 }
 
 func TestGatherAssignsNodesAndNamesSilentOnes(t *testing.T) {
-	objs := []runtime.Object{
-		fakeNode("master", "10.0.0.1", "control-plane"), fakeNode("worker1", "10.0.0.2"), fakeNode("worker2", "10.0.0.3"),
-		fakePod("calico-node-aaaaa", "calico-node", "master", "10.0.0.1", false),
-		fakePod("calico-node-bbbbb", "calico-node", "worker1", "10.0.0.2", true),
-		fakePod("calico-node-ccccc", "calico-node", "worker2", "10.0.0.3", true),
+	core := &memCore{
+		nodes: []corev1.Node{fakeNode("master", "10.0.0.1", "control-plane"), fakeNode("worker1", "10.0.0.2"), fakeNode("worker2", "10.0.0.3")},
+		pods: []corev1.Pod{
+			fakePod("calico-node-aaaaa", "calico-node", "master", "10.0.0.1", false),
+			fakePod("calico-node-bbbbb", "calico-node", "worker1", "10.0.0.2", true),
+			fakePod("calico-node-ccccc", "calico-node", "worker2", "10.0.0.3", true),
+		},
 	}
 	out := map[string]string{
 		"calico-node-aaaaa birdcl":      "BIRD v0.3.3+birdv1.6.8 ready.\nname     proto    table    state  since       info\nMesh_10_0_0_2 BGP   master   start  10:00:00    Active        Socket: Connection refused\n",
 		"calico-node-aaaaa calico-node": "EXIT1:calico/node is not ready: BIRD is not ready: BGP not established with 10.0.0.2\n",
 		"calico-node-aaaaa cat":         "router id 10.0.0.1;\nprotocol bgp Mesh_10_0_0_2 from bgp_template {\n  neighbor 10.0.0.2 as 64512;\n  password \"s3cret-of-the-test\";\n}\n",
 	}
-	src := Source{Kube: fake.NewClientset(objs...), Exec: scriptedExec(out, map[string]bool{"calico-node-ccccc": true})}
+	src := Source{Kube: core, Exec: scriptedExec(out, map[string]bool{"calico-node-ccccc": true})}
 	res, err := Gather(context.Background(), src, Options{CallTimeout: 200 * time.Millisecond, Total: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -90,10 +129,13 @@ func TestGatherAssignsNodesAndNamesSilentOnes(t *testing.T) {
 	for _, a := range res.Artifacts {
 		byFile[filepath.Join(a.Node, a.File)] = a
 	}
-	for _, want := range []string{"kubectl-get-nodes.txt", "kubectl-get-pods.txt", "master/birdcl-show-protocols-all.txt", "master/bird.cfg", "master/calico-node-bird-ready.txt"} {
+	for _, want := range []string{"kubectl-get-nodes.txt", "kubectl-get-pods.txt", "master/birdcl-show-protocols-all.txt", "master/bird.cfg", "master/calico-node-bird-ready.txt", "master/calico-node.log"} {
 		if _, ok := byFile[want]; !ok {
 			t.Errorf("no artifact %s; have %v", want, keys(byFile))
 		}
+	}
+	if got, want := string(byFile["master/calico-node.log"].Data), fmt.Sprintf("log of kube-system/calico-node-aaaaa container %s, last %d lines\n", CalicoContainer, DefaultTail); got != want {
+		t.Errorf("master's log = %q, want %q", got, want)
 	}
 	if _, ok := byFile["worker2/bird.cfg"]; ok {
 		t.Errorf("worker2 never answered, yet it has a bird.cfg")
@@ -130,11 +172,7 @@ func TestGatherAssignsNodesAndNamesSilentOnes(t *testing.T) {
 }
 
 func TestGatherWithoutNodeListIsAnError(t *testing.T) {
-	cs := fake.NewClientset()
-	cs.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
-		return true, nil, errors.New("connection refused")
-	})
-	_, err := Gather(context.Background(), Source{Kube: cs}, Options{})
+	_, err := Gather(context.Background(), Source{Kube: &memCore{nodesErr: errors.New("connection refused")}}, Options{})
 	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("Gather = %v, want ErrUnreachable", err)
 	}

@@ -2,33 +2,19 @@ package bird
 
 import (
 	"flag"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/peerlab/peerlab/internal/testgate"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/render")
 
-// inCI reports whether the test runs in CI, where missing prerequisites are
-// failures rather than reasons to skip.
-func inCI() bool { return os.Getenv("CI") == "true" }
-
-// skipOrFail skips the test outside CI and fails it in CI.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if inCI() {
-		t.Fatalf("CI=true: "+format, args...)
-	}
-	t.Skipf("skipping outside CI (CI != \"true\"): "+format, args...)
-}
-
 // requireRoot skips (outside CI) or fails (in CI) when not running as root.
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		skipOrFail(t, "test needs root")
-	}
+	testgate.RequireRoot(t, "BIRD in network namespaces")
 }
 
 // requireBinaries returns bird and birdc for v, skipping (outside CI) or
@@ -38,7 +24,7 @@ func requireBinaries(t *testing.T, v Version) (bird, birdc string) {
 	b := DefaultBinaries(v)
 	for _, p := range []string{b.Bird, b.Birdc} {
 		if _, err := exec.LookPath(p); err != nil {
-			skipOrFail(t, "%s binary %s not found (run .ci/install-daemons.sh): %v", v, p, err)
+			testgate.SkipOrFail(t, "%s binary %s not found (run .ci/install-daemons.sh): %v", v, p, err)
 		}
 	}
 	return b.Bird, b.Birdc

@@ -5,15 +5,19 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"sync"
 	"text/template"
 )
 
 //go:embed templates/*.tmpl
 var templateFS embed.FS
 
-// templates holds the parsed templates; parsing embedded constants cannot
-// fail at run time once the tests pass, and the value is never mutated.
-var templates = template.Must(template.ParseFS(templateFS, "templates/*.tmpl"))
+// templates holds the parsed templates, parsed on first use (not when the
+// binary starts); parsing embedded constants cannot fail at run time once
+// the tests pass, and the value is never mutated.
+var templates = sync.OnceValue(func() *template.Template {
+	return template.Must(template.ParseFS(templateFS, "templates/*.tmpl"))
+})
 
 // renderData is what the templates see.
 type renderData struct {
@@ -90,7 +94,7 @@ func RenderConfig(w io.Writer, c Config, v Version) error {
 			d.Node = append(d.Node, pd)
 		}
 	}
-	if err := templates.ExecuteTemplate(w, name, d); err != nil {
+	if err := templates().ExecuteTemplate(w, name, d); err != nil {
 		return fmt.Errorf("bird: render %s config: %w", v, err)
 	}
 	return nil

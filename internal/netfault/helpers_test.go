@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/peerlab/peerlab/internal/netns"
+	"github.com/peerlab/peerlab/internal/testgate"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -27,13 +28,7 @@ const dialTimeout = 1500 * time.Millisecond
 // in CI (CI=true), where it fails instead.
 func requireRoot(tb testing.TB) {
 	tb.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatal("this test needs root to create network namespaces, and CI=true: failing instead of skipping")
-	}
-	tb.Skip("needs root to create network namespaces (skipped outside CI; CI=true makes this a failure)")
+	testgate.RequireRoot(tb, "to create network namespaces")
 }
 
 // testLab is a netns lab of nodes a, b, c … on one bridge: node i (from 0)

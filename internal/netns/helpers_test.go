@@ -9,19 +9,15 @@ import (
 	"testing"
 
 	"go.uber.org/zap/zaptest"
+
+	"github.com/peerlab/peerlab/internal/testgate"
 )
 
 // requireRoot skips a test that needs root and namespaces, except in CI
 // (CI=true), where it fails instead.
 func requireRoot(tb testing.TB) {
 	tb.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatal("this test needs root to create network namespaces, and CI=true: failing instead of skipping")
-	}
-	tb.Skip("needs root to create network namespaces (skipped outside CI; CI=true makes this a failure)")
+	testgate.RequireRoot(tb, "to create network namespaces")
 }
 
 // labName derives a lab name unique to this test and process, and removes

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerlab/peerlab/internal/testgate"
 	"github.com/peerlab/peerlab/lab"
 )
 
@@ -17,22 +18,7 @@ import (
 // CI=true, where their absence fails it.
 func requireDaemons(t *testing.T) {
 	t.Helper()
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root")
-	}
-	for _, p := range []string{"/usr/sbin/bird", "/usr/sbin/birdc", "exabgp"} {
-		if _, err := exec.LookPath(p); err != nil {
-			missing = append(missing, p)
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true but this test cannot run: needs %s", strings.Join(missing, ", "))
-	}
-	t.Skipf("needs %s (skipped because CI is not \"true\"; CI=true makes this a failure)", strings.Join(missing, ", "))
+	testgate.Require(t, true, "/usr/sbin/bird", "/usr/sbin/birdc", "exabgp")
 }
 
 // TestRunInject5000 runs the default injectors with 5,000 /24s into BIRD

@@ -21,11 +21,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/peerlab/peerlab/internal/lazy"
 )
 
 // Name is the program name the lab's executable dispatches on.
@@ -38,7 +39,7 @@ var birdSockets = []string{"/var/run/calico/bird.ctl", "/var/run/bird/bird.ctl"}
 const birdTimeout = 2 * time.Second
 
 // peerName is a Calico BGP protocol name and its type.
-var peerName = regexp.MustCompile(`^(Global|Node|Mesh)_(.+)$`)
+var peerName = lazy.Regexp(`^(Global|Node|Mesh)_(.+)$`)
 
 // peerTypes maps the name's type to calicoctl's display type.
 var peerTypes = map[string]string{"Global": "global", "Mesh": "node-to-node mesh", "Node": "node specific"}
@@ -208,7 +209,7 @@ func parsePeer(line, sep string) (peer, bool) {
 	if len(cols) < 6 || cols[1] != "BGP" {
 		return peer{}, false
 	}
-	m := peerName.FindStringSubmatch(cols[0])
+	m := peerName().FindStringSubmatch(cols[0])
 	if len(m) != 3 {
 		return peer{}, false
 	}

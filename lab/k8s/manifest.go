@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"text/template"
 )
 
@@ -33,7 +34,12 @@ const DefaultNginxImage = "docker.io/library/nginx:1.25.2-alpine"
 // manifestTemplate keeps kubespray's shape: a host-network pod in
 // kube-system, system-node-critical, probes on /healthz, /etc/nginx from
 // the host.
-var manifestTemplate = template.Must(template.New("nginx-proxy.yml").Parse(`apiVersion: v1
+var manifestTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("nginx-proxy.yml").Parse(manifestText))
+})
+
+// manifestText is the text of manifestTemplate.
+const manifestText = `apiVersion: v1
 kind: Pod
 metadata:
   name: nginx-proxy
@@ -77,7 +83,7 @@ spec:
   - name: etc-nginx
     hostPath:
       path: {{.ConfigDir}}
-`))
+`
 
 // RenderManifest writes the nginx-proxy static pod manifest for c.
 func RenderManifest(w io.Writer, c ManifestConfig) error {
@@ -97,7 +103,7 @@ func RenderManifest(w io.Writer, c ManifestConfig) error {
 		ManifestConfig
 		Checksum string
 	}{c, hex.EncodeToString(sum[:])}
-	if err := manifestTemplate.Execute(w, data); err != nil {
+	if err := manifestTemplate().Execute(w, data); err != nil {
 		return fmt.Errorf("render nginx-proxy manifest: %w", err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+	"sync"
 	"text/template"
 )
 
@@ -38,7 +39,12 @@ const DefaultHealthPort = 8081
 
 // nginxTemplate follows kubespray's nginx.conf.j2 line for line, with the
 // lab's paths added at the top and in the http block.
-var nginxTemplate = template.Must(template.New("nginx.conf").Parse(`{{if .StreamModule}}load_module {{.StreamModule}};
+var nginxTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("nginx.conf").Parse(nginxConfText))
+})
+
+// nginxConfText is the text of nginxTemplate.
+const nginxConfText = `{{if .StreamModule}}load_module {{.StreamModule}};
 {{end}}{{if .PIDFile}}pid {{.PIDFile}};
 {{end}}{{if .ErrorLog}}error_log {{.ErrorLog}} notice;
 {{else}}error_log stderr notice;
@@ -99,7 +105,7 @@ http {
   }
 {{- end}}
 }
-`))
+`
 
 // RenderNginxConf writes kubespray's nginx-proxy nginx.conf for c.
 func RenderNginxConf(w io.Writer, c NginxConfig) error {
@@ -117,7 +123,7 @@ func RenderNginxConf(w io.Writer, c NginxConfig) error {
 	if c.KeepaliveTimeout == "" {
 		c.KeepaliveTimeout = "5m"
 	}
-	if err := nginxTemplate.Execute(w, c); err != nil {
+	if err := nginxTemplate().Execute(w, c); err != nil {
 		return fmt.Errorf("render nginx.conf: %w", err)
 	}
 	return nil

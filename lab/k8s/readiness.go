@@ -3,11 +3,11 @@ package k8s
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/peerlab/peerlab/internal/bird"
+	"github.com/peerlab/peerlab/internal/lazy"
 )
 
 // DefaultThreshold is calico-node's -threshold-time: for this long after
@@ -17,7 +17,7 @@ const DefaultThreshold = 30 * time.Second
 
 // calicoPeerName is the name Calico gives its BGP protocols: Mesh_, Node_
 // or Global_ followed by the peer address with "_" for the separators.
-var calicoPeerName = regexp.MustCompile(`^(Global|Node|Mesh)_(.+)$`)
+var calicoPeerName = lazy.Regexp(`^(Global|Node|Mesh)_(.+)$`)
 
 // Peer is one of Calico's BGP peers as the readiness check sees it.
 type Peer struct {
@@ -39,7 +39,7 @@ func CalicoPeers(protos []bird.Protocol) []Peer {
 		if p.Proto != "BGP" {
 			continue
 		}
-		m := calicoPeerName.FindStringSubmatch(p.Name)
+		m := calicoPeerName().FindStringSubmatch(p.Name)
 		if m == nil {
 			continue
 		}

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/go-viper/mapstructure/v2"
+
+	"github.com/peerlab/peerlab/internal/lazy"
 )
 
 // isExtension reports whether a top-level key is an `x-` extension key:
@@ -74,7 +75,7 @@ func prefixHook(from, to reflect.Type, data any) (any, error) {
 	return data, nil
 }
 
-var invalidKeysRE = regexp.MustCompile(`^has invalid keys: (.*)$`)
+var invalidKeysRE = lazy.Regexp(`^has invalid keys: (.*)$`)
 
 // decodeReport turns mapstructure's errors for one decode call into
 // collector entries.
@@ -111,7 +112,7 @@ func (d *decodeReport) report(err error) {
 	path := decoderPath(d.base, name)
 	d.c.decoded = append(d.c.decoded, path)
 	inner := de.Unwrap()
-	if m := invalidKeysRE.FindStringSubmatch(inner.Error()); m != nil {
+	if m := invalidKeysRE().FindStringSubmatch(inner.Error()); m != nil {
 		known := knownKeys(path)
 		for _, key := range strings.Split(m[1], ", ") {
 			p := joinKey(path, key)

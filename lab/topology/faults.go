@@ -2,9 +2,10 @@ package topology
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/peerlab/peerlab/internal/lazy"
 )
 
 // faultRule is what the loader knows about one fault of the catalogue.
@@ -116,7 +117,7 @@ func (fb *faultBuilder) fault(rf *rawFault, path string) *Fault {
 		ok = false
 	}
 	f.Name = deref(rf.Fault)
-	if rf.Name != nil && faultLabelRE.MatchString(*rf.Name) {
+	if rf.Name != nil && faultLabelRE().MatchString(*rf.Name) {
 		f.Label = *rf.Name
 	}
 	f.Node = fb.faultNode(rf.Node, path+".node", quiet)
@@ -151,7 +152,7 @@ func (fb *faultBuilder) fault(rf *rawFault, path string) *Fault {
 
 // faultLabelRE is what a fault's `name:` looks like: expectations write
 // it in after:, alone or followed by ".heal".
-var faultLabelRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+var faultLabelRE = lazy.Regexp(`^[a-z][a-z0-9-]{0,31}$`)
 
 // faultLabel checks a fault's `name:` and that no other fault has it
 // (labels maps each label to the line of its first use).
@@ -160,7 +161,7 @@ func (fb *faultBuilder) faultLabel(name *string, path string, labels map[string]
 		return
 	}
 	switch line, dup := labels[*name]; {
-	case !faultLabelRE.MatchString(*name):
+	case !faultLabelRE().MatchString(*name):
 		fb.c.add(path, fmt.Sprintf("fault name %q is invalid: use 1 to 32 lower-case letters, digits and '-', starting with a letter", *name))
 	case dup:
 		fb.c.add(path, fmt.Sprintf("another fault is already named %q (line %d)", *name, line))

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/peerlab/peerlab/internal/lazy"
 	"github.com/peerlab/peerlab/internal/userfile"
 )
 
@@ -119,7 +119,7 @@ func parseTree(name string, data []byte) (*yaml.Node, error) {
 	return root, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+): (.*)`)
+var yamlLineRE = lazy.Regexp(`line (\d+): (.*)`)
 
 // yamlErrors turns a YAML library error ("yaml: line 3: did not find
 // expected key", possibly several lines of unmarshal errors) into Errors
@@ -127,7 +127,7 @@ var yamlLineRE = regexp.MustCompile(`line (\d+): (.*)`)
 func yamlErrors(name string, err error) []*Error {
 	var out []*Error
 	for _, ln := range strings.Split(err.Error(), "\n") {
-		if m := yamlLineRE.FindStringSubmatch(ln); m != nil {
+		if m := yamlLineRE().FindStringSubmatch(ln); m != nil {
 			line, _ := strconv.Atoi(m[1])
 			out = append(out, &Error{File: name, Line: fixParserLine(line, m[2]), Msg: "invalid YAML: " + m[2]})
 		}

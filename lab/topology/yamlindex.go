@@ -2,16 +2,17 @@ package topology
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/peerlab/peerlab/internal/lazy"
 )
 
 // nodeNameRE is what a node name must look like: it becomes part of
 // namespace, interface and log names, so it stays short and plain.
-var nodeNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+var nodeNameRE = lazy.Regexp(`^[a-z][a-z0-9-]{0,31}$`)
 
 // lineIndex maps field paths (`nodes.worker1.asn`, `peerings[2].between[1]`)
 // to the 1-based line where they appear in the source.
@@ -127,7 +128,7 @@ func (in *indexer) walkMapping(n *yaml.Node, path string) {
 		}
 		switch {
 		case path == "nodes":
-			if !nodeNameRE.MatchString(k.Value) {
+			if !nodeNameRE().MatchString(k.Value) {
 				in.issues = append(in.issues, issue{k.Line, joinKey(path, k.Value), fmt.Sprintf(
 					"node name %q is invalid: use 1 to 32 lower-case letters, digits and '-', starting with a letter", k.Value), child})
 			}
