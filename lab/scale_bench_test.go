@@ -223,14 +223,17 @@ func namespaceCPU(b *testing.B, l *Lab, labBefore time.Duration) nodeCPU {
 	b.Helper()
 	c := nodeCPU{lab: processCPU(os.Getpid()) - labBefore}
 	for _, name := range l.order {
+		agentPID := 0
 		if r, ok := l.nodes[name].(*remoteGoBGPNode); ok && r.cmd != nil && r.cmd.Process != nil {
+			agentPID = r.cmd.Process.Pid
 			if name == "rr" {
-				c.rr += processCPU(r.cmd.Process.Pid)
+				c.rr += processCPU(agentPID)
 			} else {
-				c.agents += processCPU(r.cmd.Process.Pid)
+				c.agents += processCPU(agentPID)
 			}
 		}
-		if pid := l.ns.initPID(name); pid != 0 {
+		// A gobgp node's agent is its host: no init of its own.
+		if pid := l.ns.initPID(name); pid != 0 && pid != agentPID {
 			c.inits += processCPU(pid)
 		}
 	}
