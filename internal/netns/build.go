@@ -77,7 +77,8 @@ var hubIPv6Sysctls = []string{"/proc/sys/net/ipv6/conf/default/disable_ipv6", "/
 // each port would get a link-local address, its routes and multicast
 // memberships, so that adding the 1,000th port walks routes and groups
 // of the 999 before it; a 1,000-node lab took 12 s to build. The nodes
-// keep IPv6. Without IPv6 in the kernel there is nothing to do.
+// keep IPv6 unless the lab is large and has no IPv6 address (hasIPv6).
+// Without IPv6 in the kernel there is nothing to do.
 func disableIPv6() error {
 	for _, p := range hubIPv6Sysctls {
 		f, err := os.OpenFile(p, os.O_WRONLY, 0)
@@ -112,6 +113,13 @@ func (b *builder) buildNode(i int) (n *labNode, err error) {
 			err = fmt.Errorf("node %s: %w", pn.spec.Name, err)
 		}
 	}()
+	if b.plan.noIPv6 {
+		// Before eth0 arrives, so it never gets an IPv6 address
+		// (neighbors.go, hasIPv6).
+		if err := inNamespace(ns.fd, disableIPv6); err != nil {
+			return nil, err
+		}
+	}
 	veth := &netlink.Veth{LinkAttrs: netlink.NewLinkAttrs(), PeerName: NodeIfName, PeerNamespace: netlink.NsFd(ns.fd),
 		PeerHardwareAddr: pn.mac}
 	veth.Name, veth.Flags, veth.MasterIndex = pn.hubIf, net.FlagUp, b.bridgeIndex

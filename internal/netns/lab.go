@@ -106,6 +106,7 @@ func create(ctx context.Context, spec LabSpec, log *zap.Logger, hook stageHook) 
 	}
 	start := time.Now()
 	p.static = spec.Neighbors.static(p)
+	p.noIPv6 = p.static && !p.hasIPv6()
 	log = log.With(zap.String("lab", p.name))
 	l := &Lab{name: p.name, log: log, nodes: make(map[string]*labNode, len(p.nodes))}
 	b := &builder{plan: p, lab: l, hook: hook}
@@ -164,7 +165,7 @@ func create(ctx context.Context, spec LabSpec, log *zap.Logger, hook stageHook) 
 		return nil, err
 	}
 	log.Info("lab created", zap.Int("nodes", len(p.nodes)), zap.Int("links", len(p.links)),
-		zap.Bool("static_neighbors", p.static), zap.Duration("took", time.Since(start)))
+		zap.Bool("static_neighbors", p.static), zap.Bool("nodes_ipv6_off", p.noIPv6), zap.Duration("took", time.Since(start)))
 	return l, nil
 }
 

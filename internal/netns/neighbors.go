@@ -95,6 +95,32 @@ func (p *plan) neighborEntries() (v4, v6 int) {
 	return v4, v6
 }
 
+// hasIPv6 reports whether any node of p has an IPv6 address, on eth0, on
+// lo or on a link of its own.
+//
+// A lab large enough for static neighbour entries that has none turns
+// IPv6 off in its nodes' namespaces too, as in the hub: with it on, each
+// node's eth0 sends duplicate address detection, MLD reports and router
+// solicitations to multicast groups, which the lab bridge floods to every
+// port, so a 1,000-node lab spent a tenth of its bring-up CPU delivering
+// a million packets no node uses. Smaller labs keep their link-local
+// addresses, as a real host has them.
+func (p *plan) hasIPv6() bool {
+	for _, n := range p.nodes {
+		for _, a := range append(append([]netip.Prefix(nil), n.spec.Addresses...), n.spec.Loopbacks...) {
+			if a.Addr().Is6() {
+				return true
+			}
+		}
+	}
+	for _, l := range p.links {
+		if l.spec.AAddr.Addr().Is6() || l.spec.BAddr.Addr().Is6() {
+			return true
+		}
+	}
+	return false
+}
+
 // readThreshold reads a gc_thresh sysctl, or returns defaultGCThresh1.
 func readThreshold(path string) int {
 	b, err := os.ReadFile(path)

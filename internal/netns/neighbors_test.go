@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -203,6 +204,55 @@ func TestIPv6CrossesHubWithoutIPv6(t *testing.T) {
 			}
 			if from := exchange(t, lab, "b", "[fd00:2::2]:0", "a"); from.String() != "fd00:2::1" {
 				t.Fatalf("b saw a connection from %s, want fd00:2::1", from)
+			}
+		})
+	}
+}
+
+// TestNodesIPv6 checks which nodes have IPv6 on their eth0: off in a lab
+// with static entries and no IPv6 address (the multicast of a thousand
+// link-local stacks would flood the bridge), on when the lab uses IPv6
+// or is left to ARP.
+func TestNodesIPv6(t *testing.T) {
+	requireRoot(t)
+	t.Parallel()
+	pfx := netip.MustParsePrefix
+	for _, tc := range []struct {
+		name string
+		mode NeighborMode
+		addr [2]string
+		off  bool
+	}{
+		{"static-v4", NeighborsStatic, [2]string{"10.3.0.1/24", "10.3.0.2/24"}, true},
+		{"static-v6", NeighborsStatic, [2]string{"fd00:3::1/64", "fd00:3::2/64"}, false},
+		{"arp-v4", NeighborsARP, [2]string{"10.3.0.1/24", "10.3.0.2/24"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lab := mustCreate(t, LabSpec{Name: labName(t), Neighbors: tc.mode, Nodes: []NodeSpec{
+				{Name: "a", Addresses: []netip.Prefix{pfx(tc.addr[0])}, Peers: []string{"b"}},
+				{Name: "b", Addresses: []netip.Prefix{pfx(tc.addr[1])}, Peers: []string{"a"}},
+			}})
+			path, err := lab.NamespacePath("a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ns, err := openNamed(filepath.Base(path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ns.close()
+			var v []byte
+			if err := inNamespace(ns.fd, func() (err error) {
+				v, err = os.ReadFile("/proc/sys/net/ipv6/conf/" + NodeIfName + "/disable_ipv6")
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := strings.TrimSpace(string(v)) == "1", tc.off; got != want {
+				t.Errorf("node a: eth0 disable_ipv6 = %q, want IPv6 off %v", v, want)
+			}
+			if from := exchange(t, lab, "b", netip.AddrPortFrom(pfx(tc.addr[1]).Addr(), 0).String(), "a"); !from.IsValid() {
+				t.Fatalf("b saw no connection from a")
 			}
 		})
 	}

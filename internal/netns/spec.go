@@ -74,6 +74,9 @@ type plan struct {
 	// static is whether nodes get static neighbour entries for their
 	// peers; Create decides it (neighbors.go).
 	static bool
+	// noIPv6 is whether the nodes' namespaces have IPv6 off: a lab with
+	// static entries and no IPv6 address anywhere (neighbors.go).
+	noIPv6 bool
 }
 
 type plannedNode struct {
