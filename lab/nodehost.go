@@ -95,6 +95,20 @@ func nodeBinds(dir string) []nodeinit.Bind {
 	}
 }
 
+// routerBinds are the bind mounts of a node that stands in for a router (a
+// gobgp node, its own host): the paths of a Calico or kubespray node all
+// show one empty folder of the lab's, so the node sees none of the host's
+// files there, and a lab of 1,000 routers makes one folder instead of
+// 7,000.
+func routerBinds(labDir string) []nodeinit.Bind {
+	binds := nodeBinds("")
+	empty := filepath.Join(labDir, "router-empty")
+	for i := range binds {
+		binds[i].Source = empty
+	}
+	return binds
+}
+
 // nodeHost is one node's init process.
 type nodeHost struct {
 	node string
@@ -157,12 +171,8 @@ func makeBinds(binds []nodeinit.Bind) error {
 // environment, and records it as the node's host. The caller waits for
 // cmd and then calls exited.
 func (p *nsPlan) startSelfHost(node string, cmd *exec.Cmd) (exited func(), err error) {
-	dir, err := p.nodeDir(node)
-	if err != nil {
-		return nil, err
-	}
-	binds := nodeBinds(dir)
-	if err := makeBinds(binds); err != nil {
+	binds := routerBinds(p.dir)
+	if err := makeBinds(binds[:1]); err != nil {
 		return nil, err
 	}
 	_, env := nodeinit.Command(node, binds)
