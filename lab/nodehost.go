@@ -181,7 +181,7 @@ func (p *nsPlan) startSelfHost(node string, cmd *exec.Cmd) (exited func(), err e
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Cloneflags |= netns.HostCloneFlags
-	if err := p.net.Do(node, cmd.Start); err != nil {
+	if err := p.net.StartFromTemplate(node, p.tmpl, cmd); err != nil {
 		return nil, fmt.Errorf("start %s as the host of node %s: %w", cmd.Args[0], node, err)
 	}
 	h := &nodeHost{node: node, cmd: cmd, done: make(chan struct{})}
@@ -226,7 +226,7 @@ func (p *nsPlan) startHost(n *topology.Node, dir string) (*nodeHost, error) {
 	}
 	var stderr strings.Builder
 	cmd.Stderr = &limitedWriter{w: &stderr, left: 4096}
-	if err := p.net.Do(n.Name, cmd.Start); err != nil {
+	if err := p.net.StartFromTemplate(n.Name, p.tmpl, cmd); err != nil {
 		return nil, fmt.Errorf("start node init: %w", err)
 	}
 	h := &nodeHost{node: n.Name, cmd: cmd, done: make(chan struct{})}

@@ -72,6 +72,8 @@ type nsPlan struct {
 	dir string // the lab's folder in the state folder
 	// hosts are the nodes' inits (nodehost.go).
 	hosts *nodeHosts
+	// tmpl is the mount namespace node hosts are cloned from.
+	tmpl *netns.MountTemplate
 }
 
 // labSubnetBits is the longest prefix the shared lab segment gets: a /24
@@ -103,6 +105,12 @@ func planNamespaces(ctx context.Context, dir string, topo *topology.Topology, lo
 	}
 	log.Debug("namespaces created", zap.Int("nodes", len(spec.Nodes)))
 	p := &nsPlan{net: net, dir: dir}
+	if p.tmpl, err = netns.NewMountTemplate(); err != nil {
+		if derr := p.destroy(); derr != nil {
+			log.Warn("remove namespaces after failed mount template", zap.Error(derr))
+		}
+		return nil, fmt.Errorf("start node hosts: %w", err)
+	}
 	if err := p.startHosts(ctx, topo, log); err != nil {
 		if derr := p.destroy(); derr != nil {
 			log.Warn("remove namespaces after failed node host start", zap.Error(derr))
@@ -146,7 +154,7 @@ func (p *nsPlan) namespace(node string) Namespace {
 // nodes) and removes the namespaces.
 func (p *nsPlan) destroy() error {
 	p.stopHosts()
-	return p.net.Destroy()
+	return errors.Join(p.tmpl.Close(), p.net.Destroy())
 }
 
 // nsNamespace adapts one node of a netns lab to the Namespace interface.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 
@@ -56,24 +55,20 @@ func StartProcessIn(initPID int, cmd *exec.Cmd) error {
 		}
 		fds = append(fds, fd)
 	}
-	done := make(chan error, 1)
-	go func() {
-		// Never unlocked: the thread leaves this process's shared file
-		// system view, so it must die with the goroutine.
-		runtime.LockOSThread()
+	err := onDiscardedThread(func() error {
+		// The thread leaves this process's shared file system view, so
+		// it must die with the goroutine.
 		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			done <- fmt.Errorf("unshare file system view: %w", err)
-			return
+			return fmt.Errorf("unshare file system view: %w", err)
 		}
 		for i, ns := range hostNamespaces {
 			if err := unix.Setns(fds[i], ns.flag); err != nil {
-				done <- fmt.Errorf("join %s namespace of node init %d: %w", ns.file, initPID, err)
-				return
+				return fmt.Errorf("join %s namespace of node init %d: %w", ns.file, initPID, err)
 			}
 		}
-		done <- cmd.Start()
-	}()
-	if err := <-done; err != nil {
+		return cmd.Start()
+	})
+	if err != nil {
 		return fmt.Errorf("start %s in node of init %d: %w", cmd.Path, initPID, err)
 	}
 	return nil

@@ -4,7 +4,9 @@
 // The lab starts it (as `peerlab-init`, dispatched on argv[0]) inside the
 // node's network namespace with new PID, mount and UTS namespaces. It
 // makes its mount tree a slave of the host's (so nothing it mounts leaks
-// out, while mounts made on the host, such as /run/netns, still show),
+// out, while mounts made on the host still show; the lab clones it from a
+// copy of the host's tree without the lab's namespace files,
+// netns.MountTemplate),
 // sets the hostname to the node's name, bind-mounts the node's folders at
 // the paths a real Kubernetes/Calico node has them (/etc/calico,
 // /var/run/calico, /etc/kubernetes …), mounts a /proc of its own PID
