@@ -11,7 +11,7 @@ import (
 // returns every error, joined. It runs all of them even after a failure,
 // so the caller knows the state of each node.
 func forEachNode(names []string, fn func(name string) error) error {
-	workers := 2 * runtime.GOMAXPROCS(0)
+	workers := 8 * runtime.GOMAXPROCS(0)
 	if workers > len(names) {
 		workers = len(names)
 	}

@@ -99,6 +99,18 @@ func disableIPv6() error {
 	return nil
 }
 
+// disableIPv6OnNewLinks turns IPv6 off for interfaces made afterwards in
+// the namespace of the calling thread, for a node before its eth0 arrives.
+// Unlike the "all" setting, which walks every interface under the
+// routing lock, it is a plain store; lo keeps ::1 and sends nothing.
+func disableIPv6OnNewLinks() error {
+	err := os.WriteFile(hubIPv6Sysctls[0], []byte("1"), 0)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("disable IPv6: write %s: %w", hubIPv6Sysctls[0], err)
+	}
+	return nil
+}
+
 // buildNode makes node i's namespace, its veth to the hub bridge, and its
 // addresses on eth0 and lo.
 func (b *builder) buildNode(i int) (n *labNode, err error) {
@@ -116,7 +128,7 @@ func (b *builder) buildNode(i int) (n *labNode, err error) {
 	if b.plan.noIPv6 {
 		// Before eth0 arrives, so it never gets an IPv6 address
 		// (neighbors.go, hasIPv6).
-		if err := inNamespace(ns.fd, disableIPv6); err != nil {
+		if err := inNamespace(ns.fd, disableIPv6OnNewLinks); err != nil {
 			return nil, err
 		}
 	}
