@@ -85,15 +85,16 @@ type collector struct {
 	index *lineIndex
 	errs  ErrorList
 	seen  map[string]bool
-	// decoded lists the paths where decoding failed, so that later checks
-	// do not add "is required" noise about the same values.
-	decoded []string
+	// failedAt holds the paths where decoding failed and every prefix of
+	// them that ends before a '.' or '[', so that later checks do not add
+	// "is required" noise about the same values.
+	failedAt map[string]bool
 	// dropped counts the errors past maxErrors.
 	dropped int
 }
 
 func newCollector(file string, index *lineIndex) *collector {
-	return &collector{file: file, index: index, seen: map[string]bool{}}
+	return &collector{file: file, index: index, seen: map[string]bool{}, failedAt: map[string]bool{}}
 }
 
 // add records msg at path, looking up the line of path (or of its nearest
@@ -140,14 +141,22 @@ func excerpt(s string, max int) string {
 	return s[:cut] + "… (" + strconv.Itoa(len(s)-cut) + " more bytes)"
 }
 
-// failedUnder reports whether decoding failed at path or below it.
-func (c *collector) failedUnder(path string) bool {
-	for _, p := range c.decoded {
-		if p == path || strings.HasPrefix(p, path+".") || strings.HasPrefix(p, path+"[") {
-			return true
+// failed records that decoding failed at path.
+func (c *collector) failed(path string) {
+	if c.failedAt[path] {
+		return
+	}
+	c.failedAt[path] = true
+	for i := len(path) - 1; i > 0; i-- {
+		if path[i] == '.' || path[i] == '[' {
+			c.failedAt[path[:i]] = true
 		}
 	}
-	return false
+}
+
+// failedUnder reports whether decoding failed at path or below it.
+func (c *collector) failedUnder(path string) bool {
+	return c.failedAt[path]
 }
 
 // err returns nil, the single *Error, or the ErrorList sorted by line

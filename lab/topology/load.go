@@ -64,8 +64,7 @@ func Parse(name string, data []byte) (t *Topology, err error) {
 		c.addLine(is.line, is.path, is.msg)
 		skip[is.at] = true
 	}
-	values, err := settings(root)
-	if err != nil {
+	if err := checkExpansion(root); err != nil {
 		var e *Error
 		if errors.As(err, &e) {
 			c.addLine(e.Line, e.Path, e.Msg)
@@ -74,7 +73,7 @@ func Parse(name string, data []byte) (t *Topology, err error) {
 		}
 		return nil, c.err()
 	}
-	raw := decodeRaw(values, c, skip)
+	raw := decodeRaw(root, c, skip)
 	t = build(raw, c)
 	if err := c.err(); err != nil {
 		return nil, err
