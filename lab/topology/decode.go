@@ -46,12 +46,13 @@ func decodeRaw(root *yaml.Node, c *collector, skip map[string]bool) *rawTopology
 		raw.Nodes = make(map[string]*rawNode, len(list))
 		for _, n := range list {
 			rn := &rawNode{}
-			d.decode(n.val, reflect.ValueOf(rn).Elem(), joinKey("nodes", n.key))
+			d.decodeAt(n.val, reflect.ValueOf(rn).Elem(), joinKey("nodes", n.key))
 			raw.Nodes[n.key] = rn
 		}
 		break
 	}
-	d.decodeStruct(top, reflect.ValueOf(raw).Elem(), "")
+	d.base, d.segs = "", d.segs[:0]
+	d.decodeStruct(top, reflect.ValueOf(raw).Elem())
 	return raw
 }
 
@@ -61,6 +62,12 @@ type nodeDecoder struct {
 	c      *collector
 	skip   map[string]bool // paths the YAML walk already reported
 	tables map[reflect.Type]*fieldTable
+	// ents is reused for the entries of each mapping decoded into a
+	// struct (decodeStruct is done with them before it decodes a field).
+	ents []entry
+	// base and segs are the path of the value being decoded.
+	base string
+	segs []pathSeg
 }
 
 // fieldTable is the YAML keys of a raw struct type, in field order.
@@ -102,11 +109,46 @@ func (d *nodeDecoder) fail(path, msg string) {
 	}
 }
 
-// decode decodes n into v (settable) at path. A null leaves v as it is.
+// pathSeg is one step of the path being decoded: a key, or a list index
+// when key is "".
+type pathSeg struct {
+	key   string
+	index int
+}
+
+// path returns the path of the value being decoded; the decoder builds it
+// only when a message needs it.
+func (d *nodeDecoder) path() string {
+	p := d.base
+	for _, s := range d.segs {
+		if s.key == "" {
+			p = joinIndex(p, s.index)
+		} else {
+			p = joinKey(p, s.key)
+		}
+	}
+	return p
+}
+
+// child decodes n into v at the path so far followed by seg.
+func (d *nodeDecoder) child(n *yaml.Node, v reflect.Value, seg pathSeg) bool {
+	d.segs = append(d.segs, seg)
+	ok := d.decode(n, v)
+	d.segs = d.segs[:len(d.segs)-1]
+	return ok
+}
+
+// decodeAt decodes n into v at path (a complete path).
+func (d *nodeDecoder) decodeAt(n *yaml.Node, v reflect.Value, path string) bool {
+	d.base, d.segs = path, d.segs[:0]
+	return d.decode(n, v)
+}
+
+// decode decodes n into v (settable) at d.path(). A null leaves v as it is.
 // It returns false when something failed: a pointer or map entry whose
 // value failed is then left unset, as is the pointer above a struct with
 // an unknown key.
-func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value, path string) bool {
+func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value) bool {
 	n = resolveAlias(n)
 	if isNull(n) {
 		return true
@@ -122,7 +164,7 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value, path string) bool {
 	case t == rawRoutesList && n.Kind == yaml.MappingNode:
 		// A single `routes:` mapping is a one-item list.
 		list := reflect.MakeSlice(t, 1, 1)
-		ok := d.decode(n, list.Index(0), joinIndex(path, 0))
+		ok := d.child(n, list.Index(0), pathSeg{index: 0})
 		v.Set(list)
 		return ok
 	}
@@ -132,17 +174,17 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value, path string) bool {
 			return true
 		}
 		if item, ok := err.(*itemError); ok {
-			d.c.failed(path)
-			d.c.add(joinIndex(path, item.index), item.msg)
+			d.c.failed(d.path())
+			d.c.add(joinIndex(d.path(), item.index), item.msg)
 		} else {
-			d.fail(path, err.Error())
+			d.fail(d.path(), err.Error())
 		}
 		return false
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
 		elem := reflect.New(t.Elem())
-		if !d.decode(n, elem.Elem(), path) {
+		if !d.decode(n, elem.Elem()) {
 			return false
 		}
 		v.Set(elem)
@@ -161,49 +203,51 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value, path string) bool {
 				return true
 			}
 		}
-		d.fail(path, "expected a string, got "+describe(nodeValue(n, false)))
+		d.fail(d.path(), "expected a string, got "+describe(nodeValue(n, false)))
 		return false
 	case reflect.Bool:
 		if b, ok := nodeValue(n, false).(bool); ok {
 			v.SetBool(b)
 			return true
 		}
-		d.fail(path, "expected true or false, got "+describe(nodeValue(n, false)))
+		d.fail(d.path(), "expected true or false, got "+describe(nodeValue(n, false)))
 		return false
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
-			d.fail(path, "expected a mapping, got "+kindWord(kindOf(n)))
+			d.fail(d.path(), "expected a mapping, got "+kindWord(kindOf(n)))
 			return false
 		}
-		return d.decodeStruct(entries(n, false), v, path)
+		d.ents = appendEntries(d.ents[:0], n, false)
+		return d.decodeStruct(d.ents, v)
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			d.fail(path, "expected a mapping, got "+describe(nodeValue(n, false)))
+			d.fail(d.path(), "expected a mapping, got "+describe(nodeValue(n, false)))
 			return false
 		}
-		return d.decodeMap(n, v, path)
+		return d.decodeMap(n, v)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			d.fail(path, "expected a list, got "+kindWord(kindOf(n)))
+			d.fail(d.path(), "expected a list, got "+kindWord(kindOf(n)))
 			return false
 		}
 		list := reflect.MakeSlice(t, len(n.Content), len(n.Content))
 		ok := true
 		for i, item := range n.Content {
-			if !d.decode(item, list.Index(i), joinIndex(path, i)) {
+			if !d.child(item, list.Index(i), pathSeg{index: i}) {
 				ok = false
 			}
 		}
 		v.Set(list)
 		return ok
 	}
-	d.fail(path, "internal error: cannot decode into "+t.String())
+	d.fail(d.path(), "internal error: cannot decode into "+t.String())
 	return false
 }
 
 // decodeStruct decodes the entries of a mapping into the struct v, field
-// by field, then reports the keys no field takes.
-func (d *nodeDecoder) decodeStruct(ents []entry, v reflect.Value, path string) bool {
+// by field, then reports the keys no field takes. ents may be reused once
+// the fields are matched.
+func (d *nodeDecoder) decodeStruct(ents []entry, v reflect.Value) bool {
 	tab := d.table(v.Type())
 	var vals [maxFields]*yaml.Node
 	var unknown []string
@@ -229,7 +273,7 @@ func (d *nodeDecoder) decodeStruct(ents []entry, v reflect.Value, path string) b
 	}
 	ok := true
 	for i, val := range vals[:len(tab.keys)] {
-		if val != nil && !d.decode(val, v.Field(i), joinKey(path, tab.keys[i])) {
+		if val != nil && !d.child(val, v.Field(i), pathSeg{key: tab.keys[i]}) {
 			ok = false
 		}
 	}
@@ -237,7 +281,7 @@ func (d *nodeDecoder) decodeStruct(ents []entry, v reflect.Value, path string) b
 		return ok
 	}
 	slices.Sort(unknown)
-	d.c.failed(path)
+	d.c.failed(d.path())
 	var known []string
 	for _, k := range tab.keys {
 		if k != "" {
@@ -245,7 +289,7 @@ func (d *nodeDecoder) decodeStruct(ents []entry, v reflect.Value, path string) b
 		}
 	}
 	for _, key := range unknown {
-		p := joinKey(path, key)
+		p := joinKey(d.path(), key)
 		if d.skip[p] {
 			continue
 		}
@@ -256,14 +300,14 @@ func (d *nodeDecoder) decodeStruct(ents []entry, v reflect.Value, path string) b
 
 // decodeMap decodes the mapping n into the map v. An entry whose value
 // fails is left out; a null value becomes the zero value.
-func (d *nodeDecoder) decodeMap(n *yaml.Node, v reflect.Value, path string) bool {
+func (d *nodeDecoder) decodeMap(n *yaml.Node, v reflect.Value) bool {
 	t := v.Type()
 	ents := entries(n, false)
 	m := reflect.MakeMapWithSize(t, len(ents))
 	ok := true
 	for _, e := range ents {
 		val := reflect.New(t.Elem()).Elem()
-		if !d.decode(e.val, val, joinKey(path, e.key)) {
+		if !d.child(e.val, val, pathSeg{key: e.key}) {
 			ok = false
 			continue
 		}

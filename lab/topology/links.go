@@ -18,6 +18,9 @@ type linkEnd struct {
 // buildLinks converts the links list: two different nodes and an address
 // for each end, both in one subnet that no other link or node uses.
 func (b *builder) buildLinks(raw []rawLink) []*Link {
+	if len(raw) == 0 {
+		return nil
+	}
 	var (
 		out     []*Link
 		ends    = map[netip.Addr]string{} // the first end with each address, at links[i].addresses.NODE

@@ -116,7 +116,11 @@ type entry struct {
 // first of duplicates winning (yamlindex.go reports the others), followed
 // by the keys merge keys add. top leaves out the document's `x-` keys.
 func entries(n *yaml.Node, top bool) []entry {
-	out := make([]entry, 0, len(n.Content)/2)
+	return appendEntries(make([]entry, 0, len(n.Content)/2), n, top)
+}
+
+// appendEntries appends the entries of the mapping n to out.
+func appendEntries(out []entry, n *yaml.Node, top bool) []entry {
 	var seen keySet
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
