@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -109,11 +110,26 @@ func (d *nodeDecoder) fail(path, msg string) {
 	}
 }
 
-// pathSeg is one step of the path being decoded: a key, or a list index
-// when key is "".
+// pathSeg is one step of a path: a mapping key, or a list index (index
+// is -1 for a key).
 type pathSeg struct {
 	key   string
 	index int
+}
+
+func keySeg(key string) pathSeg { return pathSeg{key: key, index: -1} }
+
+func indexSeg(i int) pathSeg { return pathSeg{index: i} }
+
+// segText spells seg as it follows a path of pathLen bytes.
+func segText(pathLen int, seg pathSeg) string {
+	switch {
+	case seg.index >= 0:
+		return "[" + strconv.Itoa(seg.index) + "]"
+	case pathLen == 0:
+		return seg.key
+	}
+	return "." + seg.key
 }
 
 // path returns the path of the value being decoded; the decoder builds it
@@ -121,11 +137,7 @@ type pathSeg struct {
 func (d *nodeDecoder) path() string {
 	p := d.base
 	for _, s := range d.segs {
-		if s.key == "" {
-			p = joinIndex(p, s.index)
-		} else {
-			p = joinKey(p, s.key)
-		}
+		p += segText(len(p), s)
 	}
 	return p
 }
@@ -164,7 +176,7 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value) bool {
 	case t == rawRoutesList && n.Kind == yaml.MappingNode:
 		// A single `routes:` mapping is a one-item list.
 		list := reflect.MakeSlice(t, 1, 1)
-		ok := d.child(n, list.Index(0), pathSeg{index: 0})
+		ok := d.child(n, list.Index(0), indexSeg(0))
 		v.Set(list)
 		return ok
 	}
@@ -233,7 +245,7 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value) bool {
 		list := reflect.MakeSlice(t, len(n.Content), len(n.Content))
 		ok := true
 		for i, item := range n.Content {
-			if !d.child(item, list.Index(i), pathSeg{index: i}) {
+			if !d.child(item, list.Index(i), indexSeg(i)) {
 				ok = false
 			}
 		}
@@ -273,7 +285,7 @@ func (d *nodeDecoder) decodeStruct(ents []entry, v reflect.Value) bool {
 	}
 	ok := true
 	for i, val := range vals[:len(tab.keys)] {
-		if val != nil && !d.child(val, v.Field(i), pathSeg{key: tab.keys[i]}) {
+		if val != nil && !d.child(val, v.Field(i), keySeg(tab.keys[i])) {
 			ok = false
 		}
 	}
@@ -307,7 +319,7 @@ func (d *nodeDecoder) decodeMap(n *yaml.Node, v reflect.Value) bool {
 	ok := true
 	for _, e := range ents {
 		val := reflect.New(t.Elem()).Elem()
-		if !d.child(e.val, val, pathSeg{key: e.key}) {
+		if !d.child(e.val, val, keySeg(e.key)) {
 			ok = false
 			continue
 		}

@@ -14,7 +14,8 @@ import (
 // refused instead.
 const expansionSlack = 100_000
 
-// checkExpansion walks the parsed document (a mapping, see parseTree) the
+// checkExpansion walks the parsed document (a mapping, see parseTree, of
+// nodes nodes, see checkTree) the
 // way the decoder reads it, building nothing, and refuses what the decoder
 // must not meet: aliases that expand past the budget (expansionSlack), an
 // alias that contains itself, a merge key (`<<`) whose value is not a
@@ -24,8 +25,8 @@ const expansionSlack = 100_000
 // elsewhere), so are the repeats of a duplicate key, and a merged mapping
 // counts whole. Its errors are *Error with the line (the caller sets the
 // file). Its time is linear in the size of the file plus the budget.
-func checkExpansion(root *yaml.Node) error {
-	e := expansion{active: map[*yaml.Node]bool{}, limit: 2*countNodes(root) + expansionSlack}
+func checkExpansion(root *yaml.Node, nodes int) error {
+	e := expansion{active: map[*yaml.Node]bool{}, limit: 2*nodes + expansionSlack}
 	return e.mapping(root, true)
 }
 
@@ -34,15 +35,6 @@ func checkExpansion(root *yaml.Node) error {
 type expansion struct {
 	built, limit int
 	active       map[*yaml.Node]bool
-}
-
-// countNodes counts the nodes of the tree, not following aliases.
-func countNodes(n *yaml.Node) int {
-	count := 1
-	for _, c := range n.Content {
-		count += countNodes(c)
-	}
-	return count
 }
 
 func (e *expansion) value(n *yaml.Node) error {
@@ -91,7 +83,7 @@ func (e *expansion) mapping(n *yaml.Node, top bool) error {
 		if top && isExtension(key) {
 			continue
 		}
-		if !seen.add(key) {
+		if _, isNew := seen.add(key, 0); !isNew {
 			continue // the line index reports duplicates; the first wins
 		}
 		if err := e.value(v); err != nil {

@@ -133,7 +133,7 @@ func appendEntries(out []entry, n *yaml.Node, top bool) []entry {
 		if top && isExtension(key) {
 			continue
 		}
-		if !seen.add(key) {
+		if _, isNew := seen.add(key, 0); !isNew {
 			continue
 		}
 		out = append(out, entry{key, v})
@@ -159,45 +159,47 @@ func mergeEntries(out []entry, seen *keySet, m *yaml.Node) []entry {
 		return out
 	}
 	for _, e := range entries(src, false) {
-		if seen.add(e.key) {
+		if _, isNew := seen.add(e.key, 0); isNew {
 			out = append(out, e)
 		}
 	}
 	return out
 }
 
-// keySet tells whether a mapping already has a key. The first
-// smallMapping keys are searched in place; past them a map takes over, so
-// a mapping of any size is checked in linear time.
+// keySet tells whether a mapping already has a key, and where it first
+// had it. The first smallMapping keys are searched in place; past them a
+// map takes over, so a mapping of any size is checked in linear time.
 type keySet struct {
-	small [smallMapping]string
-	n     int
-	big   map[string]struct{}
+	small   [smallMapping]string
+	smallAt [smallMapping]int
+	n       int
+	big     map[string]int
 }
 
 const smallMapping = 16
 
-// add records key and reports whether it is new.
-func (s *keySet) add(key string) bool {
+// add records key, seen at position at, and reports whether it is new;
+// when it is not, first is the position it was first seen at.
+func (s *keySet) add(key string, at int) (first int, isNew bool) {
 	if s.big == nil {
-		for _, k := range s.small[:s.n] {
+		for i, k := range s.small[:s.n] {
 			if k == key {
-				return false
+				return s.smallAt[i], false
 			}
 		}
 		if s.n < smallMapping {
-			s.small[s.n] = key
+			s.small[s.n], s.smallAt[s.n] = key, at
 			s.n++
-			return true
+			return at, true
 		}
-		s.big = make(map[string]struct{}, 4*smallMapping)
-		for _, k := range s.small {
-			s.big[k] = struct{}{}
+		s.big = make(map[string]int, 4*smallMapping)
+		for i, k := range s.small {
+			s.big[k] = s.smallAt[i]
 		}
 	}
-	if _, dup := s.big[key]; dup {
-		return false
+	if first, dup := s.big[key]; dup {
+		return first, false
 	}
-	s.big[key] = struct{}{}
-	return true
+	s.big[key] = at
+	return at, true
 }
