@@ -21,8 +21,8 @@ type largeShape struct {
 // largeShapes builds topologies of about size bytes in every shape a file
 // can take: many nodes, many links, many peerings and expectations, a long
 // list of faults, anchors merged into every node, a huge `x-` extension
-// map, a long list, flow collections nested to the limit, and a file
-// whose every node has an error.
+// map, a long list, flow collections nested to the limit, a file whose
+// every node has an error, and one whose errors all have long paths.
 func largeShapes(size int) []largeShape {
 	var shapes []largeShape
 	var b bytes.Buffer
@@ -114,6 +114,21 @@ func largeShapes(size int) []largeShape {
 		fmt.Fprintf(&b, "  %s: {kind: gobgp, asn: 65001, address: %s, bogus: 1}\n", node(i), addr(i))
 	}
 	add("errors", false)
+
+	// Keys near the length limit nested near the depth limit, then a
+	// problem in every item of a long list below them: each message's
+	// path is long, and only an excerpt of it may be spelled out.
+	b.WriteString("name: big\nnodes:\n  a: {kind: gobgp, asn: 65001, address: 10.0.0.1}\n")
+	depth := min(maxDepth-4, size/2000)
+	for i := range depth {
+		fmt.Fprintf(&b, "%s%s%d:\n", strings.Repeat(" ", i), strings.Repeat("k", maxKeyBytes-8), i)
+	}
+	fmt.Fprintf(&b, "%s[", strings.Repeat(" ", depth))
+	for b.Len() < size {
+		b.WriteString("{K: 1}, ")
+	}
+	b.WriteString("{K: 1}]\n")
+	add("long-paths", false)
 	return shapes
 }
 

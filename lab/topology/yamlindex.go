@@ -36,66 +36,66 @@ func (x *lineIndex) line(path string) int {
 	if x == nil {
 		return 0
 	}
-	n, line, rest := x.root, 0, path
-	for top := true; rest != ""; top = false {
-		var next *yaml.Node
-		switch n.Kind {
-		case yaml.SequenceNode:
-			next, rest = x.item(n, rest)
-			if next != nil {
-				line = next.Line
+	for p := path; p != ""; p = parentPath(p) {
+		steps := maxLineSteps
+		if l, ok := x.find(x.root, p, true, &steps); ok {
+			return l
+		}
+	}
+	return 0
+}
+
+// maxLineSteps bounds the search for one path: keys holding '.' or '['
+// can make a path read several ways, and each is tried.
+const maxLineSteps = 1000
+
+// find follows rest, the path below n (the document's mapping when top),
+// to its end and returns the line there.
+func (x *lineIndex) find(n *yaml.Node, rest string, top bool, steps *int) (int, bool) {
+	if *steps--; *steps < 0 {
+		return 0, false
+	}
+	switch n.Kind {
+	case yaml.SequenceNode:
+		j := strings.IndexByte(rest, ']')
+		if rest[0] != '[' || j < 0 {
+			return 0, false
+		}
+		i, err := strconv.Atoi(rest[1:j])
+		if err != nil || i < 0 || i >= len(n.Content) || rest[1:j] != strconv.Itoa(i) {
+			return 0, false
+		}
+		if j+1 == len(rest) {
+			return n.Content[i].Line, true
+		}
+		return x.find(n.Content[i], rest[j+1:], false, steps)
+	case yaml.MappingNode:
+		if !top {
+			if rest[0] != '.' {
+				return 0, false
 			}
-		case yaml.MappingNode:
-			if !top {
-				if rest[0] != '.' {
-					return line
+			rest = rest[1:]
+		}
+		// The longest key first: `a.b` names key "a.b" before key "a"'s b.
+		for i := len(rest); i >= 0; i-- {
+			if i < len(rest) && rest[i] != '.' && rest[i] != '[' {
+				continue
+			}
+			k, v := x.lookup(n, rest[:i])
+			switch {
+			case k == nil:
+			case i == len(rest):
+				return k.Line, true
+			case top && isExtension(strings.ToLower(k.Value)):
+				// Nothing below an `x-` key is indexed.
+			default:
+				if l, ok := x.find(v, rest[i:], false, steps); ok {
+					return l, true
 				}
-				rest = rest[1:]
-			}
-			var k *yaml.Node
-			k, next, rest = x.key(n, rest)
-			if k == nil {
-				return line
-			}
-			line = k.Line
-			if top && isExtension(strings.ToLower(k.Value)) {
-				return line
 			}
 		}
-		if next == nil {
-			return line
-		}
-		n = next
 	}
-	return line
-}
-
-// item follows `[i]` at the start of rest into the sequence n.
-func (x *lineIndex) item(n *yaml.Node, rest string) (*yaml.Node, string) {
-	j := strings.IndexByte(rest, ']')
-	if rest[0] != '[' || j < 0 {
-		return nil, rest
-	}
-	i, err := strconv.Atoi(rest[1:j])
-	if err != nil || i < 0 || i >= len(n.Content) || rest[1:j] != strconv.Itoa(i) {
-		return nil, rest
-	}
-	return n.Content[i], rest[j+1:]
-}
-
-// key finds the key of mapping n that rest starts with (followed by its
-// end, '.' or '['), the shortest first, and returns the key node, its
-// value and the rest of the path.
-func (x *lineIndex) key(n *yaml.Node, rest string) (k, v *yaml.Node, after string) {
-	for i := 0; i <= len(rest); i++ {
-		if i < len(rest) && rest[i] != '.' && rest[i] != '[' {
-			continue
-		}
-		if k, v := x.lookup(n, rest[:i]); k != nil {
-			return k, v, rest[i:]
-		}
-	}
-	return nil, nil, rest
+	return 0, false
 }
 
 // lookup returns the first key of mapping n that lower-cases to key (a
