@@ -202,7 +202,9 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value) bool {
 		v.Set(elem)
 		return true
 	case reflect.Interface:
-		v.Set(reflect.ValueOf(nodeValue(n, true)))
+		if val := nodeValue(n, true); val != nil {
+			v.Set(reflect.ValueOf(val))
+		}
 		return true
 	case reflect.String:
 		if n.Kind == yaml.ScalarNode {
