@@ -33,7 +33,7 @@ var (
 // with a bad field is still kept so that the peerings naming it do not
 // report it unknown.
 func decodeRaw(root *yaml.Node, c *collector, skip map[string]bool) *rawTopology {
-	d := &nodeDecoder{c: c, skip: skip, tables: map[reflect.Type]*fieldTable{}}
+	d := &nodeDecoder{c: c, skip: skip, tables: map[reflect.Type]*fieldTable{}, valueDecoders: map[reflect.Type]bool{}}
 	raw := &rawTopology{}
 	top := entries(root, true)
 	for i, e := range top {
@@ -63,6 +63,8 @@ type nodeDecoder struct {
 	c      *collector
 	skip   map[string]bool // paths the YAML walk already reported
 	tables map[reflect.Type]*fieldTable
+	// valueDecoders caches which types implement valueDecoder.
+	valueDecoders map[reflect.Type]bool
 	// ents is reused for the entries of each mapping decoded into a
 	// struct (decodeStruct is done with them before it decodes a field).
 	ents []entry
@@ -99,6 +101,16 @@ func (d *nodeDecoder) table(t reflect.Type) *fieldTable {
 	}
 	d.tables[t] = tab
 	return tab
+}
+
+// isValueDecoder reports whether *t implements valueDecoder.
+func (d *nodeDecoder) isValueDecoder(t reflect.Type) bool {
+	is, ok := d.valueDecoders[t]
+	if !ok {
+		is = reflect.PointerTo(t).Implements(valueDecoderType)
+		d.valueDecoders[t] = is
+	}
+	return is
 }
 
 // fail records that the value at path did not decode, and reports msg
@@ -180,7 +192,7 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value) bool {
 		v.Set(list)
 		return ok
 	}
-	if v.CanAddr() && reflect.PointerTo(t).Implements(valueDecoderType) {
+	if v.CanAddr() && d.isValueDecoder(t) {
 		err := v.Addr().Interface().(valueDecoder).fromValue(nodeValue(n, false))
 		if err == nil {
 			return true
