@@ -1,7 +1,6 @@
 package topology
 
 import (
-	"bytes"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -183,6 +182,8 @@ type keyChecker struct {
 	head   []byte // the path's first maxPath+1 bytes
 	heads  []int  // len(head) before each segment
 	issues []issue
+	// scratch is reused to spell a problem's path.
+	scratch []byte
 }
 
 // checkKeys returns the key problems of the document's mapping root.
@@ -200,11 +201,11 @@ func (kc *keyChecker) pathLen() int {
 }
 
 func (kc *keyChecker) push(seg pathSeg) {
-	text := segText(kc.pathLen(), seg)
+	n := kc.pathLen()
 	kc.segs = append(kc.segs, seg)
-	kc.lens = append(kc.lens, kc.pathLen()+len(text))
+	kc.lens = append(kc.lens, n+segLen(n, seg))
 	kc.heads = append(kc.heads, len(kc.head))
-	kc.head = appendHead(kc.head, text)
+	kc.head = appendSeg(kc.head, n, seg)
 }
 
 func (kc *keyChecker) pop() {
@@ -213,34 +214,69 @@ func (kc *keyChecker) pop() {
 	kc.segs, kc.lens, kc.heads = kc.segs[:last], kc.lens[:last], kc.heads[:last]
 }
 
-// appendHead appends text to head, keeping at most maxPath+1 bytes.
-func appendHead(head []byte, text string) []byte {
-	if room := maxPath + 1 - len(head); room < len(text) {
-		text = text[:max(room, 0)]
+// segLen is len(segText(pathLen, seg)).
+func segLen(pathLen int, seg pathSeg) int {
+	switch {
+	case seg.index >= 0:
+		return len(strconv.Itoa(seg.index)) + 2
+	case pathLen == 0:
+		return len(seg.key)
 	}
-	return append(head, text...)
+	return len(seg.key) + 1
+}
+
+// appendSeg appends segText(pathLen, seg) to head, keeping at most
+// maxPath+1 bytes.
+func appendSeg(head []byte, pathLen int, seg pathSeg) []byte {
+	room := maxPath + 1 - len(head)
+	if room <= 0 {
+		return head
+	}
+	if seg.index >= 0 {
+		var buf [24]byte
+		b := append(strconv.AppendInt(append(buf[:0], '['), int64(seg.index), 10), ']')
+		return append(head, b[:min(len(b), room)]...)
+	}
+	if pathLen > 0 {
+		head = append(head, '.')
+		room--
+	}
+	return append(head, seg.key[:min(len(seg.key), room)]...)
 }
 
 // report records an issue at the path so far followed by key: spelled
-// (as written) in the message's path, lower (lower-cased, "" for the
-// mapping itself) where the decoder is told to stay quiet.
+// (as written) in the message's path, lower (lower-cased) where the
+// decoder is told to stay quiet; self reports at the path so far.
 func (kc *keyChecker) report(line int, spelled, lower string, msg string, self bool) {
 	n := kc.pathLen()
 	is := issue{line: line, msg: msg}
-	if self {
-		is.path = excerptHead(string(kc.head), n, maxPath)
-	} else {
-		text := segText(n, keySeg(spelled))
-		is.path = excerptHead(string(appendHead(bytes.Clone(kc.head), text)), n+len(text), maxPath)
+	total, lowerTotal := n, n
+	kc.scratch = append(kc.scratch[:0], kc.head...)
+	if !self {
+		total += segLen(n, keySeg(spelled))
+		lowerTotal += segLen(n, keySeg(lower))
+		kc.scratch = appendSeg(kc.scratch, n, keySeg(spelled))
 	}
-	if n+1+len(lower) <= maxSkipPath {
-		p := ""
-		for _, s := range kc.segs {
-			p += segText(len(p), s)
-		}
-		is.at, is.skip = p, true
-		if !self {
-			is.at = joinKey(p, lower)
+	is.path = excerptHead(string(kc.scratch), total, maxPath)
+	if lowerTotal <= maxSkipPath {
+		is.skip = true
+		switch {
+		case self && n <= maxPath:
+			is.at = string(kc.head)
+		case n <= maxPath:
+			is.at = string(appendSeg(kc.scratch[:len(kc.head)], n, keySeg(lower)))
+			if len(is.at) < lowerTotal {
+				is.at = joinKey(string(kc.head), lower) // past the head's room
+			}
+		default:
+			p := ""
+			for _, s := range kc.segs {
+				p += segText(len(p), s)
+			}
+			if !self {
+				p += segText(len(p), keySeg(lower))
+			}
+			is.at = p
 		}
 	}
 	kc.issues = append(kc.issues, is)
