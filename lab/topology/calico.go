@@ -52,43 +52,43 @@ type CalicoNode struct {
 }
 
 type rawCalico struct {
-	BGPConfiguration *rawCalicoConfig             `mapstructure:"bgpconfiguration"`
-	BGPPeers         []rawCalicoPeer              `mapstructure:"bgppeers"`
-	Nodes            map[string]*rawCalicoNode    `mapstructure:"nodes"`
-	Secrets          map[string]map[string]string `mapstructure:"secrets"`
+	BGPConfiguration *rawCalicoConfig             `yaml:"bgpconfiguration"`
+	BGPPeers         []rawCalicoPeer              `yaml:"bgppeers"`
+	Nodes            map[string]*rawCalicoNode    `yaml:"nodes"`
+	Secrets          map[string]map[string]string `yaml:"secrets"`
 }
 
 type rawCalicoConfig struct {
-	ASNumber              rawNumber `mapstructure:"as-number"`
-	NodeToNodeMeshEnabled *bool     `mapstructure:"node-to-node-mesh-enabled"`
-	ListenPort            rawNumber `mapstructure:"listen-port"`
-	LogSeverityScreen     *string   `mapstructure:"log-severity-screen"`
+	ASNumber              rawNumber `yaml:"as-number"`
+	NodeToNodeMeshEnabled *bool     `yaml:"node-to-node-mesh-enabled"`
+	ListenPort            rawNumber `yaml:"listen-port"`
+	LogSeverityScreen     *string   `yaml:"log-severity-screen"`
 }
 
 type rawCalicoPeer struct {
-	Name         *string            `mapstructure:"name"`
-	Node         *string            `mapstructure:"node"`
-	NodeSelector *string            `mapstructure:"node-selector"`
-	PeerSelector *string            `mapstructure:"peer-selector"`
-	PeerIP       *string            `mapstructure:"peer-ip"`
-	ASNumber     rawNumber          `mapstructure:"as-number"`
-	Password     *rawCalicoPassword `mapstructure:"password"`
+	Name         *string            `yaml:"name"`
+	Node         *string            `yaml:"node"`
+	NodeSelector *string            `yaml:"node-selector"`
+	PeerSelector *string            `yaml:"peer-selector"`
+	PeerIP       *string            `yaml:"peer-ip"`
+	ASNumber     rawNumber          `yaml:"as-number"`
+	Password     *rawCalicoPassword `yaml:"password"`
 }
 
 type rawCalicoPassword struct {
-	SecretKeyRef *rawSecretKeyRef `mapstructure:"secret-key-ref"`
+	SecretKeyRef *rawSecretKeyRef `yaml:"secret-key-ref"`
 }
 
 type rawSecretKeyRef struct {
-	Name *string `mapstructure:"name"`
-	Key  *string `mapstructure:"key"`
+	Name *string `yaml:"name"`
+	Key  *string `yaml:"key"`
 }
 
 type rawCalicoNode struct {
-	Labels                  map[string]string `mapstructure:"labels"`
-	ASNumber                rawNumber         `mapstructure:"as-number"`
-	RouteReflectorClusterID *string           `mapstructure:"route-reflector-cluster-id"`
-	ListenPort              rawNumber         `mapstructure:"listen-port"`
+	Labels                  map[string]string `yaml:"labels"`
+	ASNumber                rawNumber         `yaml:"as-number"`
+	RouteReflectorClusterID *string           `yaml:"route-reflector-cluster-id"`
+	ListenPort              rawNumber         `yaml:"listen-port"`
 }
 
 // logSeverities are the values Calico's logSeverityScreen takes.

@@ -1,182 +1,357 @@
 package topology
 
 import (
-	"errors"
 	"fmt"
-	"maps"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/go-viper/mapstructure/v2"
-
-	"github.com/peerlab/peerlab/internal/lazy"
+	"go.yaml.in/yaml/v3"
 )
 
 // isExtension reports whether a top-level key is an `x-` extension key:
 // ignored by the loader, it is where YAML anchors for reuse can live.
 func isExtension(key string) bool { return strings.HasPrefix(key, "x-") }
 
-// decodeRaw decodes viper's settings strictly into a rawTopology: unknown
-// keys and type mismatches are errors, nothing is converted weakly. Nodes
-// are decoded one by one so that a node with a bad field is still known to
-// the peerings that name it (mapstructure drops failed map entries).
-func decodeRaw(settings map[string]any, c *collector, skip map[string]bool) *rawTopology {
-	raw := &rawTopology{}
-	nodes, ok := settings["nodes"].(map[string]any)
-	if ok {
-		settings = maps.Clone(settings)
-		delete(settings, "nodes")
-		raw.Nodes = map[string]*rawNode{}
-		for _, name := range slices.Sorted(maps.Keys(nodes)) {
-			rn := &rawNode{}
-			decodeInto(nodes[name], rn, joinKey("nodes", name), c, skip)
-			raw.Nodes[name] = rn
-		}
-	}
-	decodeInto(settings, raw, "", c, skip)
-	return raw
-}
-
-// decodeInto decodes input into result, the raw type found at path base.
-func decodeInto(input, result any, base string, c *collector, skip map[string]bool) {
-	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
-		ErrorUnused:      true,
-		WeaklyTypedInput: false,
-		DecodeHook:       prefixHook,
-		Result:           result,
-	})
-	if err != nil {
-		c.add(base, fmt.Sprintf("internal error: %v", err))
-		return
-	}
-	if err := dec.Decode(input); err != nil {
-		d := decodeReport{c: c, skip: skip, base: base, root: reflect.TypeOf(result).Elem().String()}
-		d.report(err)
-	}
+// valueDecoder is implemented by the raw types that take more than one
+// YAML form (rawNumber, rawDuration, rawNodeSet, rawWords). fromValue gets
+// the value as nodeValue gives it; an *itemError is reported at the item.
+type valueDecoder interface {
+	fromValue(v any) error
 }
 
 var (
-	rawPrefixType = reflect.TypeFor[rawPrefix]()
-	rawRoutesList = reflect.TypeFor[[]rawRoutes]()
+	rawPrefixType    = reflect.TypeFor[rawPrefix]()
+	rawRoutesList    = reflect.TypeFor[[]rawRoutes]()
+	valueDecoderType = reflect.TypeFor[valueDecoder]()
 )
 
-// prefixHook turns the short prefix form `- 192.168.0.0/24` into
-// `- {prefix: 192.168.0.0/24}`, and a single `routes:` mapping into a
-// one-item list.
-func prefixHook(from, to reflect.Type, data any) (any, error) {
-	if to == rawPrefixType && from.Kind() == reflect.String {
-		return map[string]any{"prefix": data}, nil
-	}
-	if to == rawRoutesList && from.Kind() == reflect.Map {
-		return []any{data}, nil
-	}
-	return data, nil
-}
-
-var invalidKeysRE = lazy.Regexp(`^has invalid keys: (.*)$`)
-
-// decodeReport turns mapstructure's errors for one decode call into
-// collector entries.
-type decodeReport struct {
-	c    *collector
-	skip map[string]bool // paths the YAML walk already reported
-	base string          // topology path of the decoded value
-	root string          // Go type name mapstructure uses for the root
-}
-
-// report flattens mapstructure's joined errors into collector entries with
-// paths in the topology's notation.
-func (d *decodeReport) report(err error) {
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range joined.Unwrap() {
-			d.report(e)
+// decodeRaw decodes the document root (checked by checkExpansion) strictly
+// into a rawTopology: unknown keys and type mismatches are errors, nothing
+// is converted weakly. Nodes are decoded first, in name order, and a node
+// with a bad field is still kept so that the peerings naming it do not
+// report it unknown.
+func decodeRaw(root *yaml.Node, c *collector, skip map[string]bool) *rawTopology {
+	d := &nodeDecoder{c: c, skip: skip, tables: map[reflect.Type]*fieldTable{}, valueDecoders: map[reflect.Type]bool{}}
+	raw := &rawTopology{}
+	top := entries(root, true)
+	for i, e := range top {
+		nodes := resolveAlias(e.val)
+		if e.key != "nodes" || nodes.Kind != yaml.MappingNode {
+			continue
 		}
-		return
+		top = slices.Delete(slices.Clone(top), i, i+1)
+		list := entries(nodes, false)
+		slices.SortFunc(list, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+		raw.Nodes = make(map[string]*rawNode, len(list))
+		for _, n := range list {
+			rn := &rawNode{}
+			d.decodeAt(n.val, reflect.ValueOf(rn).Elem(), joinKey("nodes", n.key))
+			raw.Nodes[n.key] = rn
+		}
+		break
 	}
-	de, ok := err.(*mapstructure.DecodeError)
+	d.base, d.segs = "", d.segs[:0]
+	d.decodeStruct(top, reflect.ValueOf(raw).Elem())
+	return raw
+}
+
+// nodeDecoder decodes yaml.Node values into the raw types by reflection,
+// reporting every problem to the collector with its path.
+type nodeDecoder struct {
+	c      *collector
+	skip   map[string]bool // paths the YAML walk already reported
+	tables map[reflect.Type]*fieldTable
+	// valueDecoders caches which types implement valueDecoder.
+	valueDecoders map[reflect.Type]bool
+	// ents is reused for the entries of each mapping decoded into a
+	// struct (decodeStruct is done with them before it decodes a field).
+	ents []entry
+	// base and segs are the path of the value being decoded.
+	base string
+	segs []pathSeg
+}
+
+// fieldTable is the YAML keys of a raw struct type, in field order.
+type fieldTable struct {
+	keys  []string
+	index map[string]int
+}
+
+// maxFields bounds the number of fields of a raw struct type.
+const maxFields = 32
+
+// table returns the field table of the struct type t, built once per
+// decoder.
+func (d *nodeDecoder) table(t reflect.Type) *fieldTable {
+	if tab, ok := d.tables[t]; ok {
+		return tab
+	}
+	tab := &fieldTable{index: map[string]int{}}
+	for i := range t.NumField() {
+		key := t.Field(i).Tag.Get("yaml")
+		tab.keys = append(tab.keys, key)
+		if key != "" {
+			tab.index[key] = i
+		}
+	}
+	if len(tab.keys) > maxFields {
+		panic(fmt.Sprintf("%s has more than %d fields", t, maxFields))
+	}
+	d.tables[t] = tab
+	return tab
+}
+
+// isValueDecoder reports whether *t implements valueDecoder.
+func (d *nodeDecoder) isValueDecoder(t reflect.Type) bool {
+	is, ok := d.valueDecoders[t]
 	if !ok {
-		// Decode wraps the joined errors in "decoding failed due to…".
-		if inner := errors.Unwrap(err); inner != nil {
-			d.report(inner)
-			return
-		}
-		d.c.add(d.base, err.Error())
-		return
+		is = reflect.PointerTo(t).Implements(valueDecoderType)
+		d.valueDecoders[t] = is
 	}
-	name := de.Name()
-	if name == d.root {
-		name = ""
-	}
-	path := decoderPath(d.base, name)
-	d.c.decoded = append(d.c.decoded, path)
-	inner := de.Unwrap()
-	if m := invalidKeysRE().FindStringSubmatch(inner.Error()); m != nil {
-		known := knownKeys(path)
-		for _, key := range strings.Split(m[1], ", ") {
-			p := joinKey(path, key)
-			if d.skip[p] {
-				continue
-			}
-			msg := fmt.Sprintf("unknown key %q", key)
-			if len(known) > 0 {
-				msg += " (expected one of: " + strings.Join(known, ", ") + ")"
-			}
-			d.c.add(p, msg)
-		}
-		return
-	}
-	var item *itemError
-	if errors.As(inner, &item) {
-		d.c.add(joinIndex(path, item.index), item.msg)
-		return
-	}
-	if d.skip[path] {
-		return
-	}
-	d.c.add(path, decodeMessage(inner))
+	return is
 }
 
-// decodeMessage rewords mapstructure's type errors for YAML users.
-func decodeMessage(err error) string {
-	var ut *mapstructure.UnconvertibleTypeError
-	if errors.As(err, &ut) {
-		return fmt.Sprintf("expected %s, got %s", typeWord(ut.Expected.Type()), describe(ut.Value))
+// fail records that the value at path did not decode, and reports msg
+// unless the YAML walk already reported that path.
+func (d *nodeDecoder) fail(path, msg string) {
+	d.c.failed(path)
+	if !d.skip[path] {
+		d.c.add(path, msg)
 	}
-	var pe *mapstructure.ParseError
-	if errors.As(err, &pe) {
-		return fmt.Sprintf("expected %s, got %s", typeWord(pe.Expected.Type()), describe(pe.Value))
-	}
-	msg := err.Error()
-	if rest, ok := strings.CutPrefix(msg, "expected a map or struct, got "); ok {
-		return "expected a mapping, got " + kindWord(strings.Trim(rest, `"`))
-	}
-	if rest, ok := strings.CutPrefix(msg, "source data must be an array or slice, got "); ok {
-		return "expected a list, got " + kindWord(rest)
-	}
-	return msg
 }
 
-// typeWord names a raw field type the way the format documentation does.
-func typeWord(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
+// pathSeg is one step of a path: a mapping key, or a list index (index
+// is -1 for a key).
+type pathSeg struct {
+	key   string
+	index int
+}
+
+func keySeg(key string) pathSeg { return pathSeg{key: key, index: -1} }
+
+func indexSeg(i int) pathSeg { return pathSeg{index: i} }
+
+// segText spells seg as it follows a path of pathLen bytes.
+func segText(pathLen int, seg pathSeg) string {
+	switch {
+	case seg.index >= 0:
+		return "[" + strconv.Itoa(seg.index) + "]"
+	case pathLen == 0:
+		return seg.key
+	}
+	return "." + seg.key
+}
+
+// path returns the path of the value being decoded; the decoder builds it
+// only when a message needs it.
+func (d *nodeDecoder) path() string {
+	p := d.base
+	for _, s := range d.segs {
+		p += segText(len(p), s)
+	}
+	return p
+}
+
+// child decodes n into v at the path so far followed by seg.
+func (d *nodeDecoder) child(n *yaml.Node, v reflect.Value, seg pathSeg) bool {
+	d.segs = append(d.segs, seg)
+	ok := d.decode(n, v)
+	d.segs = d.segs[:len(d.segs)-1]
+	return ok
+}
+
+// decodeAt decodes n into v at path (a complete path).
+func (d *nodeDecoder) decodeAt(n *yaml.Node, v reflect.Value, path string) bool {
+	d.base, d.segs = path, d.segs[:0]
+	return d.decode(n, v)
+}
+
+// decode decodes n into v (settable) at d.path(). A null leaves v as it is.
+// It returns false when something failed: a pointer or map entry whose
+// value failed is then left unset, as is the pointer above a struct with
+// an unknown key.
+func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value) bool {
+	n = resolveAlias(n)
+	if isNull(n) {
+		return true
+	}
+	t := v.Type()
+	switch {
+	case t == rawPrefixType && n.Kind == yaml.ScalarNode:
+		// The short form `- 192.168.0.0/24` stands for {prefix: …}.
+		if s, ok := scalarValue(n).(string); ok {
+			v.Addr().Interface().(*rawPrefix).Prefix = &s
+			return true
+		}
+	case t == rawRoutesList && n.Kind == yaml.MappingNode:
+		// A single `routes:` mapping is a one-item list.
+		list := reflect.MakeSlice(t, 1, 1)
+		ok := d.child(n, list.Index(0), indexSeg(0))
+		v.Set(list)
+		return ok
+	}
+	if v.CanAddr() && d.isValueDecoder(t) {
+		err := v.Addr().Interface().(valueDecoder).fromValue(nodeValue(n, false))
+		if err == nil {
+			return true
+		}
+		if item, ok := err.(*itemError); ok {
+			d.c.failed(d.path())
+			d.c.add(joinIndex(d.path(), item.index), item.msg)
+		} else {
+			d.fail(d.path(), err.Error())
+		}
+		return false
 	}
 	switch t.Kind() {
+	case reflect.Pointer:
+		elem := reflect.New(t.Elem())
+		if !d.decode(n, elem.Elem()) {
+			return false
+		}
+		v.Set(elem)
+		return true
+	case reflect.Interface:
+		if val := nodeValue(n, true); val != nil {
+			v.Set(reflect.ValueOf(val))
+		}
+		return true
 	case reflect.String:
-		return "a string"
-	case reflect.Slice, reflect.Array:
-		return "a list"
-	case reflect.Map, reflect.Struct:
-		return "a mapping"
-	case reflect.Int, reflect.Int64, reflect.Uint32, reflect.Uint8, reflect.Uint64:
-		return "a number"
+		if n.Kind == yaml.ScalarNode {
+			if n.Tag == "!!str" {
+				v.SetString(n.Value)
+				return true
+			}
+			if s, ok := scalarValue(n).(string); ok {
+				v.SetString(s)
+				return true
+			}
+		}
+		d.fail(d.path(), "expected a string, got "+describe(nodeValue(n, false)))
+		return false
 	case reflect.Bool:
-		return "true or false"
-	default:
-		return t.String()
+		if b, ok := nodeValue(n, false).(bool); ok {
+			v.SetBool(b)
+			return true
+		}
+		d.fail(d.path(), "expected true or false, got "+describe(nodeValue(n, false)))
+		return false
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			d.fail(d.path(), "expected a mapping, got "+kindWord(kindOf(n)))
+			return false
+		}
+		d.ents = appendEntries(d.ents[:0], n, false)
+		return d.decodeStruct(d.ents, v)
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			d.fail(d.path(), "expected a mapping, got "+describe(nodeValue(n, false)))
+			return false
+		}
+		return d.decodeMap(n, v)
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			d.fail(d.path(), "expected a list, got "+kindWord(kindOf(n)))
+			return false
+		}
+		list := reflect.MakeSlice(t, len(n.Content), len(n.Content))
+		ok := true
+		for i, item := range n.Content {
+			if !d.child(item, list.Index(i), indexSeg(i)) {
+				ok = false
+			}
+		}
+		v.Set(list)
+		return ok
 	}
+	d.fail(d.path(), "internal error: cannot decode into "+t.String())
+	return false
+}
+
+// decodeStruct decodes the entries of a mapping into the struct v, field
+// by field, then reports the keys no field takes. ents may be reused once
+// the fields are matched.
+func (d *nodeDecoder) decodeStruct(ents []entry, v reflect.Value) bool {
+	tab := d.table(v.Type())
+	var vals [maxFields]*yaml.Node
+	var unknown []string
+	for _, e := range ents {
+		if i, ok := tab.index[e.key]; ok {
+			vals[i] = e.val
+		} else {
+			unknown = append(unknown, e.key)
+		}
+	}
+	if len(unknown) > 0 {
+		// Keys are matched to fields ignoring case (Unicode folding),
+		// which lower-casing alone does not cover.
+		for i, key := range tab.keys {
+			for j, u := range unknown {
+				if vals[i] == nil && key != "" && strings.EqualFold(u, key) {
+					vals[i] = ents[slices.IndexFunc(ents, func(e entry) bool { return e.key == u })].val
+					unknown = slices.Delete(unknown, j, j+1)
+					break
+				}
+			}
+		}
+	}
+	ok := true
+	for i, val := range vals[:len(tab.keys)] {
+		if val != nil && !d.child(val, v.Field(i), keySeg(tab.keys[i])) {
+			ok = false
+		}
+	}
+	if len(unknown) == 0 {
+		return ok
+	}
+	slices.Sort(unknown)
+	d.c.failed(d.path())
+	var known []string
+	for _, k := range tab.keys {
+		if k != "" {
+			known = append(known, k)
+		}
+	}
+	for _, key := range unknown {
+		p := joinKey(d.path(), key)
+		if d.skip[p] {
+			continue
+		}
+		d.c.add(p, fmt.Sprintf("unknown key %q (expected one of: %s)", key, strings.Join(known, ", ")))
+	}
+	return false
+}
+
+// decodeMap decodes the mapping n into the map v. An entry whose value
+// fails is left out; a null value becomes the zero value.
+func (d *nodeDecoder) decodeMap(n *yaml.Node, v reflect.Value) bool {
+	t := v.Type()
+	ents := entries(n, false)
+	m := reflect.MakeMapWithSize(t, len(ents))
+	ok := true
+	for _, e := range ents {
+		val := reflect.New(t.Elem()).Elem()
+		if !d.child(e.val, val, keySeg(e.key)) {
+			ok = false
+			continue
+		}
+		m.SetMapIndex(reflect.ValueOf(e.key).Convert(t.Key()), val)
+	}
+	v.Set(m)
+	return ok
+}
+
+// kindOf names the Go kind of n's value as the messages of kindWord expect.
+func kindOf(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "map"
+	case yaml.SequenceNode:
+		return "slice"
+	}
+	return reflect.ValueOf(scalarValue(n)).Kind().String()
 }
 
 // kindWord names a Go reflect.Kind as the YAML value it came from.
@@ -195,128 +370,4 @@ func kindWord(kind string) string {
 	default:
 		return kind
 	}
-}
-
-var rawTopologyType = reflect.TypeFor[rawTopology]()
-
-// decoderPath converts a mapstructure field name (`[tor].prefixes[1]`)
-// relative to base into a topology path (`nodes.tor.prefixes[1]`): map keys
-// become dotted, list indexes stay bracketed.
-func decoderPath(base, name string) string {
-	var b strings.Builder
-	b.WriteString(base)
-	for name != "" {
-		i := strings.IndexByte(name, '[')
-		if i < 0 {
-			b.WriteString(joinSep(b.Len(), name))
-			break
-		}
-		j := strings.IndexByte(name[i:], ']')
-		if j < 0 {
-			b.WriteString(joinSep(b.Len(), name))
-			break
-		}
-		key := name[i+1 : i+j]
-		if i > 0 {
-			b.WriteString(joinSep(b.Len(), name[:i]))
-		}
-		if _, err := strconv.Atoi(key); err == nil && !isMapField(b.String()) {
-			b.WriteString("[" + key + "]")
-		} else {
-			b.WriteString(joinSep(b.Len(), key))
-		}
-		name = name[i+j+1:]
-	}
-	return b.String()
-}
-
-// joinSep prefixes seg with "." unless it starts the path or already
-// starts with one.
-func joinSep(n int, seg string) string {
-	if n == 0 || strings.HasPrefix(seg, ".") {
-		return seg
-	}
-	return "." + seg
-}
-
-// isMapField reports whether the field at path is a YAML mapping keyed by
-// node names (nodes, peer-asn) rather than a list.
-func isMapField(path string) bool {
-	t := typeAt(path)
-	return t != nil && t.Kind() == reflect.Map
-}
-
-// typeAt walks the raw types along a topology path and returns the Go type
-// found there, or nil when the path leaves the format.
-func typeAt(path string) reflect.Type {
-	t := rawTopologyType
-	for _, seg := range splitPath(path) {
-		for t.Kind() == reflect.Pointer {
-			t = t.Elem()
-		}
-		switch {
-		case strings.HasPrefix(seg, "["):
-			if t.Kind() != reflect.Slice {
-				return nil
-			}
-			t = t.Elem()
-		case t.Kind() == reflect.Map:
-			t = t.Elem()
-		case t.Kind() == reflect.Struct:
-			f, ok := fieldByTag(t, seg)
-			if !ok {
-				return nil
-			}
-			t = f.Type
-		default:
-			return nil
-		}
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return t
-}
-
-// splitPath splits `a.b[2].c` into "a", "b", "[2]", "c".
-func splitPath(path string) []string {
-	var segs []string
-	for _, dotted := range strings.Split(path, ".") {
-		for dotted != "" {
-			i := strings.IndexByte(dotted[1:], '[')
-			if i < 0 {
-				segs = append(segs, dotted)
-				break
-			}
-			segs = append(segs, dotted[:i+1])
-			dotted = dotted[i+1:]
-		}
-	}
-	return segs
-}
-
-func fieldByTag(t reflect.Type, tag string) (reflect.StructField, bool) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if f.Tag.Get("mapstructure") == tag {
-			return f, true
-		}
-	}
-	return reflect.StructField{}, false
-}
-
-// knownKeys lists the keys allowed in the mapping at path, for "unknown key"
-// messages.
-func knownKeys(path string) []string {
-	t := typeAt(path)
-	if t == nil || t.Kind() != reflect.Struct {
-		return nil
-	}
-	var keys []string
-	for i := range t.NumField() {
-		if tag := t.Field(i).Tag.Get("mapstructure"); tag != "" {
-			keys = append(keys, tag)
-		}
-	}
-	return keys
 }

@@ -85,15 +85,16 @@ type collector struct {
 	index *lineIndex
 	errs  ErrorList
 	seen  map[string]bool
-	// decoded lists the paths where decoding failed, so that later checks
-	// do not add "is required" noise about the same values.
-	decoded []string
+	// failedAt holds the paths where decoding failed and every prefix of
+	// them that ends before a '.' or '[', so that later checks do not add
+	// "is required" noise about the same values.
+	failedAt map[string]bool
 	// dropped counts the errors past maxErrors.
 	dropped int
 }
 
 func newCollector(file string, index *lineIndex) *collector {
-	return &collector{file: file, index: index, seen: map[string]bool{}}
+	return &collector{file: file, index: index, seen: map[string]bool{}, failedAt: map[string]bool{}}
 }
 
 // add records msg at path, looking up the line of path (or of its nearest
@@ -106,7 +107,12 @@ func (c *collector) add(path, msg string) {
 // an excerpt (they can quote a value of any length from the file), and
 // after maxErrors errors the rest are only counted.
 func (c *collector) addLine(line int, path, msg string) {
-	path, msg = excerpt(path, maxPath), excerpt(msg, maxMessage)
+	c.addExcerpt(line, excerpt(path, maxPath), msg)
+}
+
+// addExcerpt is addLine for a path already cut to an excerpt.
+func (c *collector) addExcerpt(line int, path, msg string) {
+	msg = excerpt(msg, maxMessage)
 	key := path + "\x00" + msg
 	if c.seen[key] {
 		return
@@ -130,24 +136,42 @@ const (
 // excerpt returns s, or its first max bytes (cut at a character boundary)
 // followed by how much was left out.
 func excerpt(s string, max int) string {
-	if len(s) <= max {
-		return s
+	return excerptHead(s, len(s), max)
+}
+
+// excerptHead returns what excerpt would for a text of total bytes that
+// starts with head; head holds at least max+1 bytes of it, or all of it.
+// It lets a caller excerpt a text it never spells out whole.
+func excerptHead(head string, total, max int) string {
+	if total <= max {
+		return head
 	}
 	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
+	for cut > 0 && !utf8.RuneStart(head[cut]) {
 		cut--
 	}
-	return s[:cut] + "… (" + strconv.Itoa(len(s)-cut) + " more bytes)"
+	return head[:cut] + "… (" + strconv.Itoa(total-cut) + " more bytes)"
+}
+
+// failed records that decoding failed at path.
+func (c *collector) failed(path string) {
+	if c.failedAt[path] {
+		return
+	}
+	c.failedAt[path] = true
+	for i := len(path) - 1; i > 0; i-- {
+		if path[i] == '.' || path[i] == '[' {
+			if c.failedAt[path[:i]] {
+				return // and so are the shorter prefixes
+			}
+			c.failedAt[path[:i]] = true
+		}
+	}
 }
 
 // failedUnder reports whether decoding failed at path or below it.
 func (c *collector) failedUnder(path string) bool {
-	for _, p := range c.decoded {
-		if p == path || strings.HasPrefix(p, path+".") || strings.HasPrefix(p, path+"[") {
-			return true
-		}
-	}
-	return false
+	return c.failedAt[path]
 }
 
 // err returns nil, the single *Error, or the ErrorList sorted by line

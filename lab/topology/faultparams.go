@@ -103,7 +103,7 @@ func (fb *faultBuilder) paramValue(key string, v any, path string) (string, bool
 		return fb.paramPercent(v, path)
 	case paramASN:
 		var n rawNumber
-		if err := n.UnmarshalMapstructure(v); err != nil {
+		if err := n.fromValue(v); err != nil {
 			fb.c.add(path, err.Error())
 			return "", false
 		}
@@ -141,7 +141,7 @@ func (fb *faultBuilder) paramValue(key string, v any, path string) (string, bool
 // can hold.
 func (fb *faultBuilder) paramDuration(v any, path string) (time.Duration, bool) {
 	var raw rawDuration
-	if err := raw.UnmarshalMapstructure(v); err != nil {
+	if err := raw.fromValue(v); err != nil {
 		fb.c.add(path, err.Error())
 		return 0, false
 	}

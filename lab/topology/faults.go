@@ -58,6 +58,8 @@ type faultBuilder struct {
 	sessions map[pairKey]*Session
 	// nSessions counts the sessions of each node.
 	nSessions map[string]int
+	// windows holds, per overlap group, the windows of the faults so far.
+	windows map[faultGroup]*windowIndex
 }
 
 // buildFaults converts the faults list, in file order. Sessions must be
@@ -69,6 +71,7 @@ func (b *builder) buildFaults(raw []rawFault, sessions []*Session) []*Fault {
 		fb.nSessions[s.A]++
 		fb.nSessions[s.B]++
 	}
+	fb.windows = fb.faultWindows(raw)
 	var out []*Fault
 	var paths []string
 	labels := map[string]int{}
@@ -222,27 +225,65 @@ func (fb *faultBuilder) faultPeer(peer, node, path string) string {
 
 // checkOverlap reports f when an earlier fault of the same kind on the same
 // node (and peer, unless the fault's state is per node) is still active at
-// f.At or starts before f heals: the harness cannot inject it twice.
+// f.At or starts before f heals: the harness cannot inject it twice. prev
+// holds the faults so far; f becomes the next.
 func (fb *faultBuilder) checkOverlap(f *Fault, path string, prev []*Fault, paths []string) {
-	for i, p := range prev {
-		if p.Name != f.Name || p.Node != f.Node {
-			continue
-		}
-		if !fb.rules[f.Name].perNode && p.Peer != f.Peer {
-			continue
-		}
-		if p.At < end(f) && f.At < end(p) {
-			fb.c.add(path, fmt.Sprintf("%s on %s overlaps %s (line %d, %s); a node holds one %s at a time%s",
-				f.Name, f.Node, paths[i], p.Line, window(p), f.Name, peerNote(fb.rules[f.Name], p, f)))
-			return
-		}
+	w := fb.windows[fb.groupOf(f.Name, f.Node, f.Peer)]
+	if w == nil || !w.holds(f.At) || !w.holds(end(f)) {
+		fb.c.add(path, "internal error (please report): fault window not indexed")
+		return
 	}
+	i := w.first(f.At, end(f))
+	w.add(len(prev), f.At, end(f))
+	if i < 0 {
+		return
+	}
+	p := prev[i]
+	fb.c.add(path, fmt.Sprintf("%s on %s overlaps %s (line %d, %s); a node holds one %s at a time%s",
+		f.Name, f.Node, paths[i], p.Line, window(p), f.Name, peerNote(fb.rules[f.Name], p, f)))
 }
+
+// faultGroup is what two faults share when they may not overlap: the
+// fault, the node, and the peer unless the fault's state is per node.
+type faultGroup struct{ name, node, peer string }
+
+func (fb *faultBuilder) groupOf(name, node, peer string) faultGroup {
+	if fb.rules[name].perNode {
+		peer = ""
+	}
+	return faultGroup{name, node, peer}
+}
+
+// faultWindows makes the window index of every overlap group, over every
+// time its faults can have (a fault that checkOverlap sees has the fault,
+// node, peer and times written in raw).
+func (fb *faultBuilder) faultWindows(raw []rawFault) map[faultGroup]*windowIndex {
+	times := map[faultGroup][]time.Duration{}
+	for i := range raw {
+		rf := &raw[i]
+		g := fb.groupOf(deref(rf.Fault), deref(rf.Node), deref(rf.Peer))
+		t := append(times[g], forever)
+		for _, d := range []rawDuration{rf.At, rf.HealAt} {
+			if v, err := time.ParseDuration(d.Text); d.Set && err == nil {
+				t = append(t, v)
+			}
+		}
+		times[g] = t
+	}
+	out := make(map[faultGroup]*windowIndex, len(times))
+	for g, t := range times {
+		out[g] = newWindowIndex(t)
+	}
+	return out
+}
+
+// forever is the end of a fault that is never healed.
+const forever = time.Duration(1<<63 - 1)
 
 // end returns when f heals, or the longest duration for a fault that stays.
 func end(f *Fault) time.Duration {
 	if f.HealAt == 0 {
-		return 1<<63 - 1
+		return forever
 	}
 	return f.HealAt
 }

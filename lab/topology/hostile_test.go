@@ -36,6 +36,8 @@ func TestHostileInput(t *testing.T) {
 		{"huge value", "name: k\nnodes:\n  n1: {kind: gobgp, address: 10.0.0.1, asn: \"" + strings.Repeat("9x", 1<<20) + "\"}\n", "more bytes)", 4096},
 		{"deep nesting", "name: deep\nx-deep: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "\nnodes: {}\n", "nested more than 64 levels", 512},
 		{"alias bomb", bomb, "through aliases", 512},
+		{"deep block nesting", "name: deep\nx-deep:\n  " + strings.Repeat("- ", 5000) + "x\nnodes: {}\n", "nested more than 128 levels", 512},
+		{"long key", "name: k\n? " + strings.Repeat("k", 5000) + "\n: 1\nnodes: {}\n", "a key is 5000 bytes long, the limit is 1024", 512},
 		{"many errors", many.String(), "more errors", 100 * 1024},
 		{"over the size limit", "name: big\n# " + strings.Repeat("x", MaxSize) + "\n", "the limit is", 512},
 	}

@@ -18,11 +18,16 @@ type linkEnd struct {
 // buildLinks converts the links list: two different nodes and an address
 // for each end, both in one subnet that no other link or node uses.
 func (b *builder) buildLinks(raw []rawLink) []*Link {
+	if len(raw) == 0 {
+		return nil
+	}
 	var (
 		out     []*Link
-		ends    []linkEnd // every end so far, at links[i].addresses.NODE
-		subnets []linkEnd // every link's subnet, at links[i]
+		ends    = map[netip.Addr]string{} // the first end with each address, at links[i].addresses.NODE
+		subnets []linkEnd                 // every link's subnet, at links[i]
+		index   = newSubnetIndex()        // of subnets
 		nodes   = b.nodesByAddr()
+		sorted  = slices.SortedFunc(maps.Keys(nodes), netip.Addr.Compare)
 	)
 	for i := range raw {
 		path := joinIndex("links", i)
@@ -36,9 +41,14 @@ func (b *builder) buildLinks(raw []rawLink) []*Link {
 			ok = b.checkLinkEnd(e, ends, nodes) && ok
 		}
 		if ok {
-			b.checkLinkSubnet(l.AAddr.Masked(), apath, subnets, nodes)
+			b.checkLinkSubnet(l.AAddr.Masked(), apath, subnets, index, nodes, sorted)
 		}
-		ends = append(ends, linkEnd{l.AAddr, joinKey(apath, l.A)}, linkEnd{l.BAddr, joinKey(apath, l.B)})
+		for _, e := range []linkEnd{{l.AAddr, joinKey(apath, l.A)}, {l.BAddr, joinKey(apath, l.B)}} {
+			if _, used := ends[e.addr.Addr()]; !used {
+				ends[e.addr.Addr()] = e.path
+			}
+		}
+		index.add(len(subnets), l.AAddr.Masked())
 		subnets = append(subnets, linkEnd{l.AAddr.Masked(), path})
 		out = append(out, l)
 	}
@@ -164,35 +174,38 @@ func lastAddr(p netip.Prefix) netip.Addr {
 }
 
 // checkLinkEnd reports an end whose address a node or an earlier link end
-// already uses.
-func (b *builder) checkLinkEnd(e linkEnd, ends []linkEnd, nodes map[netip.Addr]string) bool {
+// (ends: address to the first end's path) already uses.
+func (b *builder) checkLinkEnd(e linkEnd, ends map[netip.Addr]string, nodes map[netip.Addr]string) bool {
 	a := e.addr.Addr()
 	if name, ok := nodes[a]; ok {
 		b.c.add(e.path, fmt.Sprintf("address %s is node %s's address", a, name))
 		return false
 	}
-	for _, prev := range ends {
-		if prev.addr.Addr() == a {
-			b.c.add(e.path, fmt.Sprintf("address %s is already used by %s", a, prev.path))
-			return false
-		}
+	if prev, ok := ends[a]; ok {
+		b.c.add(e.path, fmt.Sprintf("address %s is already used by %s", a, prev))
+		return false
 	}
 	return true
 }
 
-// checkLinkSubnet reports a link subnet that overlaps an earlier link's or
-// holds a node's address: its connected route would capture traffic meant
-// for the other link or for the node.
-func (b *builder) checkLinkSubnet(subnet netip.Prefix, path string, prev []linkEnd, nodes map[netip.Addr]string) {
-	for _, p := range prev {
-		if p.addr.Overlaps(subnet) {
-			b.c.add(path, fmt.Sprintf("subnet %s overlaps the subnet %s of %s", subnet, p.addr, p.path))
-			return
-		}
+// checkLinkSubnet reports a link subnet that overlaps an earlier link's
+// (prev, indexed by index) or holds a node's address (sorted lists the
+// node addresses of nodes in order): its connected route would capture
+// traffic meant for the other link or for the node.
+func (b *builder) checkLinkSubnet(subnet netip.Prefix, path string, prev []linkEnd, index *subnetIndex, nodes map[netip.Addr]string, sorted []netip.Addr) {
+	if i := index.first(subnet); i >= 0 {
+		p := prev[i]
+		b.c.add(path, fmt.Sprintf("subnet %s overlaps the subnet %s of %s", subnet, p.addr, p.path))
+		return
 	}
-	for _, na := range slices.SortedFunc(maps.Keys(nodes), netip.Addr.Compare) {
+	// The node addresses inside subnet follow its first address in order.
+	from, _ := slices.BinarySearchFunc(sorted, subnet.Addr(), netip.Addr.Compare)
+	for _, na := range sorted[from:] {
 		if subnet.Contains(na) {
 			b.c.add(path, fmt.Sprintf("subnet %s holds node %s's address %s", subnet, nodes[na], na))
+			return
+		}
+		if na.BitLen() != subnet.Addr().BitLen() || na.WithZone("").Compare(lastAddr(subnet)) > 0 {
 			return
 		}
 	}

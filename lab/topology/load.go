@@ -57,15 +57,22 @@ func Parse(name string, data []byte) (t *Topology, err error) {
 	if synErr != nil {
 		return nil, synErr
 	}
-	idx, issues := indexTree(root)
-	c := newCollector(name, idx)
+	nodes, err := checkTree(root)
+	if err != nil {
+		e := err.(*Error)
+		e.File = name
+		return nil, e
+	}
+	issues := checkKeys(root)
+	c := newCollector(name, newLineIndex(root))
 	skip := map[string]bool{}
 	for _, is := range issues {
-		c.addLine(is.line, is.path, is.msg)
-		skip[is.at] = true
+		c.addExcerpt(is.line, is.path, is.msg)
+		if is.skip {
+			skip[is.at] = true
+		}
 	}
-	values, err := settings(root)
-	if err != nil {
+	if err := checkExpansion(root, nodes); err != nil {
 		var e *Error
 		if errors.As(err, &e) {
 			c.addLine(e.Line, e.Path, e.Msg)
@@ -74,7 +81,7 @@ func Parse(name string, data []byte) (t *Topology, err error) {
 		}
 		return nil, c.err()
 	}
-	raw := decodeRaw(values, c, skip)
+	raw := decodeRaw(root, c, skip)
 	t = build(raw, c)
 	if err := c.err(); err != nil {
 		return nil, err

@@ -6,129 +6,130 @@ import (
 	"strconv"
 )
 
-// The raw* types mirror the YAML format one to one. They are filled by
-// mapstructure from viper's settings and hold values exactly as written;
-// build.go converts and validates them into the exported types. Lists hold
-// values, not pointers: mapstructure drops a pointer whose target failed to
-// decode, and a half-decoded item still lets the other checks run.
+// The raw* types mirror the YAML format one to one: the `yaml` tag of a
+// field is its key. They are filled by decode.go from the YAML node tree
+// and hold values exactly as written; build.go converts and validates them
+// into the exported types. Lists hold values, not pointers: the decoder
+// leaves a pointer unset when its target failed to decode, and a
+// half-decoded item still lets the other checks run.
 
 type rawTopology struct {
-	Name     *string             `mapstructure:"name"`
-	Defaults *rawDefaults        `mapstructure:"defaults"`
-	Nodes    map[string]*rawNode `mapstructure:"nodes"`
-	Peerings []rawPeering        `mapstructure:"peerings"`
-	Expect   []rawExpect         `mapstructure:"expect"`
-	Faults   []rawFault          `mapstructure:"faults"`
-	Links    []rawLink           `mapstructure:"links"`
-	Duration rawDuration         `mapstructure:"duration"`
-	Calico   *rawCalico          `mapstructure:"calico"`
+	Name     *string             `yaml:"name"`
+	Defaults *rawDefaults        `yaml:"defaults"`
+	Nodes    map[string]*rawNode `yaml:"nodes"`
+	Peerings []rawPeering        `yaml:"peerings"`
+	Expect   []rawExpect         `yaml:"expect"`
+	Faults   []rawFault          `yaml:"faults"`
+	Links    []rawLink           `yaml:"links"`
+	Duration rawDuration         `yaml:"duration"`
+	Calico   *rawCalico          `yaml:"calico"`
 }
 
 type rawDefaults struct {
-	ASN    rawNumber  `mapstructure:"asn"`
-	Kind   *string    `mapstructure:"kind"`
-	Timers *rawTimers `mapstructure:"timers"`
+	ASN    rawNumber  `yaml:"asn"`
+	Kind   *string    `yaml:"kind"`
+	Timers *rawTimers `yaml:"timers"`
 }
 
 type rawNode struct {
-	Address   *string     `mapstructure:"address"`
-	ASN       rawNumber   `mapstructure:"asn"`
-	Kind      *string     `mapstructure:"kind"`
-	RouterID  *string     `mapstructure:"router-id"`
-	Role      *string     `mapstructure:"role"`
-	Roles     []string    `mapstructure:"roles"`
-	ClusterID *string     `mapstructure:"cluster-id"`
-	Timers    *rawTimers  `mapstructure:"timers"`
-	Prefixes  []rawPrefix `mapstructure:"prefixes"`
-	Routes    []rawRoutes `mapstructure:"routes"`
+	Address   *string     `yaml:"address"`
+	ASN       rawNumber   `yaml:"asn"`
+	Kind      *string     `yaml:"kind"`
+	RouterID  *string     `yaml:"router-id"`
+	Role      *string     `yaml:"role"`
+	Roles     []string    `yaml:"roles"`
+	ClusterID *string     `yaml:"cluster-id"`
+	Timers    *rawTimers  `yaml:"timers"`
+	Prefixes  []rawPrefix `yaml:"prefixes"`
+	Routes    []rawRoutes `yaml:"routes"`
 }
 
 // rawRoutes is one bulk route source (`routes:`): a generator or an MRT
-// dump. A single mapping is accepted for a one-item list (routesHook).
+// dump. A single mapping is accepted for a one-item list (see decode).
 type rawRoutes struct {
-	Generate rawNumber `mapstructure:"generate"`
-	From     *string   `mapstructure:"from"`
-	Length   rawNumber `mapstructure:"length"`
-	Variety  rawNumber `mapstructure:"variety"`
-	MRT      *string   `mapstructure:"mrt"`
-	Limit    rawNumber `mapstructure:"limit"`
-	NextHop  *string   `mapstructure:"next-hop"`
-	Order    *string   `mapstructure:"order"`
+	Generate rawNumber `yaml:"generate"`
+	From     *string   `yaml:"from"`
+	Length   rawNumber `yaml:"length"`
+	Variety  rawNumber `yaml:"variety"`
+	MRT      *string   `yaml:"mrt"`
+	Limit    rawNumber `yaml:"limit"`
+	NextHop  *string   `yaml:"next-hop"`
+	Order    *string   `yaml:"order"`
 }
 
 type rawTimers struct {
-	Hold         rawDuration `mapstructure:"hold"`
-	Keepalive    rawDuration `mapstructure:"keepalive"`
-	ConnectRetry rawDuration `mapstructure:"connect-retry"`
+	Hold         rawDuration `yaml:"hold"`
+	Keepalive    rawDuration `yaml:"keepalive"`
+	ConnectRetry rawDuration `yaml:"connect-retry"`
 }
 
-// rawPrefix is either a bare prefix string (turned into {prefix: s} by
-// prefixHook) or a mapping.
+// rawPrefix is either a bare prefix string (read as {prefix: s} by the
+// decoder) or a mapping.
 type rawPrefix struct {
-	Prefix      *string   `mapstructure:"prefix"`
-	NextHop     *string   `mapstructure:"next-hop"`
-	Communities []string  `mapstructure:"communities"`
-	Prepend     rawNumber `mapstructure:"prepend"`
+	Prefix      *string   `yaml:"prefix"`
+	NextHop     *string   `yaml:"next-hop"`
+	Communities []string  `yaml:"communities"`
+	Prepend     rawNumber `yaml:"prepend"`
 }
 
 type rawPeering struct {
-	Mesh           *[]string            `mapstructure:"mesh"`
-	RouteReflector *string              `mapstructure:"route-reflector"`
-	Clients        *[]string            `mapstructure:"clients"`
-	Between        *[]string            `mapstructure:"between"`
-	Password       *string              `mapstructure:"password"`
-	Passive        *string              `mapstructure:"passive"`
-	Multihop       rawNumber            `mapstructure:"multihop"`
-	TTLSecurity    rawNumber            `mapstructure:"ttl-security"`
-	Timers         *rawTimers           `mapstructure:"timers"`
-	PeerASN        map[string]rawNumber `mapstructure:"peer-asn"`
-	Families       *[]string            `mapstructure:"families"`
+	Mesh           *[]string            `yaml:"mesh"`
+	RouteReflector *string              `yaml:"route-reflector"`
+	Clients        *[]string            `yaml:"clients"`
+	Between        *[]string            `yaml:"between"`
+	Password       *string              `yaml:"password"`
+	Passive        *string              `yaml:"passive"`
+	Multihop       rawNumber            `yaml:"multihop"`
+	TTLSecurity    rawNumber            `yaml:"ttl-security"`
+	Timers         *rawTimers           `yaml:"timers"`
+	PeerASN        map[string]rawNumber `yaml:"peer-asn"`
+	Families       *[]string            `yaml:"families"`
 }
 
 type rawExpect struct {
-	Established    *rawNodeSet `mapstructure:"established"`
-	NotEstablished *rawNodeSet `mapstructure:"not-established"`
-	Route          *string     `mapstructure:"route"`
-	NoRoute        *string     `mapstructure:"no-route"`
-	Readiness      *string     `mapstructure:"readiness"`
-	State          *rawNodeSet `mapstructure:"state"`
-	Diagnosis      *string     `mapstructure:"diagnosis"`
-	At             *string     `mapstructure:"at"`
-	Within         rawDuration `mapstructure:"within"`
+	Established    *rawNodeSet `yaml:"established"`
+	NotEstablished *rawNodeSet `yaml:"not-established"`
+	Route          *string     `yaml:"route"`
+	NoRoute        *string     `yaml:"no-route"`
+	Readiness      *string     `yaml:"readiness"`
+	State          *rawNodeSet `yaml:"state"`
+	Diagnosis      *string     `yaml:"diagnosis"`
+	At             *string     `yaml:"at"`
+	Within         rawDuration `yaml:"within"`
 	// After is a duration, a fault's name or NAME.heal; rawDuration keeps
 	// it as written (a bare number too).
-	After rawDuration `mapstructure:"after"`
-	For   rawDuration `mapstructure:"for"`
+	After rawDuration `yaml:"after"`
+	For   rawDuration `yaml:"for"`
 	// Readiness settings.
-	Ready   *bool   `mapstructure:"ready"`
-	Message *string `mapstructure:"message"`
+	Ready   *bool   `yaml:"ready"`
+	Message *string `yaml:"message"`
 	// State settings: one state or a list.
-	Is    *rawWords `mapstructure:"is"`
-	Error *string   `mapstructure:"error"`
+	Is    *rawWords `yaml:"is"`
+	Error *string   `yaml:"error"`
 	// Diagnosis settings.
-	Cause      *string `mapstructure:"cause"`
-	Node       *string `mapstructure:"node"`
-	Peer       *string `mapstructure:"peer"`
-	Confidence *string `mapstructure:"confidence"`
+	Cause      *string `yaml:"cause"`
+	Node       *string `yaml:"node"`
+	Peer       *string `yaml:"peer"`
+	Confidence *string `yaml:"confidence"`
 }
 
 type rawFault struct {
 	// Name labels the fault for expectations' `after:`.
-	Name   *string     `mapstructure:"name"`
-	At     rawDuration `mapstructure:"at"`
-	Fault  *string     `mapstructure:"fault"`
-	Node   *string     `mapstructure:"node"`
-	Peer   *string     `mapstructure:"peer"`
-	HealAt rawDuration `mapstructure:"heal-at"`
+	Name   *string     `yaml:"name"`
+	At     rawDuration `yaml:"at"`
+	Fault  *string     `yaml:"fault"`
+	Node   *string     `yaml:"node"`
+	Peer   *string     `yaml:"peer"`
+	HealAt rawDuration `yaml:"heal-at"`
 	// Params keep the decoded YAML values; which keys and types are
 	// allowed depends on the fault, so faultparams.go checks them.
-	Params map[string]any `mapstructure:"params"`
+	Params map[string]any `yaml:"params"`
 }
 
 type rawLink struct {
-	Between *[]string `mapstructure:"between"`
+	Between *[]string `yaml:"between"`
 	// Addresses is keyed by the names of the link's two nodes.
-	Addresses map[string]*string `mapstructure:"addresses"`
+	Addresses map[string]*string `yaml:"addresses"`
 }
 
 // rawNumber is an integer field kept as written so that range errors can
@@ -141,9 +142,9 @@ type rawNumber struct {
 	Whole bool
 }
 
-// UnmarshalMapstructure accepts YAML integers and floats; anything else is
+// fromValue accepts YAML integers and floats; anything else is
 // a type error.
-func (n *rawNumber) UnmarshalMapstructure(v any) error {
+func (n *rawNumber) fromValue(v any) error {
 	switch x := v.(type) {
 	case int:
 		n.Text, n.Value, n.Whole = strconv.Itoa(x), int64(x), true
@@ -176,9 +177,9 @@ type rawDuration struct {
 	Text string
 }
 
-// UnmarshalMapstructure accepts strings and numbers; numbers are kept as
+// fromValue accepts strings and numbers; numbers are kept as
 // text so that "hold: 9" is reported as a duration without a unit.
-func (d *rawDuration) UnmarshalMapstructure(v any) error {
+func (d *rawDuration) fromValue(v any) error {
 	switch x := v.(type) {
 	case string:
 		d.Text = x
@@ -200,8 +201,8 @@ type rawNodeSet struct {
 	IsList bool
 }
 
-// UnmarshalMapstructure accepts a string or a list of strings.
-func (s *rawNodeSet) UnmarshalMapstructure(v any) error {
+// fromValue accepts a string or a list of strings.
+func (s *rawNodeSet) fromValue(v any) error {
 	switch x := v.(type) {
 	case string:
 		s.Word = x
@@ -226,8 +227,8 @@ type rawWords struct {
 	Words []string
 }
 
-// UnmarshalMapstructure accepts a string or a list of strings.
-func (w *rawWords) UnmarshalMapstructure(v any) error {
+// fromValue accepts a string or a list of strings.
+func (w *rawWords) fromValue(v any) error {
 	switch x := v.(type) {
 	case string:
 		w.Words = []string{x}

@@ -174,7 +174,7 @@ func schemaKeys(s map[string]any) []string {
 func tagsOf(t reflect.Type) []string {
 	var tags []string
 	for i := range t.NumField() {
-		tags = append(tags, t.Field(i).Tag.Get("mapstructure"))
+		tags = append(tags, t.Field(i).Tag.Get("yaml"))
 	}
 	slices.Sort(tags)
 	return tags

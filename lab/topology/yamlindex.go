@@ -14,10 +14,20 @@ import (
 // namespace, interface and log names, so it stays short and plain.
 var nodeNameRE = lazy.Regexp(`^[a-z][a-z0-9-]{0,31}$`)
 
-// lineIndex maps field paths (`nodes.worker1.asn`, `peerings[2].between[1]`)
-// to the 1-based line where they appear in the source.
+// lineIndex finds the 1-based line where a field path (`nodes.worker1.asn`,
+// `peerings[2].between[1]`) appears in the source, by walking the YAML tree
+// along the path. It sees the tree as written: keys lower-cased, the first
+// of duplicate keys, no merge keys, aliases and top-level `x-` values not
+// entered. It keeps no path strings, so its cost does not grow with the
+// depth of the file or the length of its keys; the keys of large mappings
+// are indexed on first use.
 type lineIndex struct {
-	lines map[string]int
+	root *yaml.Node
+	keys map[*yaml.Node]map[string]int // key to its position in Content
+}
+
+func newLineIndex(root *yaml.Node) *lineIndex {
+	return &lineIndex{root: root, keys: map[*yaml.Node]map[string]int{}}
 }
 
 // line returns the line of path, or of its nearest ancestor that appears in
@@ -26,13 +36,102 @@ func (x *lineIndex) line(path string) int {
 	if x == nil {
 		return 0
 	}
-	for path != "" {
-		if l, ok := x.lines[path]; ok {
+	for p := path; p != ""; p = parentPath(p) {
+		steps := maxLineSteps
+		if l, ok := x.find(x.root, p, true, &steps); ok {
 			return l
 		}
-		path = parentPath(path)
 	}
 	return 0
+}
+
+// maxLineSteps bounds the search for one path: keys holding '.' or '['
+// can make a path read several ways, and each is tried.
+const maxLineSteps = 1000
+
+// find follows rest, the path below n (the document's mapping when top),
+// to its end and returns the line there.
+func (x *lineIndex) find(n *yaml.Node, rest string, top bool, steps *int) (int, bool) {
+	if *steps--; *steps < 0 {
+		return 0, false
+	}
+	switch n.Kind {
+	case yaml.SequenceNode:
+		j := strings.IndexByte(rest, ']')
+		if rest[0] != '[' || j < 0 {
+			return 0, false
+		}
+		i, err := strconv.Atoi(rest[1:j])
+		if err != nil || i < 0 || i >= len(n.Content) || rest[1:j] != strconv.Itoa(i) {
+			return 0, false
+		}
+		if j+1 == len(rest) {
+			return n.Content[i].Line, true
+		}
+		return x.find(n.Content[i], rest[j+1:], false, steps)
+	case yaml.MappingNode:
+		if !top {
+			if rest[0] != '.' {
+				return 0, false
+			}
+			rest = rest[1:]
+		}
+		// The longest key first: `a.b` names key "a.b" before key "a"'s b.
+		for i := len(rest); i >= 0; i-- {
+			if i < len(rest) && rest[i] != '.' && rest[i] != '[' {
+				continue
+			}
+			k, v := x.lookup(n, rest[:i])
+			switch {
+			case k == nil:
+			case i == len(rest):
+				return k.Line, true
+			case top && isExtension(strings.ToLower(k.Value)):
+				// Nothing below an `x-` key is indexed.
+			default:
+				if l, ok := x.find(v, rest[i:], false, steps); ok {
+					return l, true
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
+// lookup returns the first key of mapping n that lower-cases to key (a
+// plain scalar, not a merge key), and its value.
+func (x *lineIndex) lookup(n *yaml.Node, key string) (k, v *yaml.Node) {
+	if len(n.Content) <= 2*smallMapping {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if c := n.Content[i]; indexedKey(c) && strings.ToLower(c.Value) == key {
+				return c, n.Content[i+1]
+			}
+		}
+		return nil, nil
+	}
+	keys, ok := x.keys[n]
+	if !ok {
+		keys = make(map[string]int, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if c := n.Content[i]; indexedKey(c) {
+				lower := strings.ToLower(c.Value)
+				if _, dup := keys[lower]; !dup {
+					keys[lower] = i
+				}
+			}
+		}
+		x.keys[n] = keys
+	}
+	i, ok := keys[key]
+	if !ok {
+		return nil, nil
+	}
+	return n.Content[i], n.Content[i+1]
+}
+
+// indexedKey reports whether a mapping key is one paths can name.
+func indexedKey(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Tag != "!!merge"
 }
 
 // parentPath strips the last `.key` or `[i]` segment of path.
@@ -60,81 +159,182 @@ func joinIndex(path string, i int) string {
 // issue is a problem spotted while walking the YAML tree.
 type issue struct {
 	line int
-	path string // as spelled in the file
+	path string // as spelled in the file, cut to an excerpt
 	msg  string
-	at   string // lower-cased path, as the decoder will name it
+	at   string // lower-cased path, as the decoder would name it
+	// skip is false when at is too long for a path the decoder builds
+	// (and is left out).
+	skip bool
 }
 
-// indexer walks a yaml.Node tree, recording the line of every path and the
-// problems viper would hide by lower-casing keys: upper-case keys, keys that
-// differ only in case, duplicate keys and badly spelled node names.
-type indexer struct {
-	idx    *lineIndex
+// maxSkipPath bounds the paths issues tell the decoder to stay quiet
+// about: no path the decoder builds is longer (it passes at most two keys
+// of the file, see maxKeyBytes).
+const maxSkipPath = 4*maxKeyBytes + 256
+
+// keyChecker walks a yaml.Node tree for the problems lower-casing keys
+// would hide: upper-case keys, keys that differ only in case, duplicate
+// keys and badly spelled node names. It keeps the path as a stack of
+// segments, with its length and its first maxPath+1 bytes, so that a
+// problem's path costs the same however deep and long the path is.
+type keyChecker struct {
+	segs   []pathSeg
+	lens   []int  // length of the path up to each segment
+	head   []byte // the path's first maxPath+1 bytes
+	heads  []int  // len(head) before each segment
 	issues []issue
+	// scratch is reused to spell a problem's path.
+	scratch []byte
 }
 
-// indexTree builds the line index of the mapping root and returns the
-// problems found on the way.
-func indexTree(root *yaml.Node) (*lineIndex, []issue) {
-	in := &indexer{idx: &lineIndex{lines: map[string]int{}}}
-	in.walk(root, "")
-	return in.idx, in.issues
+// checkKeys returns the key problems of the document's mapping root.
+func checkKeys(root *yaml.Node) []issue {
+	kc := &keyChecker{}
+	kc.walk(root)
+	return kc.issues
 }
 
-func (in *indexer) walk(n *yaml.Node, path string) {
-	switch n.Kind {
-	case yaml.DocumentNode:
-		for _, c := range n.Content {
-			in.walk(c, path)
+func (kc *keyChecker) pathLen() int {
+	if len(kc.lens) == 0 {
+		return 0
+	}
+	return kc.lens[len(kc.lens)-1]
+}
+
+func (kc *keyChecker) push(seg pathSeg) {
+	n := kc.pathLen()
+	kc.segs = append(kc.segs, seg)
+	kc.lens = append(kc.lens, n+segLen(n, seg))
+	kc.heads = append(kc.heads, len(kc.head))
+	kc.head = appendSeg(kc.head, n, seg)
+}
+
+func (kc *keyChecker) pop() {
+	last := len(kc.segs) - 1
+	kc.head = kc.head[:kc.heads[last]]
+	kc.segs, kc.lens, kc.heads = kc.segs[:last], kc.lens[:last], kc.heads[:last]
+}
+
+// segLen is len(segText(pathLen, seg)).
+func segLen(pathLen int, seg pathSeg) int {
+	switch {
+	case seg.index >= 0:
+		return len(strconv.Itoa(seg.index)) + 2
+	case pathLen == 0:
+		return len(seg.key)
+	}
+	return len(seg.key) + 1
+}
+
+// appendSeg appends segText(pathLen, seg) to head, keeping at most
+// maxPath+1 bytes.
+func appendSeg(head []byte, pathLen int, seg pathSeg) []byte {
+	room := maxPath + 1 - len(head)
+	if room <= 0 {
+		return head
+	}
+	if seg.index >= 0 {
+		var buf [24]byte
+		b := append(strconv.AppendInt(append(buf[:0], '['), int64(seg.index), 10), ']')
+		return append(head, b[:min(len(b), room)]...)
+	}
+	if pathLen > 0 {
+		head = append(head, '.')
+		room--
+	}
+	return append(head, seg.key[:min(len(seg.key), room)]...)
+}
+
+// report records an issue at the path so far followed by key: spelled
+// (as written) in the message's path, lower (lower-cased) where the
+// decoder is told to stay quiet; self reports at the path so far.
+func (kc *keyChecker) report(line int, spelled, lower string, msg string, self bool) {
+	n := kc.pathLen()
+	is := issue{line: line, msg: msg}
+	total, lowerTotal := n, n
+	kc.scratch = append(kc.scratch[:0], kc.head...)
+	if !self {
+		total += segLen(n, keySeg(spelled))
+		lowerTotal += segLen(n, keySeg(lower))
+		kc.scratch = appendSeg(kc.scratch, n, keySeg(spelled))
+	}
+	is.path = excerptHead(string(kc.scratch), total, maxPath)
+	if lowerTotal <= maxSkipPath {
+		is.skip = true
+		switch {
+		case self && n <= maxPath:
+			is.at = string(kc.head)
+		case n <= maxPath:
+			is.at = string(appendSeg(kc.scratch[:len(kc.head)], n, keySeg(lower)))
+			if len(is.at) < lowerTotal {
+				is.at = joinKey(string(kc.head), lower) // past the head's room
+			}
+		default:
+			p := ""
+			for _, s := range kc.segs {
+				p += segText(len(p), s)
+			}
+			if !self {
+				p += segText(len(p), keySeg(lower))
+			}
+			is.at = p
 		}
+	}
+	kc.issues = append(kc.issues, is)
+}
+
+func (kc *keyChecker) walk(n *yaml.Node) {
+	switch n.Kind {
 	case yaml.SequenceNode:
 		for i, item := range n.Content {
-			child := joinIndex(path, i)
-			in.idx.lines[child] = item.Line
-			in.walk(item, child)
+			kc.push(indexSeg(i))
+			kc.walk(item)
+			kc.pop()
 		}
 	case yaml.MappingNode:
-		in.walkMapping(n, path)
+		kc.walkMapping(n)
 	}
 	// Scalars carry no paths; aliases are not followed (their target is
-	// indexed where it is defined, and following them could explode).
+	// checked where it is defined, and following them could explode).
 }
 
-func (in *indexer) walkMapping(n *yaml.Node, path string) {
-	first := map[string]*yaml.Node{}
+func (kc *keyChecker) walkMapping(n *yaml.Node) {
+	top := len(kc.segs) == 0
+	inNodes := len(kc.segs) == 1 && kc.segs[0] == keySeg("nodes")
+	var seen keySet
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			in.issues = append(in.issues, issue{k.Line, path, "keys must be plain strings", path})
+			kc.report(k.Line, "", "", "keys must be plain strings", true)
 			continue
 		}
 		if k.Tag == "!!merge" {
 			continue
 		}
 		lower := strings.ToLower(k.Value)
-		child := joinKey(path, lower)
-		if prev, dup := first[lower]; dup {
+		if first, isNew := seen.add(lower, i); !isNew {
+			prev := n.Content[first]
 			msg := fmt.Sprintf("duplicate key %q (first at line %d)", k.Value, prev.Line)
 			if prev.Value != k.Value {
 				msg = fmt.Sprintf("key %q clashes with %q at line %d (keys are case-insensitive)", k.Value, prev.Value, prev.Line)
 			}
-			in.issues = append(in.issues, issue{k.Line, child, msg, child})
+			kc.report(k.Line, lower, lower, msg, false)
 			continue
 		}
-		first[lower] = k
-		in.idx.lines[child] = k.Line
-		if path == "" && isExtension(lower) {
+		if top && isExtension(lower) {
 			continue
 		}
 		switch {
-		case path == "nodes":
+		case inNodes:
 			if !nodeNameRE().MatchString(k.Value) {
-				in.issues = append(in.issues, issue{k.Line, joinKey(path, k.Value), fmt.Sprintf(
-					"node name %q is invalid: use 1 to 32 lower-case letters, digits and '-', starting with a letter", k.Value), child})
+				kc.report(k.Line, k.Value, lower, fmt.Sprintf(
+					"node name %q is invalid: use 1 to 32 lower-case letters, digits and '-', starting with a letter", k.Value), false)
 			}
 		case k.Value != lower:
-			in.issues = append(in.issues, issue{k.Line, joinKey(path, k.Value), fmt.Sprintf("key %q must be lower-case", k.Value), child})
+			kc.report(k.Line, k.Value, lower, fmt.Sprintf("key %q must be lower-case", k.Value), false)
 		}
-		in.walk(v, child)
+		kc.push(keySeg(lower))
+		kc.walk(v)
+		kc.pop()
 	}
 }

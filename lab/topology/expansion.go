@@ -1,0 +1,119 @@
+package topology
+
+import (
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// expansionSlack is how many values alias expansion may add beyond twice
+// the number of nodes in the file. A legitimate topology builds about as
+// many values as it has nodes (anchors are reused a few times); a "billion
+// laughs" file of nested aliases would build exponentially many and is
+// refused instead.
+const expansionSlack = 100_000
+
+// checkExpansion walks the parsed document (a mapping, see parseTree, of
+// nodes nodes, see checkTree) the
+// way the decoder reads it, building nothing, and refuses what the decoder
+// must not meet: aliases that expand past the budget (expansionSlack), an
+// alias that contains itself, a merge key (`<<`) whose value is not a
+// mapping or a list of mappings, and a scalar whose explicit tag does not
+// fit its text (`!!int abc`). It counts every value the loader reads:
+// top-level `x-` keys are left out (their anchors still serve aliases
+// elsewhere), so are the repeats of a duplicate key, and a merged mapping
+// counts whole. Its errors are *Error with the line (the caller sets the
+// file). Its time is linear in the size of the file plus the budget.
+func checkExpansion(root *yaml.Node, nodes int) error {
+	e := expansion{active: map[*yaml.Node]bool{}, limit: 2*nodes + expansionSlack}
+	return e.mapping(root, true)
+}
+
+// expansion holds the count of values read and the aliases being expanded
+// (to refuse an alias that contains itself).
+type expansion struct {
+	built, limit int
+	active       map[*yaml.Node]bool
+}
+
+func (e *expansion) value(n *yaml.Node) error {
+	e.built++
+	if e.built > e.limit {
+		return &Error{Line: n.Line, Msg: fmt.Sprintf("the file expands to more than %d values through aliases", e.limit)}
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		if e.active[n.Alias] {
+			return &Error{Line: n.Line, Msg: fmt.Sprintf("alias *%s refers to itself", n.Value)}
+		}
+		e.active[n.Alias] = true
+		defer delete(e.active, n.Alias)
+		return e.value(n.Alias)
+	case yaml.MappingNode:
+		return e.mapping(n, false)
+	case yaml.SequenceNode:
+		for _, item := range n.Content {
+			if err := e.value(item); err != nil {
+				return err
+			}
+		}
+	case yaml.ScalarNode:
+		if n.Style&yaml.TaggedStyle != 0 {
+			var v any
+			if err := n.Decode(&v); err != nil {
+				return &Error{Line: n.Line, Msg: err.Error()}
+			}
+		}
+	}
+	return nil
+}
+
+// mapping walks a mapping node; top is true for the document's root.
+func (e *expansion) mapping(n *yaml.Node, top bool) error {
+	var seen keySet
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Tag == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		key := strings.ToLower(k.Value)
+		if top && isExtension(key) {
+			continue
+		}
+		if _, isNew := seen.add(key, 0); !isNew {
+			continue // the line index reports duplicates; the first wins
+		}
+		if err := e.value(v); err != nil {
+			return err
+		}
+	}
+	for _, m := range merges {
+		if err := e.merge(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// merge walks a merge value: a mapping, an alias of one, or a list of
+// those.
+func (e *expansion) merge(m *yaml.Node) error {
+	if m.Kind == yaml.SequenceNode {
+		for _, item := range m.Content {
+			if err := e.merge(item); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := e.value(m); err != nil {
+		return err
+	}
+	if resolveAlias(m).Kind != yaml.MappingNode {
+		return &Error{Line: m.Line, Msg: "a merge key (<<) takes a mapping or a list of mappings"}
+	}
+	return nil
+}
