@@ -34,9 +34,10 @@ func (b *builder) madeNames() []string {
 
 // newNamespace creates namespace name and records it for roll-back. An
 // existing namespace of that name is reported as ErrLabExists and is not
-// recorded, so roll-back never removes what another lab made.
-func (b *builder) newNamespace(name string) (namedNS, error) {
-	ns, err := createNamed(name)
+// recorded, so roll-back never removes what another lab made. setup runs
+// inside the new namespace first (createNamed).
+func (b *builder) newNamespace(name string, setup func() error) (namedNS, error) {
+	ns, err := createNamed(name, setup)
 	if errors.Is(err, os.ErrExist) {
 		return ns, fmt.Errorf("%w: namespace %s exists (run clean to remove a stale lab)", ErrLabExists, name)
 	}
@@ -51,14 +52,11 @@ func (b *builder) newNamespace(name string) (namedNS, error) {
 
 // buildHub makes the hub namespace with its bridge up.
 func (b *builder) buildHub() error {
-	hub, err := b.newNamespace(b.plan.hub)
+	hub, err := b.newNamespace(b.plan.hub, disableIPv6)
 	if err != nil {
 		return fmt.Errorf("lab %s: hub: %w", b.plan.name, err)
 	}
 	b.lab.hub = hub
-	if err := inNamespace(hub.fd, disableIPv6); err != nil {
-		return fmt.Errorf("lab %s: hub: %w", b.plan.name, err)
-	}
 	br := &netlink.Bridge{LinkAttrs: netlink.NewLinkAttrs()}
 	br.Name, br.Flags = BridgeName, net.FlagUp
 	if err := hub.nl.LinkAdd(br); err != nil {
@@ -115,7 +113,13 @@ func disableIPv6OnNewLinks() error {
 // addresses on eth0 and lo.
 func (b *builder) buildNode(i int) (n *labNode, err error) {
 	pn := b.plan.nodes[i]
-	ns, err := b.newNamespace(pn.ns)
+	// Before eth0 arrives, so it never gets an IPv6 address
+	// (neighbors.go, hasIPv6).
+	var setup func() error
+	if b.plan.noIPv6 {
+		setup = disableIPv6OnNewLinks
+	}
+	ns, err := b.newNamespace(pn.ns, setup)
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", pn.spec.Name, err)
 	}
@@ -125,13 +129,6 @@ func (b *builder) buildNode(i int) (n *labNode, err error) {
 			err = fmt.Errorf("node %s: %w", pn.spec.Name, err)
 		}
 	}()
-	if b.plan.noIPv6 {
-		// Before eth0 arrives, so it never gets an IPv6 address
-		// (neighbors.go, hasIPv6).
-		if err := inNamespace(ns.fd, disableIPv6OnNewLinks); err != nil {
-			return nil, err
-		}
-	}
 	veth := &netlink.Veth{LinkAttrs: netlink.NewLinkAttrs(), PeerName: NodeIfName, PeerNamespace: netlink.NsFd(ns.fd),
 		PeerHardwareAddr: pn.mac}
 	veth.Name, veth.Flags, veth.MasterIndex = pn.hubIf, net.FlagUp, b.bridgeIndex

@@ -46,8 +46,10 @@ type namedNS struct {
 // and a rtnetlink socket inside it. The mount point is created first with
 // O_EXCL, so an existing namespace of that name yields os.ErrExist and is
 // left alone. On error nothing is left behind except, after a crash, an
-// empty file or a mount that Clean removes.
-func createNamed(name string) (ns namedNS, err error) {
+// empty file or a mount that Clean removes. setup, when not nil, runs on
+// the thread inside the new namespace before anything else (sysctls that
+// must be set before links arrive).
+func createNamed(name string, setup func() error) (ns namedNS, err error) {
 	path := nsPath(name)
 	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
 	if err != nil {
@@ -65,6 +67,11 @@ func createNamed(name string) (ns namedNS, err error) {
 			return fmt.Errorf("unshare: %w", err)
 		}
 		// From here this thread is in the new namespace until the switch back.
+		if setup != nil {
+			if err := setup(); err != nil {
+				return err
+			}
+		}
 		fd, err := netns.Get()
 		if err != nil {
 			return fmt.Errorf("open new namespace: %w", err)
