@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -345,8 +346,9 @@ func (e *labEnv) count(name string, nodes []string) leftovers {
 	return l
 }
 
-// nodeHostsNaming counts the live node inits whose environment (their
-// binds) names dir, and the mount entries naming dir in every mount
+// nodeHostsNaming counts the live node hosts whose environment (their
+// binds) names dir — the inits, and the gobgp nodes' agents, which are
+// their nodes' hosts — and the mount entries naming dir in every mount
 // namespace of the host (one process looked at per namespace).
 func nodeHostsNaming(dir string) (inits, mounts int) {
 	entries, _ := os.ReadDir("/proc")
@@ -357,8 +359,8 @@ func nodeHostsNaming(dir string) (inits, mounts int) {
 			continue
 		}
 		p := filepath.Join("/proc", e.Name())
-		if comm, _ := os.ReadFile(filepath.Join(p, "comm")); strings.TrimSpace(string(comm)) == "peerlab-init" {
-			if env, _ := os.ReadFile(filepath.Join(p, "environ")); bytes.Contains(env, []byte(dir)) {
+		if comm, _ := os.ReadFile(filepath.Join(p, "comm")); slices.Contains([]string{"peerlab-init", "gobgpd"}, strings.TrimSpace(string(comm))) {
+			if env, _ := os.ReadFile(filepath.Join(p, "environ")); bytes.Contains(env, []byte("PEERLAB_INIT_BINDS=")) && bytes.Contains(env, []byte(dir)) {
 				inits++
 			}
 		}

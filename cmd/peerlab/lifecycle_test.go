@@ -214,8 +214,9 @@ func TestSIGKILLDuringBringUpThenCleanOrDown(t *testing.T) {
 				if before.Namespaces != 1+len(nodes) || before.NFTables < 1 || before.Agents != 2 || before.BIRDs != 2 || before.State == 0 {
 					t.Errorf("a lab killed once up should leave 5 namespaces, a peerlab table, 2 agents, 2 BIRDs and state files; found %+v", before)
 				}
-				// Each node is a host: its init and its mount namespace
-				// with the node's binds outlive the killed owner.
+				// Each node is a host: its init (a gobgp node's is its
+				// agent) and its mount namespace with the node's binds
+				// outlive the killed owner.
 				if before.Inits != len(nodes) || before.Mounts == 0 {
 					t.Errorf("a lab killed once up should leave %d node inits and their mounts; found %+v", len(nodes), before)
 				}
