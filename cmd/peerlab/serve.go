@@ -13,8 +13,8 @@ import (
 	"github.com/peerlab/peerlab/server"
 )
 
-// testHooksEnv enables the lab host's test hooks (server.TestPanicFault);
-// the crash-isolation tests set it.
+// testHooksEnv enables the test hooks (server.TestPanicFault) of a lab host
+// and of the background owner of `up -d`; the crash-isolation tests set it.
 const testHooksEnv = "PEERLAB_TEST_HOOKS"
 
 // newServeCommand serves the gRPC API (docs/grpc.md).

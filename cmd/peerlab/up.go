@@ -121,6 +121,7 @@ func (a *app) own(cmd *cobra.Command, topo *topology.Topology, file string, read
 	return server.RunHost(cmd.Context(), server.HostConfig{
 		TopologyFile: file, Socket: socket, StateDir: stateDir, Port: a.v.GetInt("port"),
 		Mode: lab.Mode(a.v.GetString("mode")), CaptureDir: a.v.GetString("capture"), Logger: a.log,
+		TestHooks: os.Getenv(testHooksEnv) == "1",
 		NodeStarted: func(started, total int) {
 			if ready != nil {
 				// The parent of a detached lab shows it.
