@@ -99,8 +99,8 @@ func Clean(ctx context.Context, stateDir, only string, force bool, log *zap.Logg
 		if err := os.RemoveAll(LabDir(stateDir, name)); err != nil {
 			errs = append(errs, fmt.Errorf("remove folder of lab %s: %w", name, err))
 		}
-		if err := os.Remove(filepath.Join(stateDir, "logs", name+".log")); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("remove log of lab %s: %w", name, err))
+		if err := RemoveOwnerFiles(stateDir, name); err != nil {
+			errs = append(errs, err)
 		}
 		if err := RemoveServeFiles(stateDir, name); err != nil {
 			errs = append(errs, err)
@@ -136,7 +136,10 @@ func knownLabs(stateDir string) ([]string, error) {
 		return nil, fmt.Errorf("list lab logs: %w", err)
 	}
 	for _, e := range logs {
-		seen[strings.TrimSuffix(e.Name(), ".log")] = true
+		// NAME.log, its old files NAME.log.N and NAME.stderr (OwnerLog,
+		// OwnerStderr); a lab name holds no dot.
+		name, _, _ := strings.Cut(e.Name(), ".")
+		seen[name] = true
 	}
 	out := make([]string, 0, len(seen))
 	for n := range seen {

@@ -38,6 +38,33 @@ func HostStderr(stateDir, name string) string {
 	return filepath.Join(ServeDir(stateDir), name+".stderr")
 }
 
+// OwnerLog is the log the background owner of lab name (`peerlab up -d`)
+// writes itself: <state>/logs/NAME.log, rotated into NAME.log.1,
+// NAME.log.2 … (internal/rotatelog).
+func OwnerLog(stateDir, name string) string {
+	return filepath.Join(stateDir, "logs", name+".log")
+}
+
+// OwnerStderr is where the standard output and error of the background
+// owner of lab name go (<state>/logs/NAME.stderr): what the process writes
+// outside its log, such as a Go panic.
+func OwnerStderr(stateDir, name string) string {
+	return filepath.Join(stateDir, "logs", name+".stderr")
+}
+
+// RemoveOwnerFiles removes the log (with its old files) and the crash
+// output of lab name's background owner. Missing files are not an error.
+func RemoveOwnerFiles(stateDir, name string) error {
+	var errs []error
+	if err := rotatelog.Remove(OwnerLog(stateDir, name)); err != nil {
+		errs = append(errs, fmt.Errorf("remove log of lab %s: %w", name, err))
+	}
+	if err := os.Remove(OwnerStderr(stateDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, fmt.Errorf("remove owner stderr of lab %s: %w", name, err))
+	}
+	return errors.Join(errs...)
+}
+
 // TopologyCopy is where the CLI writes the topology of lab name when it
 // has no file of its own (a lab or exercise built into peerlab), so that
 // the lab's owner and `peerlab graph LAB` can read it; Clean removes it.

@@ -44,10 +44,11 @@ func (l HostLogLimits) args(path string) []string {
 	return []string{"--log-file", path, "--log-file-max-size", fmt.Sprint(l.MaxSize), "--log-file-keep", fmt.Sprint(l.Keep)}
 }
 
-// resetHostFiles removes an earlier run's log (and its old files) and
+// ResetHostFiles removes an earlier run's log (and its old files) and
 // opens a fresh crash-output file, mode 0600, in append mode (so that the
-// host can empty it under its writers: rotatelog.TrimFile).
-func resetHostFiles(logPath, stderrPath string) (*os.File, error) {
+// host can empty it under its writers: rotatelog.TrimFile). serve calls it
+// for each lab host, `peerlab up -d` for its background owner.
+func ResetHostFiles(logPath, stderrPath string) (*os.File, error) {
 	if err := rotatelog.Remove(logPath); err != nil {
 		return nil, err
 	}
@@ -63,10 +64,11 @@ func resetHostFiles(logPath, stderrPath string) (*os.File, error) {
 // panic or a fatal error.
 var crashMarkers = []string{"panic: ", "fatal error: "}
 
-// hostEndNote says where to read why a host process ended and quotes it
-// (at most n bytes, on one line): its crash output when there is some,
-// from the last panic or fatal error on, else the end of its log.
-func hostEndNote(stderrPath, logPath string, n int64) string {
+// HostEndNote says where to read why a host process (a lab host of serve,
+// or the background owner of `peerlab up -d`) ended and quotes it (at most
+// n bytes, on one line): its crash output when there is some, from the
+// last panic or fatal error on, else the end of its log.
+func HostEndNote(stderrPath, logPath string, n int64) string {
 	if data := fileTail(stderrPath, 64<<10); len(bytes.TrimSpace(data)) > 0 {
 		at := -1
 		for _, m := range crashMarkers {

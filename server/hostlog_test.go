@@ -159,8 +159,8 @@ func TestHostEndNote(t *testing.T) {
 			if err := os.WriteFile(logPath, []byte(tc.log), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if got := hostEndNote(stderrPath, logPath, 60); got != tc.want {
-				t.Errorf("hostEndNote = %q, want %q", got, tc.want)
+			if got := HostEndNote(stderrPath, logPath, 60); got != tc.want {
+				t.Errorf("HostEndNote = %q, want %q", got, tc.want)
 			}
 		})
 	}

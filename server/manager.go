@@ -204,7 +204,7 @@ func (m *Manager) start(ctx context.Context, h *hostedLab, data []byte, req *pb.
 	}
 	// The host writes its own rotated log (it outlives a killed serve);
 	// its standard output and error, where a panic lands, go to a file.
-	stderrFile, err := resetHostFiles(h.logPath, h.stderrPath)
+	stderrFile, err := ResetHostFiles(h.logPath, h.stderrPath)
 	if err != nil {
 		return status.Errorf(codes.Internal, "lab %s: %v", h.name, err)
 	}
@@ -314,7 +314,7 @@ func (m *Manager) hostEnded(h *hostedLab, clean bool, reason string) {
 	}
 	if !stopping {
 		h.state = pb.LabState_LAB_STATE_FAILED
-		h.failure = fmt.Sprintf("lab host process %d exited: %s; %s", h.pid, reason, hostEndNote(h.stderrPath, h.logPath, 600))
+		h.failure = fmt.Sprintf("lab host process %d exited: %s; %s", h.pid, reason, HostEndNote(h.stderrPath, h.logPath, 600))
 	}
 	h.mu.Unlock()
 	close(h.exited)

@@ -13,8 +13,8 @@ import (
 	"github.com/peerlab/peerlab/server"
 )
 
-// testHooksEnv enables the lab host's test hooks (server.TestPanicFault);
-// the crash-isolation tests set it.
+// testHooksEnv enables the test hooks (server.TestPanicFault) of a lab host
+// and of the background owner of `up -d`; the crash-isolation tests set it.
 const testHooksEnv = "PEERLAB_TEST_HOOKS"
 
 // newServeCommand serves the gRPC API (docs/grpc.md).
@@ -158,15 +158,15 @@ func hostLogLimits(a *app) (server.HostLogLimits, error) {
 }
 
 // logToFile sends the app's log to a file rotated at maxSize bytes with
-// keep old files (the lab host's own log, which outlives the serve that
-// started it). At each rotation the process's standard error, where a Go
+// keep old files (the own log of a lab host, which outlives the serve that
+// started it, or of the background owner of `up -d`). At each rotation the process's standard error, where a Go
 // panic lands, is emptied once it is larger than maxSize. The function
 // returned closes the file.
 func (a *app) logToFile(path string, maxSize int64, keep int) (func(), error) {
 	w, err := rotatelog.Open(path, rotatelog.Options{MaxSize: maxSize, Keep: keep,
 		OnRotate: func() { _ = rotatelog.TrimFile(os.Stderr, maxSize) }})
 	if err != nil {
-		return nil, usageErrorf("peerlab lab-host: --log-file: %v", err)
+		return nil, usageErrorf("peerlab: --log-file-max-size, --log-file-keep: %v", err)
 	}
 	log, err := loggerTo(w, a.v.GetString("log-level"), a.v.GetString("log-format"))
 	if err != nil {

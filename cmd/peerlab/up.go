@@ -55,6 +55,8 @@ its name: 'peerlab status', 'fault', 'exec', 'down'.`,
 	_ = f.MarkHidden("detached-child")
 	f.Bool("wait", false, "wait until the topology's expectations are decided (without any: every session Established) and print them")
 	f.Duration("timeout", 2*time.Minute, "with --wait: give up waiting after this long")
+	f.Int64("log-file-max-size", server.DefaultHostLogLimits.MaxSize, "with -d: bytes the owner's log (<state-dir>/logs/NAME.log) may hold before it is rotated")
+	f.Int("log-file-keep", server.DefaultHostLogLimits.Keep, "with -d: rotated owner log files kept (NAME.log.1 …; 0: none)")
 	addLabFlags(cmd)
 	return cmd
 }
@@ -89,6 +91,16 @@ func (a *app) up(cmd *cobra.Command, file string) error {
 	var ready io.WriteCloser
 	if a.v.GetBool("detached-child") {
 		ready = os.NewFile(readyFD, "ready")
+		// The owner writes its own log, rotated: a detached lab may run
+		// for weeks. Its standard error (lab.OwnerStderr) holds a panic.
+		closeLog, err := a.logToFile(lab.OwnerLog(a.stateDir(), topo.Name),
+			a.v.GetInt64("log-file-max-size"), a.v.GetInt("log-file-keep"))
+		if err != nil {
+			fmt.Fprintf(ready, "error %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+			ready.Close()
+			return err
+		}
+		defer closeLog()
 	}
 	err = a.own(cmd, topo, file, ready)
 	if err != nil && ready != nil {
@@ -109,6 +121,7 @@ func (a *app) own(cmd *cobra.Command, topo *topology.Topology, file string, read
 	return server.RunHost(cmd.Context(), server.HostConfig{
 		TopologyFile: file, Socket: socket, StateDir: stateDir, Port: a.v.GetInt("port"),
 		Mode: lab.Mode(a.v.GetString("mode")), CaptureDir: a.v.GetString("capture"), Logger: a.log,
+		TestHooks: os.Getenv(testHooksEnv) == "1",
 		NodeStarted: func(started, total int) {
 			if ready != nil {
 				// The parent of a detached lab shows it.
@@ -156,20 +169,29 @@ func (a *app) detach(cmd *cobra.Command, topo *topology.Topology) error {
 	if err != nil {
 		return fmt.Errorf("find the peerlab executable: %w", err)
 	}
-	logDir := filepath.Join(a.stateDir(), "logs")
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
+	maxSize, keep := a.v.GetInt64("log-file-max-size"), a.v.GetInt("log-file-keep")
+	if maxSize <= 0 {
+		return usageErrorf("peerlab up: --log-file-max-size %d: must be positive (bytes)", maxSize)
+	}
+	if keep < 0 {
+		return usageErrorf("peerlab up: --log-file-keep %d: must not be negative", keep)
+	}
+	logPath, stderrPath := lab.OwnerLog(a.stateDir(), topo.Name), lab.OwnerStderr(a.stateDir(), topo.Name)
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return fmt.Errorf("create log folder: %w", err)
 	}
-	logPath := filepath.Join(logDir, topo.Name+".log")
 	// A running lab of this name keeps its owner and the owner's log.
 	if st, err := lab.ReadState(a.stateDir(), topo.Name); err == nil && st.PID > 0 && syscall.Kill(st.PID, 0) == nil {
 		return fmt.Errorf("bring lab %s up: lab %s: %w (owner pid %d)", topo.Name, topo.Name, lab.ErrLabExists, st.PID)
 	}
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	// The owner writes its own rotated log (as serve's lab hosts do); its
+	// standard output and error, where a panic lands, go to a file it
+	// empties at each rotation once that file is larger than the cap.
+	stderrFile, err := server.ResetHostFiles(logPath, stderrPath)
 	if err != nil {
-		return fmt.Errorf("open log %s: %w", logPath, err)
+		return fmt.Errorf("lab %s: %w", topo.Name, err)
 	}
-	defer logFile.Close()
+	defer stderrFile.Close()
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("create readiness pipe: %w", err)
@@ -177,7 +199,8 @@ func (a *app) detach(cmd *cobra.Command, topo *topology.Topology) error {
 	defer pr.Close()
 	args := []string{"up", topo.Source, "--detached-child",
 		"--state-dir", a.stateDir(), "--port", fmt.Sprint(a.v.GetInt("port")),
-		"--log-level", a.v.GetString("log-level"), "--log-format", "json"}
+		"--log-level", a.v.GetString("log-level"), "--log-format", "json",
+		"--log-file-max-size", fmt.Sprint(maxSize), "--log-file-keep", fmt.Sprint(keep)}
 	if m := a.v.GetString("mode"); m != "" {
 		args = append(args, "--mode", m)
 	}
@@ -192,7 +215,7 @@ func (a *app) detach(cmd *cobra.Command, topo *topology.Topology) error {
 		args = append(args, "--capture", abs)
 	}
 	child := exec.Command(exe, args...)
-	child.Stdout, child.Stderr = logFile, logFile
+	child.Stdout, child.Stderr = stderrFile, stderrFile
 	child.ExtraFiles = []*os.File{pw} // fd 3 in the child
 	child.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := child.Start(); err != nil {
@@ -209,7 +232,7 @@ func (a *app) detach(cmd *cobra.Command, topo *topology.Topology) error {
 		line, err = rd.ReadString('\n')
 		if err != nil && line == "" {
 			prog.Done()
-			return fmt.Errorf("lab %s: the owner exited before the lab was up; see %s", topo.Name, logPath)
+			return fmt.Errorf("lab %s: the owner exited before the lab was up; %s", topo.Name, server.HostEndNote(stderrPath, logPath, 600))
 		}
 		line = strings.TrimSpace(line)
 		var started, total int
@@ -245,7 +268,7 @@ func (a *app) detach(cmd *cobra.Command, topo *topology.Topology) error {
 	data, ok := strings.CutPrefix(strings.TrimSpace(line), "settled ")
 	var results []lab.ExpectationResult
 	if !ok || json.Unmarshal([]byte(data), &results) != nil {
-		return fmt.Errorf("lab %s: the owner stopped before the lab settled; see %s", topo.Name, logPath)
+		return fmt.Errorf("lab %s: the owner stopped before the lab settled; %s", topo.Name, server.HostEndNote(stderrPath, logPath, 600))
 	}
 	return printSettled(w, results)
 }
