@@ -108,6 +108,13 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 	if opts.StateDir == "" {
 		opts.StateDir = DefaultStateDir()
 	}
+	// Absolute: node processes run in other folders (an agent in its
+	// node's), and node binds and sockets are named by path.
+	abs, err := filepath.Abs(opts.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("lab %s: state folder %s: %w", topo.Name, opts.StateDir, err)
+	}
+	opts.StateDir = abs
 	if opts.Port == 0 {
 		opts.Port = DefaultPort
 	}

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,5 +67,51 @@ func TestShippedTopologiesInNamespaces(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRelativeStateDir: a state folder given as a relative path (as
+// `--state-dir ./state` gives it) works in namespace mode: node binds,
+// agent sockets and logs are named from the lab's absolute folder, not
+// resolved again from inside a node's own working folder.
+func TestRelativeStateDir(t *testing.T) {
+	requireRoot(t)
+	t.Setenv(AgentExeEnv, builtPeerlab(t))
+	dir, err := os.MkdirTemp("/tmp", "plrel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Chdir(dir)
+	name := fmt.Sprintf("rel%d", os.Getpid()%100000)
+	topo, err := topology.Parse(name+".yaml", []byte(fmt.Sprintf(`name: %s
+defaults: {asn: 64512, timers: {connect-retry: 1s}}
+nodes:
+  a: {address: 10.0.0.1}
+  b: {address: 10.0.0.2}
+peerings: [{mesh: [a, b]}]
+expect:
+  - established: all
+    within: 30s
+`, name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	l, err := Up(ctx, topo, Options{Logger: zaptest.NewLogger(t), StateDir: "state", Mode: ModeNamespace})
+	if err != nil {
+		t.Fatalf("up with a relative state folder: %v", err)
+	}
+	defer func() {
+		if err := l.Down(); err != nil {
+			t.Errorf("down: %v", err)
+		}
+	}()
+	if r := l.Check(ctx, CheckOptions{}); !r[0].OK {
+		t.Fatalf("not Established with a relative state folder: %s", r[0].Detail)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state")); err != nil {
+		t.Errorf("the state folder is not under the working folder: %v", err)
 	}
 }
