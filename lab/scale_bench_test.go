@@ -285,7 +285,8 @@ func benchLogger(b *testing.B) *zap.Logger {
 // system, so the next lab is measured from a clean process. Some stay:
 // about 700 idle goroutines of GoBGP's peer queues (eapache/channels
 // InfiniteChannel buffers) outlive the 1,000-node loopback lab's Down; they
-// take no CPU (a leak to chase in a long-running serve of loopback labs).
+// take no CPU. GoBGP v4.8.0 alone does it too: 20 servers with an
+// Established session each, StopBgp and Stop, leave 4 such goroutines.
 func settleProcess(b *testing.B, baseline int) {
 	b.Helper()
 	b.StopTimer()
