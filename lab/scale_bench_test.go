@@ -23,6 +23,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -125,7 +126,12 @@ func runRouteReflector(b *testing.B, clients int, mode Mode, port int) rrRun {
 	cpuBefore := processCPU(os.Getpid())
 	start := time.Now()
 	// StateDir "" is the CLI's default state folder (/run/peerlab as root).
-	l, err := Up(context.Background(), topo, Options{Port: port, Mode: mode, Logger: benchLogger(b)})
+	// Labelled, so that a -cpuprofile of the benchmark tells the modes
+	// apart: go tool pprof -tagfocus=mode=default ...
+	var l *Lab
+	pprof.Do(context.Background(), pprof.Labels("mode", modeTag(mode)), func(ctx context.Context) {
+		l, err = Up(ctx, topo, Options{Port: port, Mode: mode, Logger: benchLogger(b)})
+	})
 	if err != nil {
 		b.Fatalf("%s: up: %v", modeTag(mode), err)
 	}
