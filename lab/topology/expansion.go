@@ -2,7 +2,6 @@ package topology
 
 import (
 	"fmt"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -72,23 +71,9 @@ func (e *expansion) value(n *yaml.Node) error {
 // mapping walks a mapping node; top is true for the document's root.
 func (e *expansion) mapping(n *yaml.Node, top bool) error {
 	var seen keySet
-	var merges []*yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Tag == "!!merge" {
-			merges = append(merges, v)
-			continue
-		}
-		key := strings.ToLower(k.Value)
-		if top && isExtension(key) {
-			continue
-		}
-		if _, isNew := seen.add(key, 0); !isNew {
-			continue // the line index reports duplicates; the first wins
-		}
-		if err := e.value(v); err != nil {
-			return err
-		}
+	merges, err := ownEntries(n, top, &seen, func(_ string, v *yaml.Node) error { return e.value(v) })
+	if err != nil {
+		return err
 	}
 	for _, m := range merges {
 		if err := e.merge(m); err != nil {

@@ -122,6 +122,24 @@ func entries(n *yaml.Node, top bool) []entry {
 // appendEntries appends the entries of the mapping n to out.
 func appendEntries(out []entry, n *yaml.Node, top bool) []entry {
 	var seen keySet
+	merges, _ := ownEntries(n, top, &seen, func(key string, v *yaml.Node) error {
+		out = append(out, entry{key, v})
+		return nil
+	})
+	for _, m := range merges {
+		out = mergeEntries(out, &seen, m)
+	}
+	return out
+}
+
+// ownEntries calls fn for each key the mapping n holds itself, in file
+// order and lower-cased, the first of duplicates winning (yamlindex.go
+// reports the others), and records them in seen; top leaves out the
+// document's `x-` keys. It returns the merge values (<<) it met, for the
+// caller to apply after the mapping's own keys, or the first error of fn.
+// The decoder (appendEntries) and the alias budget walk
+// (expansion.mapping) both read a mapping through it.
+func ownEntries(n *yaml.Node, top bool, seen *keySet, fn func(key string, v *yaml.Node) error) ([]*yaml.Node, error) {
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -136,12 +154,11 @@ func appendEntries(out []entry, n *yaml.Node, top bool) []entry {
 		if _, isNew := seen.add(key, 0); !isNew {
 			continue
 		}
-		out = append(out, entry{key, v})
+		if err := fn(key, v); err != nil {
+			return nil, err
+		}
 	}
-	for _, m := range merges {
-		out = mergeEntries(out, &seen, m)
-	}
-	return out
+	return merges, nil
 }
 
 // mergeEntries adds the keys of a merge value (a mapping, an alias of one,
