@@ -3,7 +3,6 @@ package lab
 import (
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -17,11 +16,7 @@ func TestOwnerFiles(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"a.log", "a.log.1", "a.log.2", "a.stderr", "ab.log", "ab.log.1", "ab.stderr", "c.stderr"} {
-		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeEmptyFiles(t, dir, "a.log", "a.log.1", "a.log.2", "a.stderr", "ab.log", "ab.log.1", "ab.stderr", "c.stderr")
 	if got := OwnerLog(state, "a"); got != filepath.Join(dir, "a.log") {
 		t.Errorf("OwnerLog = %s", got)
 	}
@@ -39,16 +34,7 @@ func TestOwnerFiles(t *testing.T) {
 	if err := RemoveOwnerFiles(state, "a"); err != nil {
 		t.Fatal(err)
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var left []string
-	for _, e := range entries {
-		left = append(left, e.Name())
-	}
-	sort.Strings(left)
-	if want := "ab.log ab.log.1 ab.stderr c.stderr"; strings.Join(left, " ") != want {
+	if left, want := dirListing(t, dir), "ab.log ab.log.1 ab.stderr c.stderr"; left != want {
 		t.Errorf("left after RemoveOwnerFiles: %v, want %s", left, want)
 	}
 }

@@ -3,8 +3,6 @@ package lab
 import (
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"testing"
 )
 
@@ -17,12 +15,8 @@ func TestRemoveServeFiles(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "a-capture"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"a.yaml", "a.sock", "a.stderr", "a.log", "a.log.1", "a.log.2",
-		"ab.log", "ab.log.1", "ab.stderr", "a-capture/x.pcap"} {
-		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeEmptyFiles(t, dir, "a.yaml", "a.sock", "a.stderr", "a.log", "a.log.1", "a.log.2",
+		"ab.log", "ab.log.1", "ab.stderr", "a-capture/x.pcap")
 	if got := HostLog(state, "a"); got != filepath.Join(dir, "a.log") {
 		t.Errorf("HostLog = %s", got)
 	}
@@ -32,16 +26,7 @@ func TestRemoveServeFiles(t *testing.T) {
 	if err := RemoveServeFiles(state, "a"); err != nil {
 		t.Fatal(err)
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var left []string
-	for _, e := range entries {
-		left = append(left, e.Name())
-	}
-	sort.Strings(left)
-	if want := "a-capture ab.log ab.log.1 ab.stderr"; strings.Join(left, " ") != want {
+	if left, want := dirListing(t, dir), "a-capture ab.log ab.log.1 ab.stderr"; left != want {
 		t.Errorf("left after RemoveServeFiles: %v, want %s", left, want)
 	}
 }
