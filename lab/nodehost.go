@@ -172,7 +172,7 @@ func makeBinds(binds []nodeinit.Bind) error {
 // cmd and then calls exited.
 func (p *nsPlan) startSelfHost(node string, cmd *exec.Cmd) (exited func(), err error) {
 	binds := routerBinds(p.dir)
-	if err := makeBinds(binds[:1]); err != nil {
+	if err := makeBinds(binds[:1]); err != nil { // they all show one folder
 		return nil, err
 	}
 	_, env := nodeinit.Command(node, binds)
