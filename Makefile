@@ -13,8 +13,9 @@ TESTFLAGS ?= -count=1 -timeout 20m
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-build: ## build bin/peerlab
+build: ## build bin/peerlab and, beside it, the gobgp nodes' agent bin/peerlab-gobgpd
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/peerlab
+	$(GO) build -o $(dir $(BIN))peerlab-gobgpd ./cmd/peerlab-gobgpd
 
 run: build ## run the quickstart lab (no root needed); TOPOLOGY=file to pick another
 	./$(BIN) run $(TOPOLOGY)

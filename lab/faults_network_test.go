@@ -122,7 +122,12 @@ var agentEnv sync.Mutex
 // the test binary.
 func useBuiltAgent(t testing.TB) {
 	t.Helper()
-	exe := builtPeerlab(t)
+	useAgent(t, builtPeerlab(t))
+}
+
+// useAgent points namespace-mode gobgp nodes at the agent program exe.
+func useAgent(t testing.TB, exe string) {
+	t.Helper()
 	agentEnv.Lock()
 	defer agentEnv.Unlock()
 	if os.Getenv(AgentExeEnv) != exe {

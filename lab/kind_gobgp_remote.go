@@ -20,9 +20,10 @@ import (
 )
 
 // AgentExeEnv names the environment variable that overrides the program
-// a namespace-mode gobgp node runs as its agent (`PROG agent --socket …`).
-// Unset, the node re-executes the running program (/proc/self/exe), which
-// must be peerlab; tests point it at a peerlab they build.
+// a namespace-mode gobgp node runs as its agent (started as `gobgpd
+// --socket …`): peerlab or peerlab-gobgpd. Unset, the lab picks
+// AgentProgram beside it or itself (agentExecutable); tests point it at a
+// program they build.
 const AgentExeEnv = "PEERLAB_AGENT_EXE"
 
 // Bounds of a remote node's life.
@@ -162,11 +163,9 @@ func (r *remoteGoBGPNode) launch(ctx context.Context) (*agent.Client, error) {
 	case r.cmd != nil:
 		return nil, errors.New("node is already started")
 	}
-	exe := os.Getenv(AgentExeEnv)
+	exe := r.spec.AgentExe
 	if exe == "" {
-		// Not os.Executable(): /proc/self/exe still works when the binary
-		// was replaced on disk while the lab runs.
-		exe = "/proc/self/exe"
+		exe = agentExecutable(r.log)
 	}
 	logFile, err := os.OpenFile(r.logf, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

@@ -25,32 +25,49 @@ import (
 	"github.com/peerlab/peerlab/lab/topology"
 )
 
-// peerlabBuild builds cmd/peerlab once per test binary, next to the test
-// binary (go test removes that folder), for the remote nodes to run as
-// their agent: inside the test, /proc/self/exe is the test binary.
-var peerlabBuild struct {
+// builtProgram is a program of this module built once per test binary,
+// next to the test binary (go test removes that folder): inside a test,
+// /proc/self/exe is the test binary, so namespace nodes run their agent
+// from one of these.
+type builtProgram struct {
 	once sync.Once
 	path string
 	err  error
 }
 
-func builtPeerlab(t testing.TB) string {
+// peerlabBuild is cmd/peerlab; agentBuild is cmd/peerlab-gobgpd, the agent
+// program make build puts beside it.
+var peerlabBuild, agentBuild builtProgram
+
+// build builds pkg as name (plus this process's id) once and returns its
+// path.
+func (p *builtProgram) build(t testing.TB, pkg, name string) string {
 	t.Helper()
-	peerlabBuild.once.Do(func() {
-		out := filepath.Join(filepath.Dir(os.Args[0]), fmt.Sprintf("peerlab-agent-%d", os.Getpid()))
-		cmd := exec.Command("go", "build", "-o", out, "github.com/peerlab/peerlab/cmd/peerlab")
+	p.once.Do(func() {
+		out := filepath.Join(filepath.Dir(os.Args[0]), fmt.Sprintf("%s-%d", name, os.Getpid()))
+		cmd := exec.Command("go", "build", "-o", out, pkg)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Run(); err != nil {
-			peerlabBuild.err = fmt.Errorf("go build cmd/peerlab: %w\n%s", err, stderr.String())
+			p.err = fmt.Errorf("go build %s: %w\n%s", pkg, err, stderr.String())
 			return
 		}
-		peerlabBuild.path = out
+		p.path = out
 	})
-	if peerlabBuild.err != nil {
-		t.Fatal(peerlabBuild.err)
+	if p.err != nil {
+		t.Fatal(p.err)
 	}
-	return peerlabBuild.path
+	return p.path
+}
+
+// builtPeerlab is peerlab built from this tree.
+func builtPeerlab(t testing.TB) string {
+	return peerlabBuild.build(t, "github.com/peerlab/peerlab/cmd/peerlab", "peerlab-agent")
+}
+
+// builtAgentProgram is peerlab-gobgpd built from this tree.
+func builtAgentProgram(t testing.TB) string {
+	return agentBuild.build(t, "github.com/peerlab/peerlab/cmd/peerlab-gobgpd", AgentProgram)
 }
 
 // hostNamespace is a Namespace that is the host's own: processes start

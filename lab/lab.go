@@ -179,6 +179,11 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 		bind, port = l.plan.bindAddress, opts.Port
 	}
 
+	var agentExe string
+	if l.ns != nil {
+		agentExe = agentExecutable(l.log)
+		l.log.Debug("agent program", zap.String("path", agentExe))
+	}
 	for _, n := range topo.Nodes {
 		kind, ok := opts.Registry.Lookup(n.Kind)
 		if !ok {
@@ -197,6 +202,7 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 				return nil, fmt.Errorf("lab %s: %w", topo.Name, err)
 			}
 			spec.Namespace = l.ns.namespace(n.Name)
+			spec.AgentExe = agentExe
 		}
 		node, err := kind.New(spec)
 		if err != nil {
@@ -227,7 +233,7 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 		startedMu sync.Mutex
 		started   int
 	)
-	err = forEachNode(l.order, func(name string) error {
+	err = forEachNode(startOrder(l.order, topo), func(name string) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("start node %s: bring-up interrupted: %w", name, err)
 		}

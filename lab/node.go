@@ -77,6 +77,10 @@ type NodeSpec struct {
 	// Dir is the node's own folder in the lab's state folder: its file
 	// root (configs, control sockets, logs). It exists when New is called.
 	Dir string
+	// AgentExe is the program a gobgp node runs its agent from in
+	// namespace mode, picked once per lab (agentExecutable); "" picks it
+	// when the node starts.
+	AgentExe string
 }
 
 // Namespace is what a kind may do with its node's network namespace in

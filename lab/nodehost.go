@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/peerlab/peerlab/internal/netns"
+	"github.com/peerlab/peerlab/internal/procname"
 	"github.com/peerlab/peerlab/lab/agent"
 	"github.com/peerlab/peerlab/lab/calicoctl"
 	"github.com/peerlab/peerlab/lab/k8s"
@@ -52,31 +53,15 @@ func RunBuiltin(argv []string) (code int, handled bool) {
 	case nodeinit.Name:
 		return nodeinit.Main(argv[1:], os.Stdout, os.Stderr), true
 	case agent.ProcessName:
-		SetProcessName(argv[0])
+		procname.Set(argv[0])
 		return agent.Main(argv[1:], os.Stderr), true
 	case k8s.CalicoNodeName:
-		SetProcessName(argv[0])
+		procname.Set(argv[0])
 		return k8s.CalicoNodeMain(argv[1:], os.Stdin, os.Stdout, os.Stderr), true
 	case calicoctl.Name:
 		return calicoctl.Main(context.Background(), argv[1:], os.Stdout, os.Stderr), true
 	}
 	return 0, false
-}
-
-// SetProcessName makes the process's name (its comm, what ps -o comm and
-// pgrep see) the base name of argv0 when it differs: a lab starts its
-// children through /proc/self/exe (comm "exe") under the names of what
-// they are (calico-node, gobgpd). The kernel keeps 15 bytes of it.
-func SetProcessName(argv0 string) {
-	name := filepath.Base(argv0)
-	if len(name) > 15 {
-		name = name[:15]
-	}
-	cur, err := os.ReadFile("/proc/self/comm")
-	if err != nil || strings.TrimSpace(string(cur)) == name || name == "" || name == "." {
-		return
-	}
-	_ = os.WriteFile("/proc/self/comm", []byte(name), 0)
 }
 
 // nodeBinds are the bind mounts of a node whose folder is dir.

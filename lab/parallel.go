@@ -6,9 +6,9 @@ import (
 	"sync"
 )
 
-// forEachNode runs fn for every name with a small worker pool (twice the
-// number of CPUs: starting a node is mostly waiting on its daemon) and
-// returns every error, joined. It runs all of them even after a failure,
+// forEachNode runs fn for every name, handed out in the order given, with
+// a worker pool of eight per CPU (starting a node is mostly waiting on its
+// process) and returns every error, joined. It runs all of them even after a failure,
 // so the caller knows the state of each node.
 func forEachNode(names []string, fn func(name string) error) error {
 	workers := 8 * runtime.GOMAXPROCS(0)

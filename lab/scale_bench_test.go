@@ -12,7 +12,9 @@ package lab
 //
 //	go test -run '^$' -bench RouteReflector1000 -benchtime 1x -timeout 30m ./lab/
 //
-// -rr-clients N plays N clients instead of 999 (say 199 while iterating).
+// -rr-clients N plays N clients instead of 999 (say 199 while iterating);
+// -rr-agent peerlab runs the agents from peerlab itself, as a lab does
+// when no peerlab-gobgpd lies beside it.
 // Peak RSS is per process, so run it alone; `make bench` does.
 
 import (
@@ -37,7 +39,10 @@ import (
 	"github.com/peerlab/peerlab/internal/procstat"
 )
 
-var rrClients = flag.Int("rr-clients", 999, "clients of the route reflector in BenchmarkLabRouteReflector1000")
+var (
+	rrClients = flag.Int("rr-clients", 999, "clients of the route reflector in BenchmarkLabRouteReflector1000")
+	rrAgent   = flag.String("rr-agent", AgentProgram, "the agent program of BenchmarkLabRouteReflector1000's namespace nodes: "+AgentProgram+" (what make build puts beside peerlab) or peerlab (what runs without it)")
+)
 
 // rrTopologyYAML writes a topology of one reflector and n clients.
 func rrTopologyYAML(name string, clients int) []byte {
@@ -80,17 +85,29 @@ func BenchmarkLabRouteReflector1000(b *testing.B) {
 	root := os.Geteuid() == 0
 	if root {
 		// Inside a test /proc/self/exe is the test binary: the agents run
-		// a peerlab built from this tree, as the CLI's would.
-		useBuiltAgent(b)
+		// the peerlab-gobgpd make build puts beside peerlab, built from
+		// this tree, as the CLI's do (agentExecutable).
+		switch *rrAgent {
+		case AgentProgram:
+			useAgent(b, builtAgentProgram(b))
+		case "peerlab":
+			useBuiltAgent(b)
+		default:
+			b.Fatalf("-rr-agent %q: want %s or peerlab", *rrAgent, AgentProgram)
+		}
 	} else {
 		b.Log("not root: the CLI's default is loopback mode, so only loopback mode is measured")
 	}
 	// The CLI's default port for loopback mode, moved per process so that
 	// concurrent runs do not collide (PEERLAB_PORT does that for the CLI).
 	port := DefaultPort + 30000 + os.Getpid()%20000
+	var group *cpuGroup
+	if root {
+		group = newCPUGroup(b)
+	}
 	baseline := runtime.NumGoroutine()
 	for range b.N {
-		lb := runRouteReflector(b, clients, ModeLoopback, port)
+		lb := runRouteReflector(b, clients, ModeLoopback, port, group)
 		// Peak RSS up to now is the loopback lab's: tearing 1000 GoBGP
 		// servers down allocates fresh tables (GoBGP's adj-RIB Drop),
 		// which is not the lab's size.
@@ -103,7 +120,7 @@ func BenchmarkLabRouteReflector1000(b *testing.B) {
 		// loopback lab's 1,000 speakers done winding down and their heap
 		// returned, not still collected while the next lab starts.
 		settleProcess(b, baseline)
-		ns := runRouteReflector(b, clients, ModeAuto, port)
+		ns := runRouteReflector(b, clients, ModeAuto, port, group)
 		if ns.mode != ModeNamespace {
 			b.Fatalf("as root the default mode ran %s, want namespace", ns.mode)
 		}
@@ -115,7 +132,7 @@ func BenchmarkLabRouteReflector1000(b *testing.B) {
 
 // runRouteReflector brings a reflector with n clients up in mode, waits
 // for every session to be Established at both ends and tears it down.
-func runRouteReflector(b *testing.B, clients int, mode Mode, port int) rrRun {
+func runRouteReflector(b *testing.B, clients int, mode Mode, port int, group *cpuGroup) rrRun {
 	b.Helper()
 	// Lab names hold at most 20 characters.
 	name := fmt.Sprintf("rr%d-%d-%s", clients+1, os.Getpid()%100000, modeTag(mode)[:2])
@@ -123,7 +140,7 @@ func runRouteReflector(b *testing.B, clients int, mode Mode, port int) rrRun {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cpuBefore := processCPU(os.Getpid())
+	before := cpuNow(b, group)
 	start := time.Now()
 	// StateDir "" is the CLI's default state folder (/run/peerlab as root).
 	// Labelled, so that a -cpuprofile of the benchmark tells the modes
@@ -142,7 +159,7 @@ func runRouteReflector(b *testing.B, clients int, mode Mode, port int) rrRun {
 	run := rrRun{mode: l.Mode(), up: up, took: took}
 	if run.mode == ModeNamespace {
 		run.agentsMB = agentsAnonMB(b, l)
-		run.cpu = namespaceCPU(b, l, cpuBefore)
+		run.cpu = namespaceCPU(b, l, group, before)
 		b.Logf("CPU until all Established: client agents %s (%.1f ms each), reflector %s, node inits %s, lab process %s",
 			run.cpu.agents.Round(time.Millisecond), float64(run.cpu.agents.Milliseconds())/float64(clients),
 			run.cpu.rr.Round(time.Millisecond), run.cpu.inits.Round(time.Millisecond), run.cpu.lab.Round(time.Millisecond))
@@ -231,10 +248,30 @@ func selfPeakMB(b *testing.B) float64 {
 }
 
 // namespaceCPU adds up the CPU time of lab l's agents (the reflector "rr"
-// apart), of its nodes' inits and of this process since labBefore.
-func namespaceCPU(b *testing.B, l *Lab, labBefore time.Duration) nodeCPU {
+// cpuMark is where the CPU clocks stood when a bring-up began.
+type cpuMark struct {
+	group, lab time.Duration
+}
+
+// cpuNow reads the CPU clocks: the accounting group's when there is one,
+// and this process's.
+func cpuNow(b *testing.B, group *cpuGroup) cpuMark {
+	m := cpuMark{lab: selfCPU(b)}
+	if group != nil {
+		m.group = group.usage(b)
+	}
+	return m
+}
+
+// namespaceCPU is the CPU time a namespace lab's processes took since
+// before: the lab process's, the reflector's and any node init's read
+// from the processes, the client agents' as what the accounting group
+// took beyond those (per process, in clock ticks, without a group).
+func namespaceCPU(b *testing.B, l *Lab, group *cpuGroup, before cpuMark) nodeCPU {
 	b.Helper()
-	c := nodeCPU{lab: processCPU(os.Getpid()) - labBefore}
+	now := cpuNow(b, group)
+	c := nodeCPU{lab: now.lab - before.lab}
+	var ticked time.Duration
 	for _, name := range l.order {
 		agentPID := 0
 		if r, ok := l.nodes[name].(*remoteGoBGPNode); ok && r.cmd != nil && r.cmd.Process != nil {
@@ -242,13 +279,17 @@ func namespaceCPU(b *testing.B, l *Lab, labBefore time.Duration) nodeCPU {
 			if name == "rr" {
 				c.rr += processCPU(agentPID)
 			} else {
-				c.agents += processCPU(agentPID)
+				ticked += processCPU(agentPID)
 			}
 		}
 		// A gobgp node's agent is its host: no init of its own.
 		if pid := l.ns.initPID(name); pid != 0 && pid != agentPID {
 			c.inits += processCPU(pid)
 		}
+	}
+	c.agents = ticked
+	if group != nil {
+		c.agents = now.group - before.group - c.lab - c.rr - c.inits
 	}
 	return c
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/peerlab/peerlab/internal/netns"
 	"github.com/peerlab/peerlab/internal/testgate"
+	"github.com/peerlab/peerlab/lab"
 	"github.com/peerlab/peerlab/lab/topology"
 )
 
@@ -47,7 +48,9 @@ var built struct {
 	err  error
 }
 
-// peerlabBinary builds ./cmd/peerlab once per test run and returns its path.
+// peerlabBinary builds ./cmd/peerlab and, beside it, its node agent
+// ./cmd/peerlab-gobgpd (what make build makes) once per test run and
+// returns peerlab's path.
 func peerlabBinary(t testing.TB) string {
 	t.Helper()
 	built.once.Do(func() {
@@ -56,9 +59,12 @@ func peerlabBinary(t testing.TB) string {
 			return
 		}
 		built.path = filepath.Join(built.dir, "peerlab")
-		out, err := exec.Command("go", "build", "-o", built.path, ".").CombinedOutput()
-		if err != nil {
-			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		for out, pkg := range map[string]string{built.path: ".", filepath.Join(built.dir, lab.AgentProgram): "../peerlab-gobgpd"} {
+			msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput()
+			if err != nil {
+				built.err = fmt.Errorf("go build %s: %v\n%s", pkg, err, msg)
+				return
+			}
 		}
 	})
 	if built.err != nil {

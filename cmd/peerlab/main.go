@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/peerlab/peerlab/internal/procname"
 	"github.com/peerlab/peerlab/lab"
 )
 
@@ -21,7 +22,7 @@ func main() {
 	if code, ok := lab.RunBuiltin(os.Args); ok {
 		os.Exit(code)
 	}
-	lab.SetProcessName(os.Args[0])
+	procname.Set(os.Args[0])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCommand(ctx).ExecuteContext(ctx)
 	stop()

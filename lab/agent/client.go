@@ -36,9 +36,10 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 	return &Client{path: path, rc: rpc.NewClientWithCodec(jsonrpc.NewClientCodec(conn))}, nil
 }
 
-// Ping returns once the agent serves its socket.
+// Ping returns once the agent serves its socket, with an error when the
+// agent speaks another protocol than this program (Protocol).
 func (c *Client) Ping(ctx context.Context) error {
-	return c.call(ctx, "Ping", Empty{}, &Empty{})
+	return c.call(ctx, "Ping", Hello{Protocol: Protocol()}, &Empty{})
 }
 
 // Start creates and starts the agent's speaker.

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"fmt"
 	"net/netip"
 
 	"github.com/peerlab/peerlab/speaker"
@@ -11,8 +12,13 @@ import (
 type service struct{ s *server }
 
 // Ping answers at once: the lab's first call, which tells it the agent
-// serves.
-func (v *service) Ping(_ Empty, _ *Empty) error { return nil }
+// serves and speaks the same protocol (Protocol).
+func (v *service) Ping(h Hello, _ *Empty) error {
+	if mine := Protocol(); h.Protocol != mine {
+		return fmt.Errorf("agent protocol %s, lab protocol %s: the agent program is from another build", mine, h.Protocol)
+	}
+	return nil
+}
 
 // Start creates and starts the speaker.
 func (v *service) Start(cfg StartConfig, _ *Empty) error { return v.s.start(cfg) }
