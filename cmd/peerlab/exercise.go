@@ -73,7 +73,7 @@ repaired (docs/exercises.md).`,
 			if err := a.requireExerciseLab(e); err != nil {
 				return err
 			}
-			return a.printStatus(c, e.Lab(), "table")
+			return a.printStatus(c, e.Lab(), "table", 0)
 		}),
 		one("hint", "Print the next hint (each call reveals one more)", func(c *cobra.Command, e *exercise.Exercise) error {
 			n := a.hintsGiven(e)

@@ -41,25 +41,43 @@ func newStatusCommand(a *app) *cobra.Command {
 			if output != "table" && output != "json" {
 				return usageErrorf("peerlab status: --output: %q is not table or json", output)
 			}
-			return a.printStatus(cmd, args[0], output)
+			at := a.v.GetDuration("at")
+			if at < 0 {
+				return usageErrorf("peerlab status: --at: %s is before the lab started", at)
+			}
+			return a.printStatus(cmd, args[0], output, at)
 		},
 	}
 	cmd.Flags().StringP("output", "o", "table", "table or json")
+	cmd.Flags().Duration("at", 0, "show the lab as it is this long after it started (lab time, as fault schedules count it), waiting until then; at once when that time has passed")
 	addStateFlag(cmd)
 	return cmd
 }
 
-// printStatus prints the report of running lab name: JSON, or the table
-// with the latest state changes under it.
-func (a *app) printStatus(cmd *cobra.Command, name, output string) error {
-	c, _, err := a.dialLab(cmd.Context(), name)
+// printStatus prints the report of running lab name once it is at least
+// at (lab time): JSON, or the table with the latest state changes under it.
+func (a *app) printStatus(cmd *cobra.Command, name, output string, at time.Duration) error {
+	ctx := cmd.Context()
+	c, _, err := a.dialLab(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	r, err := c.Status(cmd.Context())
+	r, err := c.Status(ctx)
 	if err != nil {
 		return fmt.Errorf("status of lab %s: %w", name, err)
+	}
+	if wait := at - time.Duration(r.ElapsedMS)*time.Millisecond; wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("status of lab %s at %s: %w", name, at, ctx.Err())
+		}
+		if r, err = c.Status(ctx); err != nil {
+			return fmt.Errorf("status of lab %s at %s: %w", name, at, err)
+		}
 	}
 	if output == "json" {
 		return r.WriteJSON(cmd.OutOrStdout())
