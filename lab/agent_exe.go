@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"syscall"
 
 	"go.uber.org/zap"
 )
@@ -24,7 +25,8 @@ const selfExe = "/proc/self/exe"
 
 // agentExecutable picks the program gobgp nodes run their agent from, in
 // this order: $PEERLAB_AGENT_EXE when set; AgentProgram beside the running
-// executable when it is from the same build; the running executable. An
+// executable when it is from the same build and no one but the running
+// executable's owner can have written it; the running executable. An
 // AgentProgram from another build is passed over with a warning, as a
 // stale one would speak another protocol.
 func agentExecutable(log *zap.Logger) string {
@@ -36,16 +38,43 @@ func agentExecutable(log *zap.Logger) string {
 		return selfExe
 	}
 	beside := filepath.Join(filepath.Dir(self), AgentProgram)
-	if _, err := os.Stat(beside); err != nil {
+	fi, err := os.Stat(beside)
+	if err != nil {
 		log.Debug("no agent program beside peerlab; agents run peerlab itself", zap.String("looked_for", beside))
 		return selfExe
 	}
-	if err := sameBuildAs(beside); err != nil {
+	if err := trustedBeside(self, fi); err == nil {
+		err = sameBuildAs(beside)
+	}
+	if err != nil {
 		log.Warn("agent program passed over; agents run peerlab itself (rebuild both with make build)",
 			zap.String("program", beside), zap.Error(err))
 		return selfExe
 	}
 	return beside
+}
+
+// trustedBeside reports why the agent program beside the running
+// executable self may not run in its stead: a program that someone other
+// than self's owner may have written (another owner, or group or world
+// write permission) would run as whoever runs peerlab, root included.
+func trustedBeside(self string, beside os.FileInfo) error {
+	si, err := os.Stat(self)
+	if err != nil {
+		return fmt.Errorf("stat the running program: %w", err)
+	}
+	if !beside.Mode().IsRegular() {
+		return fmt.Errorf("not a regular file (%s)", beside.Mode().Type())
+	}
+	if perm := beside.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("writable by others than its owner (mode %#o)", perm)
+	}
+	bs, ok1 := beside.Sys().(*syscall.Stat_t)
+	ss, ok2 := si.Sys().(*syscall.Stat_t)
+	if ok1 && ok2 && bs.Uid != ss.Uid {
+		return fmt.Errorf("owned by uid %d, the running program by uid %d", bs.Uid, ss.Uid)
+	}
+	return nil
 }
 
 // sameBuildAs reports how the Go program at path differs from the running

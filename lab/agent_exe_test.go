@@ -1,6 +1,8 @@
 package lab
 
 import (
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -61,4 +63,71 @@ func TestSameBuild(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTrustedBeside checks which agent programs beside peerlab may run in
+// its stead: a regular file of peerlab's owner that nobody else may write.
+func TestTrustedBeside(t *testing.T) {
+	dir := t.TempDir()
+	self := filepath.Join(dir, "peerlab")
+	if err := os.WriteFile(self, []byte("self"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func(path string) error
+		want  string // "" means trusted
+	}{
+		{"owner only", func(p string) error { return os.WriteFile(p, []byte("x"), 0o755) }, ""},
+		{"group writable", func(p string) error {
+			if err := os.WriteFile(p, []byte("x"), 0o755); err != nil {
+				return err
+			}
+			return os.Chmod(p, 0o775)
+		}, "writable by others than its owner (mode 0775)"},
+		{"world writable", func(p string) error {
+			if err := os.WriteFile(p, []byte("x"), 0o755); err != nil {
+				return err
+			}
+			return os.Chmod(p, 0o757)
+		}, "writable by others than its owner (mode 0757)"},
+		{"a folder", func(p string) error { return os.Mkdir(p, 0o755) }, "not a regular file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), AgentProgram)
+			if err := tc.setup(p); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = trustedBeside(self, fi)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("trustedBeside = %v, want trusted", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("trustedBeside = %v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+	if os.Geteuid() != 0 {
+		return
+	}
+	t.Run("another owner", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), AgentProgram)
+		if err := os.WriteFile(p, []byte("x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(p, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := trustedBeside(self, fi); err == nil || !strings.Contains(err.Error(), "owned by uid 65534") {
+			t.Fatalf("trustedBeside = %v, want an error naming the other owner", err)
+		}
+	})
 }
