@@ -91,6 +91,8 @@ type collector struct {
 	failedAt map[string]bool
 	// dropped counts the errors past maxErrors.
 	dropped int
+	// reports counts the messages added, repeats included.
+	reports int
 }
 
 func newCollector(file string, index *lineIndex) *collector {
@@ -112,6 +114,7 @@ func (c *collector) addLine(line int, path, msg string) {
 
 // addExcerpt is addLine for a path already cut to an excerpt.
 func (c *collector) addExcerpt(line int, path, msg string) {
+	c.reports++
 	msg = excerpt(msg, maxMessage)
 	key := path + "\x00" + msg
 	if c.seen[key] {

@@ -81,8 +81,8 @@ func Parse(name string, data []byte) (t *Topology, err error) {
 		}
 		return nil, c.err()
 	}
-	raw := decodeRaw(root, c, skip)
-	t = build(raw, c)
+	raw, order := decodeRaw(root, c, skip)
+	t = build(raw, order, c)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
