@@ -48,12 +48,12 @@ func decodeRaw(root *yaml.Node, c *collector, skip map[string]bool) (*rawTopolog
 		slices.SortFunc(list, func(a, b entry) int { return strings.Compare(a.key, b.key) })
 		raw.Nodes = make(map[string]*rawNode, len(list))
 		order.names, order.lines = make([]string, len(list)), make([]int, len(list))
-		line := c.index.childLines("nodes")
+		line := c.index.childLines("nodes", nodes)
 		for i, n := range list {
 			rn := &rawNode{}
 			d.decodeAt(n.val, reflect.ValueOf(rn).Elem(), joinKey("nodes", n.key))
 			raw.Nodes[n.key] = rn
-			order.names[i], order.lines[i] = n.key, line(n.key)
+			order.names[i], order.lines[i] = n.key, line(n)
 		}
 		break
 	}

@@ -87,7 +87,7 @@ func (e *expansion) value(n *yaml.Node) error {
 // mapping walks a mapping node; top is true for the document's root.
 func (e *expansion) mapping(n *yaml.Node, top bool) error {
 	var seen keySet
-	merges, err := ownEntries(n, top, &seen, func(_ string, v *yaml.Node) error { return e.value(v) })
+	merges, err := ownEntries(n, top, &seen, func(_ string, _, v *yaml.Node) error { return e.value(v) })
 	if err != nil {
 		return err
 	}

@@ -105,7 +105,7 @@ func (b *builder) buildNode(name string, rn *rawNode, line int) *Node {
 func (b *builder) checkDuplicateAddresses(nodes []*Node) {
 	byLine := slices.Clone(nodes)
 	slices.SortStableFunc(byLine, func(x, y *Node) int { return cmp.Compare(x.Line, y.Line) })
-	owner := map[netip.Addr]string{}
+	owner := make(map[netip.Addr]string, len(nodes))
 	for _, n := range byLine {
 		if !n.Address.IsValid() {
 			continue

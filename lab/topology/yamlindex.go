@@ -55,15 +55,16 @@ func (x *lineIndex) line(path string) int {
 	return 0
 }
 
-// childLines returns a function that gives, for a key of the mapping under
-// the document's key top, the line x.line(joinKey(top, key)) gives, in one
-// map lookup when it can: when key holds no '.' or '[' and no key of the
-// document starts with top followed by one of them, that path can only
-// name key in top's own mapping (keys merged in are not indexed: their
-// line is top's), or top itself.
-func (x *lineIndex) childLines(top string) func(key string) int {
+// childLines returns a function that gives, for an entry of m, the mapping
+// the decoder reads under the document's key top, the line
+// x.line(joinKey(top, e.key)) gives, without a search when it can: when
+// the key holds no '.' or '[' and no key of the document starts with top
+// followed by one of them, that path can only name the key in top's own
+// mapping (its first plain key of that name: the one entries keeps), or
+// top itself for a key merged in (merge keys are not indexed).
+func (x *lineIndex) childLines(top string, m *yaml.Node) func(e entry) int {
 	if x == nil {
-		return func(string) int { return 0 }
+		return func(entry) int { return 0 }
 	}
 	tk, tv := x.lookup(x.root, top)
 	ambiguous := false
@@ -75,18 +76,18 @@ func (x *lineIndex) childLines(top string) func(key string) int {
 			}
 		}
 	}
-	return func(key string) int {
+	return func(e entry) int {
 		switch {
-		case ambiguous || strings.ContainsAny(key, ".["):
-			return x.line(joinKey(top, key))
+		case ambiguous || strings.ContainsAny(e.key, ".["):
+			return x.line(joinKey(top, e.key))
 		case tk == nil:
 			return 0
-		case tv.Kind == yaml.MappingNode:
-			if k, _ := x.lookup(tv, key); k != nil {
-				return k.Line
-			}
+		case e.merged:
+			return tk.Line
+		case tv != m || e.k.Kind != yaml.ScalarNode:
+			return x.line(joinKey(top, e.key))
 		}
-		return tk.Line
+		return e.k.Line
 	}
 }
 

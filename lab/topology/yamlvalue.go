@@ -108,7 +108,8 @@ func nodeValueAt(n *yaml.Node, deep, items bool) any {
 
 // entry is one key of a mapping as the loader sees it.
 type entry struct {
-	key string // lower-cased
+	key string     // lower-cased
+	k   *yaml.Node // the key as written
 	val *yaml.Node
 	// merged is true for a key a merge key (<<) brought in: its value is
 	// shared with the mapping it came from.
@@ -145,8 +146,8 @@ func (m mergedEntries) of(src *yaml.Node) []entry {
 // mappings merge keys bring in through merged.
 func appendEntries(out []entry, n *yaml.Node, top bool, merged mergedEntries) []entry {
 	var seen keySet
-	merges, _ := ownEntries(n, top, &seen, func(key string, v *yaml.Node) error {
-		out = append(out, entry{key: key, val: v})
+	merges, _ := ownEntries(n, top, &seen, func(key string, k, v *yaml.Node) error {
+		out = append(out, entry{key: key, k: k, val: v})
 		return nil
 	})
 	for _, m := range merges {
@@ -156,13 +157,13 @@ func appendEntries(out []entry, n *yaml.Node, top bool, merged mergedEntries) []
 }
 
 // ownEntries calls fn for each key the mapping n holds itself, in file
-// order and lower-cased, the first of duplicates winning (yamlindex.go
+// order and lower-cased (with the key node k and the value v), the first of duplicates winning (yamlindex.go
 // reports the others), and records them in seen; top leaves out the
 // document's `x-` keys. It returns the merge values (<<) it met, for the
 // caller to apply after the mapping's own keys, or the first error of fn.
 // The decoder (appendEntries) and the alias budget walk
 // (expansion.mapping) both read a mapping through it.
-func ownEntries(n *yaml.Node, top bool, seen *keySet, fn func(key string, v *yaml.Node) error) ([]*yaml.Node, error) {
+func ownEntries(n *yaml.Node, top bool, seen *keySet, fn func(key string, k, v *yaml.Node) error) ([]*yaml.Node, error) {
 	var merges []*yaml.Node
 	seen.expect(len(n.Content) / 2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -178,7 +179,7 @@ func ownEntries(n *yaml.Node, top bool, seen *keySet, fn func(key string, v *yam
 		if _, isNew := seen.add(key, 0); !isNew {
 			continue
 		}
-		if err := fn(key, v); err != nil {
+		if err := fn(key, k, v); err != nil {
 			return nil, err
 		}
 	}
