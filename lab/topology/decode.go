@@ -93,6 +93,8 @@ type nodeDecoder struct {
 type fieldTable struct {
 	keys  []string
 	index map[string]int
+	// known lists the keys for messages.
+	known string
 }
 
 // maxFields bounds the number of fields of a raw struct type.
@@ -115,6 +117,13 @@ func (d *nodeDecoder) table(t reflect.Type) *fieldTable {
 	if len(tab.keys) > maxFields {
 		panic(fmt.Sprintf("%s has more than %d fields", t, maxFields))
 	}
+	var known []string
+	for _, k := range tab.keys {
+		if k != "" {
+			known = append(known, k)
+		}
+	}
+	tab.known = strings.Join(known, ", ")
 	d.tables[t] = tab
 	return tab
 }
@@ -393,18 +402,16 @@ func (d *nodeDecoder) decodeStruct(ents []entry, v reflect.Value) bool {
 	}
 	slices.Sort(unknown)
 	d.c.failed(d.path())
-	var known []string
-	for _, k := range tab.keys {
-		if k != "" {
-			known = append(known, k)
-		}
-	}
 	for _, key := range unknown {
 		p := joinKey(d.path(), key)
 		if d.skip[p] {
 			continue
 		}
-		d.c.add(p, fmt.Sprintf("unknown key %q (expected one of: %s)", key, strings.Join(known, ", ")))
+		line := d.c.index.line(p)
+		if d.c.past(line) {
+			continue
+		}
+		d.c.addLine(line, p, fmt.Sprintf("unknown key %q (expected one of: %s)", key, tab.known))
 	}
 	return false
 }

@@ -60,15 +60,8 @@ func Parse(name string, data []byte) (t *Topology, err error) {
 		e.File = name
 		return nil, e
 	}
-	issues := checkKeys(root)
 	c := newCollector(name, newLineIndex(root))
-	skip := map[string]bool{}
-	for _, is := range issues {
-		c.addExcerpt(is.line, is.path, is.msg)
-		if is.skip {
-			skip[is.at] = true
-		}
-	}
+	skip := checkKeys(root, c)
 	if err := checkExpansion(root, nodes); err != nil {
 		var e *Error
 		if errors.As(err, &e) {
