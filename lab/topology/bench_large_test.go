@@ -21,8 +21,9 @@ type largeShape struct {
 // largeShapes builds topologies of about size bytes in every shape a file
 // can take: many nodes, many links, many peerings and expectations, a long
 // list of faults, anchors merged into every node, a huge `x-` extension
-// map, a long list, flow collections nested to the limit, a file whose
-// every node has an error, and one whose errors all have long paths.
+// map, a long list, flow collections nested to the limit, a flat flow list
+// of one-letter values, a file whose every node has an error, and one
+// whose errors all have long paths.
 func largeShapes(size int) []largeShape {
 	var shapes []largeShape
 	var b bytes.Buffer
@@ -108,6 +109,16 @@ func largeShapes(size int) []largeShape {
 	}
 	b.WriteString("nodes:\n  a: {kind: gobgp, asn: 65001, address: 10.0.0.1}\n")
 	add("deep", true)
+
+	// The densest flow shape: a value every two bytes, one level deep.
+	// It costs yaml.v3 as much as the deep shape: its time follows the
+	// number of values, not their depth.
+	b.WriteString("name: big\nx-flow:\n")
+	for i := 0; b.Len() < size; i++ {
+		fmt.Fprintf(&b, "  f%d: [%sa]\n", i, strings.Repeat("a,", 60))
+	}
+	b.WriteString("nodes:\n  a: {kind: gobgp, asn: 65001, address: 10.0.0.1}\n")
+	add("flow", true)
 
 	b.WriteString("name: big\nnodes:\n")
 	for i := 1; b.Len() < size; i++ {

@@ -28,12 +28,15 @@ type builder struct {
 	kindPath string
 	timers   resolvedTimers
 	nodes    map[string]*Node
+	// parsedTimers holds the timers blocks parsed without a problem: the
+	// decoder shares one block among the nodes that merge it.
+	parsedTimers map[*rawTimers]timerLayer
 }
 
-// build converts and validates raw. The result is meaningful only when the
+// build converts and validates raw, whose nodes come in order. The result is meaningful only when the
 // collector holds no errors.
-func build(raw *rawTopology, c *collector) *Topology {
-	b := &builder{c: c, nodes: map[string]*Node{}}
+func build(raw *rawTopology, order nodeOrder, c *collector) *Topology {
+	b := &builder{c: c, nodes: map[string]*Node{}, parsedTimers: map[*rawTimers]timerLayer{}}
 	t := &Topology{}
 	switch {
 	case raw.Name == nil:
@@ -46,7 +49,7 @@ func build(raw *rawTopology, c *collector) *Topology {
 		t.Name = *raw.Name
 	}
 	b.buildDefaults(raw.Defaults)
-	t.Nodes = b.buildNodes(raw.Nodes)
+	t.Nodes = b.buildNodes(raw.Nodes, order)
 	t.Sessions = b.buildSessions(raw.Peerings)
 	b.checkInjectorPeers(t.Nodes, t.Sessions)
 	t.Links = b.buildLinks(raw.Links)

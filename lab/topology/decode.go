@@ -31,10 +31,12 @@ var (
 // into a rawTopology: unknown keys and type mismatches are errors, nothing
 // is converted weakly. Nodes are decoded first, in name order, and a node
 // with a bad field is still kept so that the peerings naming it do not
-// report it unknown.
-func decodeRaw(root *yaml.Node, c *collector, skip map[string]bool) *rawTopology {
-	d := &nodeDecoder{c: c, skip: skip, tables: map[reflect.Type]*fieldTable{}, valueDecoders: map[reflect.Type]bool{}}
+// report it unknown; their names in that order and lines come with it.
+func decodeRaw(root *yaml.Node, c *collector, skip map[string]bool) (*rawTopology, nodeOrder) {
+	d := &nodeDecoder{c: c, skip: skip, tables: map[reflect.Type]*fieldTable{}, valueDecoders: map[reflect.Type]bool{},
+		merged: mergedEntries{}, plain: map[reflect.Type]bool{}, shared: map[sharedKey]reflect.Value{}}
 	raw := &rawTopology{}
+	var order nodeOrder
 	top := entries(root, true)
 	for i, e := range top {
 		nodes := resolveAlias(e.val)
@@ -45,16 +47,19 @@ func decodeRaw(root *yaml.Node, c *collector, skip map[string]bool) *rawTopology
 		list := entries(nodes, false)
 		slices.SortFunc(list, func(a, b entry) int { return strings.Compare(a.key, b.key) })
 		raw.Nodes = make(map[string]*rawNode, len(list))
-		for _, n := range list {
+		order.names, order.lines = make([]string, len(list)), make([]int, len(list))
+		line := c.index.childLines("nodes", nodes)
+		for i, n := range list {
 			rn := &rawNode{}
 			d.decodeAt(n.val, reflect.ValueOf(rn).Elem(), joinKey("nodes", n.key))
 			raw.Nodes[n.key] = rn
+			order.names[i], order.lines[i] = n.key, line(n)
 		}
 		break
 	}
 	d.base, d.segs = "", d.segs[:0]
 	d.decodeStruct(top, reflect.ValueOf(raw).Elem())
-	return raw
+	return raw, order
 }
 
 // nodeDecoder decodes yaml.Node values into the raw types by reflection,
@@ -65,6 +70,17 @@ type nodeDecoder struct {
 	tables map[reflect.Type]*fieldTable
 	// valueDecoders caches which types implement valueDecoder.
 	valueDecoders map[reflect.Type]bool
+	// merged holds the entries of the mappings merge keys bring in.
+	merged mergedEntries
+	// inShared is true while decoding a value reached through an alias or
+	// a merge key: the same YAML node may be decoded again elsewhere.
+	inShared bool
+	// shared holds the values decoded without error from such nodes, for
+	// the types plain allows, so that a node merged into many others is
+	// decoded once.
+	shared map[sharedKey]reflect.Value
+	// plain caches isPlain per type.
+	plain map[reflect.Type]bool
 	// ents is reused for the entries of each mapping decoded into a
 	// struct (decodeStruct is done with them before it decodes a field).
 	ents []entry
@@ -77,6 +93,8 @@ type nodeDecoder struct {
 type fieldTable struct {
 	keys  []string
 	index map[string]int
+	// known lists the keys for messages.
+	known string
 }
 
 // maxFields bounds the number of fields of a raw struct type.
@@ -99,6 +117,13 @@ func (d *nodeDecoder) table(t reflect.Type) *fieldTable {
 	if len(tab.keys) > maxFields {
 		panic(fmt.Sprintf("%s has more than %d fields", t, maxFields))
 	}
+	var known []string
+	for _, k := range tab.keys {
+		if k != "" {
+			known = append(known, k)
+		}
+	}
+	tab.known = strings.Join(known, ", ")
 	d.tables[t] = tab
 	return tab
 }
@@ -110,6 +135,38 @@ func (d *nodeDecoder) isValueDecoder(t reflect.Type) bool {
 		is = reflect.PointerTo(t).Implements(valueDecoderType)
 		d.valueDecoders[t] = is
 	}
+	return is
+}
+
+// sharedKey is a YAML node decoded into a Go type.
+type sharedKey struct {
+	n *yaml.Node
+	t reflect.Type
+}
+
+// isPlain reports whether values of type t can be shared between the
+// places that decode the same YAML node: t holds nothing mutable that the
+// loader could hand out twice (no slice, map or interface), only strings,
+// numbers, booleans, and structs or pointers of those. The loader never
+// writes to a decoded raw value, and a value decoded without error does
+// not depend on where it was decoded (only messages name the path).
+func (d *nodeDecoder) isPlain(t reflect.Type) bool {
+	is, ok := d.plain[t]
+	if ok {
+		return is
+	}
+	switch t.Kind() {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int64, reflect.Uint64, reflect.Float64:
+		is = true
+	case reflect.Pointer:
+		is = d.isPlain(t.Elem())
+	case reflect.Struct:
+		is = true
+		for i := range t.NumField() {
+			is = is && d.isPlain(t.Field(i).Type)
+		}
+	}
+	d.plain[t] = is
 	return is
 }
 
@@ -162,6 +219,18 @@ func (d *nodeDecoder) child(n *yaml.Node, v reflect.Value, seg pathSeg) bool {
 	return ok
 }
 
+// sharedChild is child for a value that is shared when merged (a merge
+// key brought it in).
+func (d *nodeDecoder) sharedChild(n *yaml.Node, v reflect.Value, seg pathSeg, merged bool) bool {
+	if !merged || d.inShared {
+		return d.child(n, v, seg)
+	}
+	d.inShared = true
+	ok := d.child(n, v, seg)
+	d.inShared = false
+	return ok
+}
+
 // decodeAt decodes n into v at path (a complete path).
 func (d *nodeDecoder) decodeAt(n *yaml.Node, v reflect.Value, path string) bool {
 	d.base, d.segs = path, d.segs[:0]
@@ -173,10 +242,33 @@ func (d *nodeDecoder) decodeAt(n *yaml.Node, v reflect.Value, path string) bool 
 // value failed is then left unset, as is the pointer above a struct with
 // an unknown key.
 func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value) bool {
+	if n.Kind == yaml.AliasNode && !d.inShared {
+		d.inShared = true
+		defer func() { d.inShared = false }()
+	}
 	n = resolveAlias(n)
 	if isNull(n) {
 		return true
 	}
+	t := v.Type()
+	if d.inShared && d.isPlain(t) {
+		key := sharedKey{n, t}
+		if val, ok := d.shared[key]; ok {
+			v.Set(val)
+			return true
+		}
+		if !d.decodeValue(n, v) {
+			return false
+		}
+		d.shared[key] = v
+		return true
+	}
+	return d.decodeValue(n, v)
+}
+
+// decodeValue is decode for n (alias followed, not null) of type
+// v.Type().
+func (d *nodeDecoder) decodeValue(n *yaml.Node, v reflect.Value) bool {
 	t := v.Type()
 	switch {
 	case t == rawPrefixType && n.Kind == yaml.ScalarNode:
@@ -243,7 +335,7 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value) bool {
 			d.fail(d.path(), "expected a mapping, got "+kindWord(kindOf(n)))
 			return false
 		}
-		d.ents = appendEntries(d.ents[:0], n, false)
+		d.ents = appendEntries(d.ents[:0], n, false, d.merged)
 		return d.decodeStruct(d.ents, v)
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
@@ -276,10 +368,11 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value) bool {
 func (d *nodeDecoder) decodeStruct(ents []entry, v reflect.Value) bool {
 	tab := d.table(v.Type())
 	var vals [maxFields]*yaml.Node
+	var merged [maxFields]bool
 	var unknown []string
 	for _, e := range ents {
 		if i, ok := tab.index[e.key]; ok {
-			vals[i] = e.val
+			vals[i], merged[i] = e.val, e.merged
 		} else {
 			unknown = append(unknown, e.key)
 		}
@@ -290,7 +383,8 @@ func (d *nodeDecoder) decodeStruct(ents []entry, v reflect.Value) bool {
 		for i, key := range tab.keys {
 			for j, u := range unknown {
 				if vals[i] == nil && key != "" && strings.EqualFold(u, key) {
-					vals[i] = ents[slices.IndexFunc(ents, func(e entry) bool { return e.key == u })].val
+					e := ents[slices.IndexFunc(ents, func(e entry) bool { return e.key == u })]
+					vals[i], merged[i] = e.val, e.merged
 					unknown = slices.Delete(unknown, j, j+1)
 					break
 				}
@@ -299,7 +393,7 @@ func (d *nodeDecoder) decodeStruct(ents []entry, v reflect.Value) bool {
 	}
 	ok := true
 	for i, val := range vals[:len(tab.keys)] {
-		if val != nil && !d.child(val, v.Field(i), keySeg(tab.keys[i])) {
+		if val != nil && !d.sharedChild(val, v.Field(i), keySeg(tab.keys[i]), merged[i]) {
 			ok = false
 		}
 	}
@@ -308,18 +402,16 @@ func (d *nodeDecoder) decodeStruct(ents []entry, v reflect.Value) bool {
 	}
 	slices.Sort(unknown)
 	d.c.failed(d.path())
-	var known []string
-	for _, k := range tab.keys {
-		if k != "" {
-			known = append(known, k)
-		}
-	}
 	for _, key := range unknown {
 		p := joinKey(d.path(), key)
 		if d.skip[p] {
 			continue
 		}
-		d.c.add(p, fmt.Sprintf("unknown key %q (expected one of: %s)", key, strings.Join(known, ", ")))
+		line := d.c.index.line(p)
+		if d.c.past(line) {
+			continue
+		}
+		d.c.addLine(line, p, fmt.Sprintf("unknown key %q (expected one of: %s)", key, tab.known))
 	}
 	return false
 }
@@ -328,7 +420,7 @@ func (d *nodeDecoder) decodeStruct(ents []entry, v reflect.Value) bool {
 // fails is left out; a null value becomes the zero value.
 func (d *nodeDecoder) decodeMap(n *yaml.Node, v reflect.Value) bool {
 	t := v.Type()
-	ents := entries(n, false)
+	ents := appendEntries(make([]entry, 0, len(n.Content)/2), n, false, d.merged)
 	m := reflect.MakeMapWithSize(t, len(ents))
 	ok := true
 	for _, e := range ents {

@@ -79,22 +79,82 @@ func (l ErrorList) Unwrap() []error {
 	return errs
 }
 
-// collector gathers errors for one file, resolving paths to lines.
+// collector gathers errors for one file, resolving paths to lines. It
+// keeps the first maxErrors errors in line order (then path, then the
+// order they came in) and leaves out the others, so that the list a file
+// gets does not depend on the order the checks run in.
 type collector struct {
 	file  string
 	index *lineIndex
-	errs  ErrorList
-	seen  map[string]bool
+	// kept is a heap of at most maxErrors errors, the last to report
+	// (by kept.less) on top.
+	kept keptErrors
+	seen map[errorKey]bool
 	// failedAt holds the paths where decoding failed and every prefix of
 	// them that ends before a '.' or '[', so that later checks do not add
 	// "is required" noise about the same values.
 	failedAt map[string]bool
-	// dropped counts the errors past maxErrors.
-	dropped int
+	// more is set once an error is left out past maxErrors.
+	more bool
+	// reports counts the messages added, repeats included.
+	reports int
+}
+
+// errorKey is what makes two errors the same: one is reported.
+type errorKey struct {
+	path, msg string
+}
+
+// keptError is an error with the order it came in.
+type keptError struct {
+	*Error
+	seq int
+}
+
+// keptErrors is a max-heap of errors in report order.
+type keptErrors []keptError
+
+// less reports whether a is reported before b: by line, then path, then
+// the order they came in.
+func (a keptError) less(b keptError) bool {
+	return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Path, b.Path), cmp.Compare(a.seq, b.seq)) < 0
+}
+
+// push adds e to the heap.
+func (h *keptErrors) push(e keptError) {
+	*h = append(*h, e)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !s[parent].less(s[i]) {
+			break
+		}
+		s[parent], s[i] = s[i], s[parent]
+		i = parent
+	}
+}
+
+// replaceTop puts e in place of the last error to report.
+func (h keptErrors) replaceTop(e keptError) {
+	h[0] = e
+	for i := 0; ; {
+		last, l, r := i, 2*i+1, 2*i+2
+		if l < len(h) && h[last].less(h[l]) {
+			last = l
+		}
+		if r < len(h) && h[last].less(h[r]) {
+			last = r
+		}
+		if last == i {
+			return
+		}
+		h[i], h[last] = h[last], h[i]
+		i = last
+	}
 }
 
 func newCollector(file string, index *lineIndex) *collector {
-	return &collector{file: file, index: index, seen: map[string]bool{}, failedAt: map[string]bool{}}
+	return &collector{file: file, index: index, seen: map[errorKey]bool{}, failedAt: map[string]bool{}}
 }
 
 // add records msg at path, looking up the line of path (or of its nearest
@@ -104,28 +164,50 @@ func (c *collector) add(path, msg string) {
 }
 
 // addLine records msg at an explicit line. Paths and messages are cut to
-// an excerpt (they can quote a value of any length from the file), and
-// after maxErrors errors the rest are only counted.
+// an excerpt (they can quote a value of any length from the file); past
+// maxErrors errors only the first ones (see collector) are kept.
 func (c *collector) addLine(line int, path, msg string) {
 	c.addExcerpt(line, excerpt(path, maxPath), msg)
 }
 
 // addExcerpt is addLine for a path already cut to an excerpt.
 func (c *collector) addExcerpt(line int, path, msg string) {
+	c.reports++
+	if c.past(line) {
+		return
+	}
 	msg = excerpt(msg, maxMessage)
-	key := path + "\x00" + msg
+	key := errorKey{path, msg}
 	if c.seen[key] {
 		return
 	}
 	c.seen[key] = true
-	if len(c.errs) >= maxErrors {
-		c.dropped++
-		return
+	e := keptError{&Error{File: c.file, Line: line, Path: path, Msg: msg}, c.reports}
+	switch {
+	case len(c.kept) < maxErrors:
+		c.kept.push(e)
+	case e.less(c.kept[0]):
+		c.kept.replaceTop(e)
+		c.more = true
+	default:
+		c.more = true
 	}
-	c.errs = append(c.errs, &Error{File: c.file, Line: line, Path: path, Msg: msg})
 }
 
-// maxErrors is how many errors one file reports; maxPath and maxMessage
+// past reports whether an error at line would be left out: the collector
+// holds maxErrors errors, all on earlier lines. It then records that an
+// error was left out. A check may ask it before it spells a message.
+func (c *collector) past(line int) bool {
+	if len(c.kept) < maxErrors || line <= c.kept[0].Line {
+		return false
+	}
+	c.more = true
+	return true
+}
+
+// maxErrors is how many errors one file reports (a file with more gets
+// the first ones by line and a last line saying the loader stopped there);
+// maxPath and maxMessage
 // how many bytes of a path and a message an error keeps.
 const (
 	maxErrors  = 100
@@ -175,21 +257,28 @@ func (c *collector) failedUnder(path string) bool {
 }
 
 // err returns nil, the single *Error, or the ErrorList sorted by line
-// and path (so the order does not depend on map iteration).
+// and path (so the order does not depend on map iteration), ending with a
+// line saying the loader stopped when it left errors out.
 func (c *collector) err() error {
-	if c.dropped > 0 {
-		c.errs = append(c.errs, &Error{File: c.file, Msg: fmt.Sprintf("and %d more errors", c.dropped)})
-		c.dropped = 0
-	}
-	switch len(c.errs) {
-	case 0:
+	switch {
+	case len(c.kept) == 0:
 		return nil
-	case 1:
-		return c.errs[0]
+	case len(c.kept) == 1 && !c.more:
+		return c.kept[0].Error
 	}
-	list := slices.Clone(c.errs)
-	slices.SortStableFunc(list, func(a, b *Error) int {
-		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Path, b.Path))
+	kept := slices.Clone(c.kept)
+	slices.SortFunc(kept, func(a, b keptError) int {
+		if a.less(b) {
+			return -1
+		}
+		return 1
 	})
+	list := make(ErrorList, 0, len(kept)+1)
+	for _, e := range kept {
+		list = append(list, e.Error)
+	}
+	if c.more {
+		list = append(list, &Error{File: c.file, Msg: fmt.Sprintf("and more errors: stopped after the first %d (by line)", maxErrors)})
+	}
 	return list
 }

@@ -25,7 +25,7 @@ const expansionSlack = 100_000
 // counts whole. Its errors are *Error with the line (the caller sets the
 // file). Its time is linear in the size of the file plus the budget.
 func checkExpansion(root *yaml.Node, nodes int) error {
-	e := expansion{active: map[*yaml.Node]bool{}, limit: 2*nodes + expansionSlack}
+	e := expansion{active: map[*yaml.Node]bool{}, done: map[*yaml.Node]int{}, limit: 2*nodes + expansionSlack}
 	return e.mapping(root, true)
 }
 
@@ -34,6 +34,13 @@ func checkExpansion(root *yaml.Node, nodes int) error {
 type expansion struct {
 	built, limit int
 	active       map[*yaml.Node]bool
+	// done holds, for each alias target walked without error, how many
+	// values it counted. Walking it again counts the same and finds
+	// nothing new: a cycle or a bad value reachable from it would have
+	// been refused the first time, as the walk follows every alias. So a
+	// repeat adds the count at once, unless that passes the budget: then
+	// it is walked again to name the line where the budget runs out.
+	done map[*yaml.Node]int
 }
 
 func (e *expansion) value(n *yaml.Node) error {
@@ -46,9 +53,18 @@ func (e *expansion) value(n *yaml.Node) error {
 		if e.active[n.Alias] {
 			return &Error{Line: n.Line, Msg: fmt.Sprintf("alias *%s refers to itself", n.Value)}
 		}
+		if count, ok := e.done[n.Alias]; ok && e.built+count <= e.limit {
+			e.built += count
+			return nil
+		}
 		e.active[n.Alias] = true
 		defer delete(e.active, n.Alias)
-		return e.value(n.Alias)
+		before := e.built
+		if err := e.value(n.Alias); err != nil {
+			return err
+		}
+		e.done[n.Alias] = e.built - before
+		return nil
 	case yaml.MappingNode:
 		return e.mapping(n, false)
 	case yaml.SequenceNode:
@@ -71,7 +87,7 @@ func (e *expansion) value(n *yaml.Node) error {
 // mapping walks a mapping node; top is true for the document's root.
 func (e *expansion) mapping(n *yaml.Node, top bool) error {
 	var seen keySet
-	merges, err := ownEntries(n, top, &seen, func(_ string, v *yaml.Node) error { return e.value(v) })
+	merges, err := ownEntries(n, top, &seen, func(_ string, _, v *yaml.Node) error { return e.value(v) })
 	if err != nil {
 		return err
 	}

@@ -50,9 +50,6 @@ func Parse(name string, data []byte) (t *Topology, err error) {
 	if len(data) > MaxSize {
 		return nil, &Error{File: name, Msg: fmt.Sprintf("file is %d bytes, the limit is %d", len(data), MaxSize)}
 	}
-	if line, deep := tooDeep(data); deep {
-		return nil, &Error{File: name, Line: line, Msg: fmt.Sprintf("values are nested more than %d levels deep", maxNesting)}
-	}
 	root, synErr := parseTree(name, data)
 	if synErr != nil {
 		return nil, synErr
@@ -63,15 +60,8 @@ func Parse(name string, data []byte) (t *Topology, err error) {
 		e.File = name
 		return nil, e
 	}
-	issues := checkKeys(root)
 	c := newCollector(name, newLineIndex(root))
-	skip := map[string]bool{}
-	for _, is := range issues {
-		c.addExcerpt(is.line, is.path, is.msg)
-		if is.skip {
-			skip[is.at] = true
-		}
-	}
+	skip := checkKeys(root, c)
 	if err := checkExpansion(root, nodes); err != nil {
 		var e *Error
 		if errors.As(err, &e) {
@@ -81,8 +71,8 @@ func Parse(name string, data []byte) (t *Topology, err error) {
 		}
 		return nil, c.err()
 	}
-	raw := decodeRaw(root, c, skip)
-	t = build(raw, c)
+	raw, order := decodeRaw(root, c, skip)
+	t = build(raw, order, c)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -136,7 +126,7 @@ func yamlErrors(name string, err error) []*Error {
 	for _, ln := range strings.Split(err.Error(), "\n") {
 		if m := yamlLineRE().FindStringSubmatch(ln); m != nil {
 			line, _ := strconv.Atoi(m[1])
-			out = append(out, &Error{File: name, Line: fixParserLine(line, m[2]), Msg: "invalid YAML: " + m[2]})
+			out = append(out, &Error{File: name, Line: fixParserLine(line, m[2]), Msg: yamlMessage(m[2])})
 		}
 	}
 	if len(out) == 0 {
@@ -144,9 +134,19 @@ func yamlErrors(name string, err error) []*Error {
 		if i := strings.LastIndex(msg, "yaml: "); i >= 0 {
 			msg = msg[i+len("yaml: "):]
 		}
-		out = append(out, &Error{File: name, Line: fixParserLine(0, msg), Msg: "invalid YAML: " + msg})
+		out = append(out, &Error{File: name, Line: fixParserLine(0, msg), Msg: yamlMessage(msg)})
 	}
 	return out
+}
+
+// yamlMessage words a YAML library message for the user. Nesting past
+// yaml.v3's own limit (10,000) gets the message of the loader's lower one
+// (see checkTree).
+func yamlMessage(msg string) string {
+	if strings.HasPrefix(msg, "exceeded max depth") {
+		return fmt.Sprintf("values are nested more than %d levels deep", maxNesting)
+	}
+	return "invalid YAML: " + msg
 }
 
 // fixParserLine corrects yaml/v3's line for parser (not scanner) errors,

@@ -9,22 +9,19 @@ import (
 	"strings"
 )
 
-// buildNodes converts the nodes mapping; the result is sorted by name.
-func (b *builder) buildNodes(raw map[string]*rawNode) []*Node {
+// buildNodes converts the nodes mapping raw, whose names and lines come in
+// order; the result is sorted by name.
+func (b *builder) buildNodes(raw map[string]*rawNode, order nodeOrder) []*Node {
 	if len(raw) == 0 {
 		if !b.c.failedUnder("nodes") {
 			b.c.add("nodes", "at least one node is required")
 		}
 		return nil
 	}
-	names := make([]string, 0, len(raw))
-	for name := range raw {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	nodes := make([]*Node, 0, len(names))
-	for _, name := range names {
-		n := b.buildNode(name, raw[name])
+	b.nodes = make(map[string]*Node, len(order.names))
+	nodes := make([]*Node, 0, len(order.names))
+	for i, name := range order.names {
+		n := b.buildNode(name, raw[name], order.lines[i])
 		b.nodes[name] = n
 		nodes = append(nodes, n)
 	}
@@ -33,14 +30,14 @@ func (b *builder) buildNodes(raw map[string]*rawNode) []*Node {
 	return nodes
 }
 
-// buildNode resolves one node: built-in defaults, then `defaults:`, then the
-// node's own keys.
-func (b *builder) buildNode(name string, rn *rawNode) *Node {
+// buildNode resolves one node, found at line: built-in defaults, then
+// `defaults:`, then the node's own keys.
+func (b *builder) buildNode(name string, rn *rawNode, line int) *Node {
 	path := joinKey("nodes", name)
 	if rn == nil {
 		rn = &rawNode{}
 	}
-	n := &Node{Name: name, Kind: b.kind, ASN: b.asn, Line: b.c.index.line(path)}
+	n := &Node{Name: name, Kind: b.kind, ASN: b.asn, Line: line}
 	if rn.Kind != nil {
 		n.Kind = *rn.Kind
 		b.checkKind(n.Kind, path+".kind")
@@ -84,13 +81,22 @@ func (b *builder) buildNode(name string, rn *rawNode) *Node {
 	case n.Role == RoleRouteReflector:
 		n.ClusterID = n.RouterID
 	}
-	n.Roles = b.buildRoles(rn.Roles, n.Kind, path+".roles")
+	// The paths below are spelled only for a node that has the key.
+	if len(rn.Roles) > 0 {
+		n.Roles = b.buildRoles(rn.Roles, n.Kind, path+".roles")
+	}
 	timers := b.timers
-	timers.apply(b.parseTimers(rn.Timers, path+".timers"))
-	b.checkTimers(timers)
+	if rn.Timers != nil {
+		timers.apply(b.parseTimers(rn.Timers, path+".timers"))
+		b.checkTimers(timers)
+	}
 	n.Timers = timers.Timers
-	n.Prefixes = b.buildPrefixes(rn.Prefixes, path+".prefixes")
-	n.Routes = b.buildRoutes(rn.Routes, n.Kind, path+".routes")
+	if len(rn.Prefixes) > 0 {
+		n.Prefixes = b.buildPrefixes(rn.Prefixes, path+".prefixes")
+	}
+	if len(rn.Routes) > 0 {
+		n.Routes = b.buildRoutes(rn.Routes, n.Kind, path+".routes")
+	}
 	return n
 }
 
@@ -99,7 +105,7 @@ func (b *builder) buildNode(name string, rn *rawNode) *Node {
 func (b *builder) checkDuplicateAddresses(nodes []*Node) {
 	byLine := slices.Clone(nodes)
 	slices.SortStableFunc(byLine, func(x, y *Node) int { return cmp.Compare(x.Line, y.Line) })
-	owner := map[netip.Addr]string{}
+	owner := make(map[netip.Addr]string, len(nodes))
 	for _, n := range byLine {
 		if !n.Address.IsValid() {
 			continue

@@ -25,6 +25,14 @@ type rawTopology struct {
 	Calico   *rawCalico          `yaml:"calico"`
 }
 
+// nodeOrder is what the decoder knows of the nodes mapping besides its
+// values: its keys in name order, and the line of each (what the line
+// index gives for its path).
+type nodeOrder struct {
+	names []string
+	lines []int
+}
+
 type rawDefaults struct {
 	ASN    rawNumber  `yaml:"asn"`
 	Kind   *string    `yaml:"kind"`

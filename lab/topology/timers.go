@@ -19,7 +19,20 @@ type timerLayer struct {
 // came from so that a problem is reported where it was written.
 type resolvedTimers struct {
 	Timers
-	holdPath, keepalivePath, connectRetryPath string
+	holdPath, keepalivePath, connectRetryPath timerPath
+}
+
+// timerPath is the path of a timer: the block's path and the timer's key,
+// joined only for a message.
+type timerPath struct {
+	block, key string
+}
+
+func (p timerPath) String() string {
+	if p.block == "" && p.key == "" {
+		return ""
+	}
+	return p.block + "." + p.key
 }
 
 // apply layers l over r. When l sets hold but not keepalive, keepalive
@@ -27,29 +40,46 @@ type resolvedTimers struct {
 // suggestion, rather than keeping a value meant for another hold time.
 func (r *resolvedTimers) apply(l timerLayer) {
 	if l.hold != nil {
-		r.Hold, r.holdPath = *l.hold, l.path+".hold"
+		r.Hold, r.holdPath = *l.hold, timerPath{l.path, "hold"}
 		if l.keepalive == nil {
 			r.Keepalive, r.keepalivePath = (r.Hold / 3).Truncate(time.Second), r.holdPath
 		}
 	}
 	if l.keepalive != nil {
-		r.Keepalive, r.keepalivePath = *l.keepalive, l.path+".keepalive"
+		r.Keepalive, r.keepalivePath = *l.keepalive, timerPath{l.path, "keepalive"}
 	}
 	if l.connectRetry != nil {
-		r.ConnectRetry, r.connectRetryPath = *l.connectRetry, l.path+".connect-retry"
+		r.ConnectRetry, r.connectRetryPath = *l.connectRetry, timerPath{l.path, "connect-retry"}
 	}
 }
 
 // parseTimers parses a raw timers block found at path. Malformed values are
-// reported and left unset.
+// reported and left unset. A block parsed without a problem is parsed once
+// (the decoder shares a block merged into many nodes).
 func (b *builder) parseTimers(raw *rawTimers, path string) timerLayer {
 	l := timerLayer{path: path}
 	if raw == nil {
 		return l
 	}
-	l.hold = b.parseSeconds(raw.Hold, path+".hold")
-	l.keepalive = b.parseSeconds(raw.Keepalive, path+".keepalive")
-	l.connectRetry = b.parseSeconds(raw.ConnectRetry, path+".connect-retry")
+	if parsed, ok := b.parsedTimers[raw]; ok {
+		parsed.path = path
+		return parsed
+	}
+	reports := b.c.reports
+	// Unset values are left unset without a message: their paths are
+	// not spelled.
+	if raw.Hold.Set {
+		l.hold = b.parseSeconds(raw.Hold, path+".hold")
+	}
+	if raw.Keepalive.Set {
+		l.keepalive = b.parseSeconds(raw.Keepalive, path+".keepalive")
+	}
+	if raw.ConnectRetry.Set {
+		l.connectRetry = b.parseSeconds(raw.ConnectRetry, path+".connect-retry")
+	}
+	if b.c.reports == reports && b.parsedTimers != nil {
+		b.parsedTimers[raw] = l
+	}
 	return l
 }
 
@@ -89,17 +119,17 @@ func (b *builder) parseDuration(d rawDuration, path string) (time.Duration, bool
 func (b *builder) checkTimers(r resolvedTimers) {
 	switch {
 	case r.Hold != 0 && r.Hold < 3*time.Second:
-		b.c.add(r.holdPath, fmt.Sprintf("hold time %s must be 0 or at least 3s (RFC 4271)", r.Hold))
+		b.c.add(r.holdPath.String(), fmt.Sprintf("hold time %s must be 0 or at least 3s (RFC 4271)", r.Hold))
 	case r.Hold > maxHold:
-		b.c.add(r.holdPath, fmt.Sprintf("hold time %s is longer than 65535s", r.Hold))
+		b.c.add(r.holdPath.String(), fmt.Sprintf("hold time %s is longer than 65535s", r.Hold))
 	}
 	switch {
 	case r.Hold == 0 && r.Keepalive != 0:
-		b.c.add(r.keepalivePath, fmt.Sprintf("keepalive %s must be 0 when hold time is 0 (keepalives are off)", r.Keepalive))
+		b.c.add(r.keepalivePath.String(), fmt.Sprintf("keepalive %s must be 0 when hold time is 0 (keepalives are off)", r.Keepalive))
 	case r.Hold != 0 && r.Keepalive >= r.Hold:
-		b.c.add(r.keepalivePath, fmt.Sprintf("keepalive %s must be less than hold time %s", r.Keepalive, r.Hold))
+		b.c.add(r.keepalivePath.String(), fmt.Sprintf("keepalive %s must be less than hold time %s", r.Keepalive, r.Hold))
 	}
 	if r.ConnectRetry == 0 {
-		b.c.add(r.connectRetryPath, "connect-retry must be at least 1s")
+		b.c.add(r.connectRetryPath.String(), "connect-retry must be at least 1s")
 	}
 }

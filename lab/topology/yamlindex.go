@@ -1,18 +1,29 @@
 package topology
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/peerlab/peerlab/internal/lazy"
 )
 
-// nodeNameRE is what a node name must look like: it becomes part of
-// namespace, interface and log names, so it stays short and plain.
-var nodeNameRE = lazy.Regexp(`^[a-z][a-z0-9-]{0,31}$`)
+// isNodeName reports whether name is what a node name must look like,
+// `[a-z][a-z0-9-]{0,31}`: it becomes part of namespace, interface and log
+// names, so it stays short and plain. (A regexp took a tenth of the time
+// of loading a file of 28,000 nodes.)
+func isNodeName(name string) bool {
+	if len(name) == 0 || len(name) > 32 || name[0] < 'a' || name[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(name); i++ {
+		if c := name[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // lineIndex finds the 1-based line where a field path (`nodes.worker1.asn`,
 // `peerings[2].between[1]`) appears in the source, by walking the YAML tree
@@ -43,6 +54,42 @@ func (x *lineIndex) line(path string) int {
 		}
 	}
 	return 0
+}
+
+// childLines returns a function that gives, for an entry of m, the mapping
+// the decoder reads under the document's key top, the line
+// x.line(joinKey(top, e.key)) gives, without a search when it can: when
+// the key holds no '.' or '[' and no key of the document starts with top
+// followed by one of them, that path can only name the key in top's own
+// mapping (its first plain key of that name: the one entries keeps), or
+// top itself for a key merged in (merge keys are not indexed).
+func (x *lineIndex) childLines(top string, m *yaml.Node) func(e entry) int {
+	if x == nil {
+		return func(entry) int { return 0 }
+	}
+	tk, tv := x.lookup(x.root, top)
+	ambiguous := false
+	for i := 0; i+1 < len(x.root.Content); i += 2 {
+		if c := x.root.Content[i]; indexedKey(c) {
+			lower := strings.ToLower(c.Value)
+			if len(lower) > len(top) && strings.HasPrefix(lower, top) && (lower[len(top)] == '.' || lower[len(top)] == '[') {
+				ambiguous = true
+			}
+		}
+	}
+	return func(e entry) int {
+		switch {
+		case ambiguous || strings.ContainsAny(e.key, ".["):
+			return x.line(joinKey(top, e.key))
+		case tk == nil:
+			return 0
+		case e.merged:
+			return tk.Line
+		case tv != m || e.k.Kind != yaml.ScalarNode:
+			return x.line(joinKey(top, e.key))
+		}
+		return e.k.Line
+	}
 }
 
 // maxLineSteps bounds the search for one path: keys holding '.' or '['
@@ -156,18 +203,7 @@ func joinIndex(path string, i int) string {
 	return path + "[" + strconv.Itoa(i) + "]"
 }
 
-// issue is a problem spotted while walking the YAML tree.
-type issue struct {
-	line int
-	path string // as spelled in the file, cut to an excerpt
-	msg  string
-	at   string // lower-cased path, as the decoder would name it
-	// skip is false when at is too long for a path the decoder builds
-	// (and is left out).
-	skip bool
-}
-
-// maxSkipPath bounds the paths issues tell the decoder to stay quiet
+// maxSkipPath bounds the paths the key check tells the decoder to stay quiet
 // about: no path the decoder builds is longer (it passes at most two keys
 // of the file, see maxKeyBytes).
 const maxSkipPath = 4*maxKeyBytes + 256
@@ -178,20 +214,31 @@ const maxSkipPath = 4*maxKeyBytes + 256
 // segments, with its length and its first maxPath+1 bytes, so that a
 // problem's path costs the same however deep and long the path is.
 type keyChecker struct {
-	segs   []pathSeg
-	lens   []int  // length of the path up to each segment
-	head   []byte // the path's first maxPath+1 bytes
-	heads  []int  // len(head) before each segment
-	issues []issue
+	segs  []pathSeg
+	lens  []int  // length of the path up to each segment
+	head  []byte // the path's first maxPath+1 bytes
+	heads []int  // len(head) before each segment
+	// c gets the problems; skip the lower-cased paths they are at, as the
+	// decoder names them.
+	c    *collector
+	skip map[string]bool
 	// scratch is reused to spell a problem's path.
 	scratch []byte
+	// last is the path of the last problem: its head, length and
+	// excerpt.
+	last struct {
+		head  []byte
+		total int
+		path  string
+	}
 }
 
-// checkKeys returns the key problems of the document's mapping root.
-func checkKeys(root *yaml.Node) []issue {
-	kc := &keyChecker{}
+// checkKeys reports the key problems of the document's mapping root to c
+// and returns the paths the decoder must stay quiet about.
+func checkKeys(root *yaml.Node, c *collector) map[string]bool {
+	kc := &keyChecker{c: c, skip: map[string]bool{}}
 	kc.walk(root)
-	return kc.issues
+	return kc.skip
 }
 
 func (kc *keyChecker) pathLen() int {
@@ -245,42 +292,64 @@ func appendSeg(head []byte, pathLen int, seg pathSeg) []byte {
 	return append(head, seg.key[:min(len(seg.key), room)]...)
 }
 
-// report records an issue at the path so far followed by key: spelled
-// (as written) in the message's path, lower (lower-cased) where the
-// decoder is told to stay quiet; self reports at the path so far.
-func (kc *keyChecker) report(line int, spelled, lower string, msg string, self bool) {
+// problem reports msg at line, at the path so far followed by key:
+// spelled (as written) in the message's path, lower (lower-cased) where
+// the decoder is told to stay quiet; self reports at the path so far.
+// msg is spelled only when the collector may still show it.
+func (kc *keyChecker) problem(line int, spelled, lower string, self bool, msg func() string) {
+	kc.quiet(lower, self)
+	if kc.c.past(line) {
+		return
+	}
 	n := kc.pathLen()
-	is := issue{line: line, msg: msg}
-	total, lowerTotal := n, n
+	total := n
 	kc.scratch = append(kc.scratch[:0], kc.head...)
 	if !self {
 		total += segLen(n, keySeg(spelled))
-		lowerTotal += segLen(n, keySeg(lower))
 		kc.scratch = appendSeg(kc.scratch, n, keySeg(spelled))
 	}
-	is.path = excerptHead(string(kc.scratch), total, maxPath)
-	if lowerTotal <= maxSkipPath {
-		is.skip = true
-		switch {
-		case self && n <= maxPath:
-			is.at = string(kc.head)
-		case n <= maxPath:
-			is.at = string(appendSeg(kc.scratch[:len(kc.head)], n, keySeg(lower)))
-			if len(is.at) < lowerTotal {
-				is.at = joinKey(string(kc.head), lower) // past the head's room
-			}
-		default:
-			p := ""
-			for _, s := range kc.segs {
-				p += segText(len(p), s)
-			}
-			if !self {
-				p += segText(len(p), keySeg(lower))
-			}
-			is.at = p
-		}
+	// The excerpt depends on the head and the length only: the siblings
+	// of a long path often share it.
+	if total != kc.last.total || !bytes.Equal(kc.scratch, kc.last.head) {
+		kc.last.head = append(kc.last.head[:0], kc.scratch...)
+		kc.last.total, kc.last.path = total, excerptHead(string(kc.scratch), total, maxPath)
 	}
-	kc.issues = append(kc.issues, is)
+	kc.c.addExcerpt(line, kc.last.path, msg())
+}
+
+// quiet tells the decoder to stay quiet about the path so far followed by
+// lower (or the path so far, with self), which the walk reported, unless
+// it is too long for a path the decoder builds.
+func (kc *keyChecker) quiet(lower string, self bool) {
+	n := kc.pathLen()
+	lowerTotal := n
+	if !self {
+		lowerTotal += segLen(n, keySeg(lower))
+	}
+	if lowerTotal > maxSkipPath {
+		return
+	}
+	var at string
+	switch {
+	case self && n <= maxPath:
+		at = string(kc.head)
+	case n <= maxPath:
+		kc.scratch = append(kc.scratch[:0], kc.head...)
+		at = string(appendSeg(kc.scratch, n, keySeg(lower)))
+		if len(at) < lowerTotal {
+			at = joinKey(string(kc.head), lower) // past the head's room
+		}
+	default:
+		p := ""
+		for _, s := range kc.segs {
+			p += segText(len(p), s)
+		}
+		if !self {
+			p += segText(len(p), keySeg(lower))
+		}
+		at = p
+	}
+	kc.skip[at] = true
 }
 
 func (kc *keyChecker) walk(n *yaml.Node) {
@@ -302,10 +371,11 @@ func (kc *keyChecker) walkMapping(n *yaml.Node) {
 	top := len(kc.segs) == 0
 	inNodes := len(kc.segs) == 1 && kc.segs[0] == keySeg("nodes")
 	var seen keySet
+	seen.expect(len(n.Content) / 2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			kc.report(k.Line, "", "", "keys must be plain strings", true)
+			kc.problem(k.Line, "", "", true, func() string { return "keys must be plain strings" })
 			continue
 		}
 		if k.Tag == "!!merge" {
@@ -314,11 +384,12 @@ func (kc *keyChecker) walkMapping(n *yaml.Node) {
 		lower := strings.ToLower(k.Value)
 		if first, isNew := seen.add(lower, i); !isNew {
 			prev := n.Content[first]
-			msg := fmt.Sprintf("duplicate key %q (first at line %d)", k.Value, prev.Line)
-			if prev.Value != k.Value {
-				msg = fmt.Sprintf("key %q clashes with %q at line %d (keys are case-insensitive)", k.Value, prev.Value, prev.Line)
-			}
-			kc.report(k.Line, lower, lower, msg, false)
+			kc.problem(k.Line, lower, lower, false, func() string {
+				if prev.Value != k.Value {
+					return fmt.Sprintf("key %q clashes with %q at line %d (keys are case-insensitive)", k.Value, prev.Value, prev.Line)
+				}
+				return fmt.Sprintf("duplicate key %q (first at line %d)", k.Value, prev.Line)
+			})
 			continue
 		}
 		if top && isExtension(lower) {
@@ -326,12 +397,13 @@ func (kc *keyChecker) walkMapping(n *yaml.Node) {
 		}
 		switch {
 		case inNodes:
-			if !nodeNameRE().MatchString(k.Value) {
-				kc.report(k.Line, k.Value, lower, fmt.Sprintf(
-					"node name %q is invalid: use 1 to 32 lower-case letters, digits and '-', starting with a letter", k.Value), false)
+			if !isNodeName(k.Value) {
+				kc.problem(k.Line, k.Value, lower, false, func() string {
+					return fmt.Sprintf("node name %q is invalid: use 1 to 32 lower-case letters, digits and '-', starting with a letter", k.Value)
+				})
 			}
 		case k.Value != lower:
-			kc.report(k.Line, k.Value, lower, fmt.Sprintf("key %q must be lower-case", k.Value), false)
+			kc.problem(k.Line, k.Value, lower, false, func() string { return fmt.Sprintf("key %q must be lower-case", k.Value) })
 		}
 		kc.push(keySeg(lower))
 		kc.walk(v)

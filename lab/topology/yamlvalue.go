@@ -108,39 +108,64 @@ func nodeValueAt(n *yaml.Node, deep, items bool) any {
 
 // entry is one key of a mapping as the loader sees it.
 type entry struct {
-	key string // lower-cased
+	key string     // lower-cased
+	k   *yaml.Node // the key as written
 	val *yaml.Node
+	// merged is true for a key a merge key (<<) brought in: its value is
+	// shared with the mapping it came from.
+	merged bool
 }
 
 // entries lists the keys of the mapping n in file order, lower-cased, the
 // first of duplicates winning (yamlindex.go reports the others), followed
 // by the keys merge keys add. top leaves out the document's `x-` keys.
 func entries(n *yaml.Node, top bool) []entry {
-	return appendEntries(make([]entry, 0, len(n.Content)/2), n, top)
+	return appendEntries(make([]entry, 0, len(n.Content)/2), n, top, nil)
 }
 
-// appendEntries appends the entries of the mapping n to out.
-func appendEntries(out []entry, n *yaml.Node, top bool) []entry {
+// mergedEntries remembers the entries of each mapping a merge key (<<)
+// brought in, so that a mapping merged into many others is read once. Its
+// lists are shared: callers must not change them. A nil mergedEntries
+// remembers nothing.
+type mergedEntries map[*yaml.Node][]entry
+
+// of returns entries(src, false), read once.
+func (m mergedEntries) of(src *yaml.Node) []entry {
+	if m == nil {
+		return entries(src, false)
+	}
+	if list, ok := m[src]; ok {
+		return list
+	}
+	list := appendEntries(make([]entry, 0, len(src.Content)/2), src, false, m)
+	m[src] = list
+	return list
+}
+
+// appendEntries appends the entries of the mapping n to out, reading the
+// mappings merge keys bring in through merged.
+func appendEntries(out []entry, n *yaml.Node, top bool, merged mergedEntries) []entry {
 	var seen keySet
-	merges, _ := ownEntries(n, top, &seen, func(key string, v *yaml.Node) error {
-		out = append(out, entry{key, v})
+	merges, _ := ownEntries(n, top, &seen, func(key string, k, v *yaml.Node) error {
+		out = append(out, entry{key: key, k: k, val: v})
 		return nil
 	})
 	for _, m := range merges {
-		out = mergeEntries(out, &seen, m)
+		out = mergeEntries(out, &seen, m, merged)
 	}
 	return out
 }
 
 // ownEntries calls fn for each key the mapping n holds itself, in file
-// order and lower-cased, the first of duplicates winning (yamlindex.go
+// order and lower-cased (with the key node k and the value v), the first of duplicates winning (yamlindex.go
 // reports the others), and records them in seen; top leaves out the
 // document's `x-` keys. It returns the merge values (<<) it met, for the
 // caller to apply after the mapping's own keys, or the first error of fn.
 // The decoder (appendEntries) and the alias budget walk
 // (expansion.mapping) both read a mapping through it.
-func ownEntries(n *yaml.Node, top bool, seen *keySet, fn func(key string, v *yaml.Node) error) ([]*yaml.Node, error) {
+func ownEntries(n *yaml.Node, top bool, seen *keySet, fn func(key string, k, v *yaml.Node) error) ([]*yaml.Node, error) {
 	var merges []*yaml.Node
+	seen.expect(len(n.Content) / 2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Tag == "!!merge" {
@@ -154,7 +179,7 @@ func ownEntries(n *yaml.Node, top bool, seen *keySet, fn func(key string, v *yam
 		if _, isNew := seen.add(key, 0); !isNew {
 			continue
 		}
-		if err := fn(key, v); err != nil {
+		if err := fn(key, k, v); err != nil {
 			return nil, err
 		}
 	}
@@ -164,10 +189,10 @@ func ownEntries(n *yaml.Node, top bool, seen *keySet, fn func(key string, v *yam
 // mergeEntries adds the keys of a merge value (a mapping, an alias of one,
 // or a list of those) that out does not have yet. checkExpansion has
 // refused any other merge value.
-func mergeEntries(out []entry, seen *keySet, m *yaml.Node) []entry {
+func mergeEntries(out []entry, seen *keySet, m *yaml.Node, merged mergedEntries) []entry {
 	if m.Kind == yaml.SequenceNode {
 		for _, item := range m.Content {
-			out = mergeEntries(out, seen, item)
+			out = mergeEntries(out, seen, item, merged)
 		}
 		return out
 	}
@@ -175,8 +200,9 @@ func mergeEntries(out []entry, seen *keySet, m *yaml.Node) []entry {
 	if src.Kind != yaml.MappingNode {
 		return out
 	}
-	for _, e := range entries(src, false) {
+	for _, e := range merged.of(src) {
 		if _, isNew := seen.add(e.key, 0); isNew {
+			e.merged = true
 			out = append(out, e)
 		}
 	}
@@ -191,9 +217,16 @@ type keySet struct {
 	smallAt [smallMapping]int
 	n       int
 	big     map[string]int
+	// hint is how many keys the set expects, to size its map.
+	hint int
 }
 
 const smallMapping = 16
+
+// expect tells the set it will hold about n keys.
+func (s *keySet) expect(n int) {
+	s.hint = max(s.hint, n)
+}
 
 // add records key, seen at position at, and reports whether it is new;
 // when it is not, first is the position it was first seen at.
@@ -209,7 +242,7 @@ func (s *keySet) add(key string, at int) (first int, isNew bool) {
 			s.n++
 			return at, true
 		}
-		s.big = make(map[string]int, 4*smallMapping)
+		s.big = make(map[string]int, max(4*smallMapping, s.hint))
 		for i, k := range s.small {
 			s.big[k] = s.smallAt[i]
 		}
