@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/peerlab/peerlab/lab"
+	"github.com/peerlab/peerlab/lab/agent"
 )
 
 // BenchmarkProcessStart measures what every node process of a namespace
@@ -22,15 +25,24 @@ import (
 // in this run, so the ratio x-bare holds under a loaded machine. Set
 // PEERLAB_BENCH_PEER_BIN to another peerlab binary (say one built from
 // main) to measure it alternately too, reported as x-peer (this binary's
-// time over the peer's).
+// time over the peer's). It also starts a gobgp node's agent both ways,
+// peerlab as gobgpd and peerlab-gobgpd: x-agent is the second's time over
+// the first's.
 //
 //	go test -run '^$' -bench ProcessStart -benchtime 200x ./cmd/peerlab/
 func BenchmarkProcessStart(b *testing.B) {
 	bin := peerlabBinary(b)
 	bare := bareGoBinary(b)
-	starts := []processStart{{name: "peerlab", path: bin, peerlab: true}, {name: "bare", path: bare}}
+	starts := []processStart{
+		{name: "peerlab", path: bin, argv0: "peerlab-init"},
+		{name: "bare", path: bare},
+		// A gobgp node's agent, from peerlab and from the agent program
+		// make build puts beside it.
+		{name: "agent-peerlab", path: bin, argv0: agent.ProcessName},
+		{name: "agent", path: filepath.Join(filepath.Dir(bin), lab.AgentProgram), argv0: agent.ProcessName},
+	}
 	if peer := os.Getenv("PEERLAB_BENCH_PEER_BIN"); peer != "" {
-		starts = append(starts, processStart{name: "peer", path: peer, peerlab: true})
+		starts = append(starts, processStart{name: "peer", path: peer, argv0: "peerlab-init"})
 	}
 	for _, s := range starts {
 		s.run(b) // warm the page cache
@@ -49,8 +61,9 @@ func BenchmarkProcessStart(b *testing.B) {
 		b.ReportMetric(ms(s.took), s.name+"-ms/start")
 	}
 	b.ReportMetric(float64(starts[0].took)/float64(starts[1].took), "x-bare")
-	if len(starts) == 3 {
-		b.ReportMetric(float64(starts[0].took)/float64(starts[2].took), "x-peer")
+	b.ReportMetric(float64(starts[3].took)/float64(starts[2].took), "x-agent")
+	if len(starts) == 5 {
+		b.ReportMetric(float64(starts[0].took)/float64(starts[4].took), "x-peer")
 	}
 }
 
@@ -58,24 +71,30 @@ func BenchmarkProcessStart(b *testing.B) {
 // time its starts took.
 type processStart struct {
 	name, path string
-	peerlab    bool // a peerlab binary: it must answer as the builtin
-	took       time.Duration
+	// argv0 is the builtin the program is started as, which must answer
+	// with its usage; "" for the bare program.
+	argv0 string
+	took  time.Duration
 }
 
-// run starts the program as `peerlab-init` with no argument and checks
-// that it took the builtin's usage exit (2), so what is timed is the
-// dispatch path a lab node takes, not a failed exec.
+// run starts the program as its builtin with no argument and checks that
+// it took the builtin's usage exit (2), so what is timed is the dispatch
+// path a lab node takes, not a failed exec.
 func (s processStart) run(b *testing.B) {
 	b.Helper()
 	var stderr bytes.Buffer
-	cmd := &exec.Cmd{Path: s.path, Args: []string{"peerlab-init"}, Stderr: &stderr}
+	argv0 := s.argv0
+	if argv0 == "" {
+		argv0 = s.name
+	}
+	cmd := &exec.Cmd{Path: s.path, Args: []string{argv0}, Stderr: &stderr}
 	err := cmd.Run()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
-		b.Fatalf("%s as peerlab-init: %v, want exit status 2\n%s", s.path, err, stderr.String())
+		b.Fatalf("%s as %s: %v, want exit status 2\n%s", s.path, argv0, err, stderr.String())
 	}
-	if s.peerlab && !strings.Contains(stderr.String(), "usage: peerlab-init") {
-		b.Fatalf("%s as peerlab-init did not print the builtin's usage:\n%s", s.path, stderr.String())
+	if s.argv0 != "" && !strings.Contains(stderr.String(), "usage: "+s.argv0) {
+		b.Fatalf("%s as %s did not print the builtin's usage:\n%s", s.path, argv0, stderr.String())
 	}
 }
 
