@@ -43,7 +43,8 @@ func agentExecutable(log *zap.Logger) string {
 		log.Debug("no agent program beside peerlab; agents run peerlab itself", zap.String("looked_for", beside))
 		return selfExe
 	}
-	if err := trustedBeside(self, fi); err == nil {
+	err = trustedBeside(self, fi)
+	if err == nil {
 		err = sameBuildAs(beside)
 	}
 	if err != nil {

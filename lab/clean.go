@@ -96,7 +96,7 @@ func Clean(ctx context.Context, stateDir, only string, force bool, log *zap.Logg
 			lock.f.Close()
 			continue
 		}
-		if err := os.RemoveAll(LabDir(stateDir, name)); err != nil {
+		if err := removeLabDir(LabDir(stateDir, name)); err != nil {
 			errs = append(errs, fmt.Errorf("remove folder of lab %s: %w", name, err))
 		}
 		if err := RemoveOwnerFiles(stateDir, name); err != nil {
@@ -229,7 +229,7 @@ func reclaim(ctx context.Context, dir, name string, log *zap.Logger) error {
 				zap.Int("namespaces", removed.Namespaces), zap.Int("processes", removed.Processes))
 		}
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	if err := removeLabDir(dir); err != nil {
 		return fmt.Errorf("remove old lab folder: %w", err)
 	}
 	return nil

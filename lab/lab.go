@@ -441,7 +441,7 @@ func (l *Lab) Down() error {
 			l.plan.release()
 		}
 		if l.dir != "" {
-			if rerr := os.RemoveAll(l.dir); rerr != nil {
+			if rerr := removeLabDir(l.dir); rerr != nil {
 				err = errors.Join(err, fmt.Errorf("remove lab folder: %w", rerr))
 			}
 		}

@@ -86,6 +86,9 @@ func planNamespaces(ctx context.Context, dir string, topo *topology.Topology, lo
 	if os.Geteuid() != 0 {
 		return nil, ErrNeedsRoot
 	}
+	if err := mountNodeFolders(dir); err != nil {
+		return nil, err
+	}
 	bits := commonPrefixBits(topo)
 	spec := netns.LabSpec{Name: topo.Name}
 	peers := sessionPeers(topo)
@@ -138,7 +141,7 @@ func commonPrefixBits(topo *topology.Topology) int {
 
 // nodeDir creates and returns a node's own folder (its file root).
 func (p *nsPlan) nodeDir(node string) (string, error) {
-	d := filepath.Join(p.dir, "nodes", node)
+	d := filepath.Join(nodesDir(p.dir), node)
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return "", fmt.Errorf("create folder of node %s: %w", node, err)
 	}
