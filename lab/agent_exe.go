@@ -57,8 +57,9 @@ func agentExecutable(log *zap.Logger) string {
 
 // trustedBeside reports why the agent program beside the running
 // executable self may not run in its stead: a program that someone other
-// than self's owner may have written (another owner, or group or world
-// write permission) would run as whoever runs peerlab, root included.
+// than self's owner may have written or replaced (another owner, group or
+// world write permission on it or on the folder) would run as whoever
+// runs peerlab, root included.
 func trustedBeside(self string, beside os.FileInfo) error {
 	si, err := os.Stat(self)
 	if err != nil {
@@ -69,6 +70,14 @@ func trustedBeside(self string, beside os.FileInfo) error {
 	}
 	if perm := beside.Mode().Perm(); perm&0o022 != 0 {
 		return fmt.Errorf("writable by others than its owner (mode %#o)", perm)
+	}
+	// Whoever may write the folder may replace the program after this check.
+	di, err := os.Stat(filepath.Dir(self))
+	if err != nil {
+		return fmt.Errorf("stat the running program's folder: %w", err)
+	}
+	if perm := di.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("its folder is writable by others than its owner (mode %#o)", perm)
 	}
 	bs, ok1 := beside.Sys().(*syscall.Stat_t)
 	ss, ok2 := si.Sys().(*syscall.Stat_t)

@@ -111,6 +111,26 @@ func TestTrustedBeside(t *testing.T) {
 			}
 		})
 	}
+	t.Run("folder writable by others", func(t *testing.T) {
+		open := t.TempDir()
+		if err := os.Chmod(open, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		self := filepath.Join(open, "peerlab")
+		p := filepath.Join(open, AgentProgram)
+		for _, f := range []string{self, p} {
+			if err := os.WriteFile(f, []byte("x"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := trustedBeside(self, fi); err == nil || !strings.Contains(err.Error(), "folder is writable by others") {
+			t.Fatalf("trustedBeside = %v, want an error about the folder", err)
+		}
+	})
 	if os.Geteuid() != 0 {
 		return
 	}
