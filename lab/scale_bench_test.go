@@ -247,7 +247,6 @@ func selfPeakMB(b *testing.B) float64 {
 	return float64(n) / (1 << 20)
 }
 
-// namespaceCPU adds up the CPU time of lab l's agents (the reflector "rr"
 // cpuMark is where the CPU clocks stood when a bring-up began.
 type cpuMark struct {
 	group, lab time.Duration
