@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/peerlab/peerlab/internal/testgate"
 )
 
 // TestSameBuild checks which build facts make a peerlab-gobgpd beside
@@ -66,36 +68,54 @@ func TestSameBuild(t *testing.T) {
 }
 
 // TestTrustedBeside checks which agent programs beside peerlab may run in
-// its stead: a regular file of peerlab's owner that nobody else may write.
+// its stead: a regular file of peerlab's owner that nobody else may write
+// or replace (its folder is not writable by others either).
 func TestTrustedBeside(t *testing.T) {
-	dir := t.TempDir()
-	self := filepath.Join(dir, "peerlab")
-	if err := os.WriteFile(self, []byte("self"), 0o755); err != nil {
-		t.Fatal(err)
+	// writeProgram writes the agent program p as its owner would.
+	writeProgram := func(p string) error { return os.WriteFile(p, []byte("x"), 0o755) }
+	// chmodProgram writes p, then gives it mode.
+	chmodProgram := func(mode os.FileMode) func(dir, p string) error {
+		return func(_, p string) error {
+			if err := writeProgram(p); err != nil {
+				return err
+			}
+			return os.Chmod(p, mode)
+		}
 	}
 	for _, tc := range []struct {
-		name  string
-		setup func(path string) error
+		name string
+		// setup makes the agent program p in dir, beside peerlab.
+		setup func(dir, p string) error
 		want  string // "" means trusted
+		root  bool   // needs root (chown)
 	}{
-		{"owner only", func(p string) error { return os.WriteFile(p, []byte("x"), 0o755) }, ""},
-		{"group writable", func(p string) error {
-			if err := os.WriteFile(p, []byte("x"), 0o755); err != nil {
+		{"owner only", func(_, p string) error { return writeProgram(p) }, "", false},
+		{"group writable", chmodProgram(0o775), "writable by others than its owner (mode 0775)", false},
+		{"world writable", chmodProgram(0o757), "writable by others than its owner (mode 0757)", false},
+		{"a folder", func(_, p string) error { return os.Mkdir(p, 0o755) }, "not a regular file", false},
+		{"folder writable by others", func(dir, p string) error {
+			if err := writeProgram(p); err != nil {
 				return err
 			}
-			return os.Chmod(p, 0o775)
-		}, "writable by others than its owner (mode 0775)"},
-		{"world writable", func(p string) error {
-			if err := os.WriteFile(p, []byte("x"), 0o755); err != nil {
+			return os.Chmod(dir, 0o777)
+		}, "its folder is writable by others than its owner (mode 0777)", false},
+		{"another owner", func(_, p string) error {
+			if err := writeProgram(p); err != nil {
 				return err
 			}
-			return os.Chmod(p, 0o757)
-		}, "writable by others than its owner (mode 0757)"},
-		{"a folder", func(p string) error { return os.Mkdir(p, 0o755) }, "not a regular file"},
+			return os.Chown(p, 65534, 65534)
+		}, "owned by uid 65534", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := filepath.Join(t.TempDir(), AgentProgram)
-			if err := tc.setup(p); err != nil {
+			if tc.root {
+				testgate.RequireRoot(t, "chown")
+			}
+			dir := t.TempDir()
+			self, p := filepath.Join(dir, "peerlab"), filepath.Join(dir, AgentProgram)
+			if err := writeProgram(self); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.setup(dir, p); err != nil {
 				t.Fatal(err)
 			}
 			fi, err := os.Stat(p)
@@ -111,43 +131,4 @@ func TestTrustedBeside(t *testing.T) {
 			}
 		})
 	}
-	t.Run("folder writable by others", func(t *testing.T) {
-		open := t.TempDir()
-		if err := os.Chmod(open, 0o777); err != nil {
-			t.Fatal(err)
-		}
-		self := filepath.Join(open, "peerlab")
-		p := filepath.Join(open, AgentProgram)
-		for _, f := range []string{self, p} {
-			if err := os.WriteFile(f, []byte("x"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		fi, err := os.Stat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := trustedBeside(self, fi); err == nil || !strings.Contains(err.Error(), "folder is writable by others") {
-			t.Fatalf("trustedBeside = %v, want an error about the folder", err)
-		}
-	})
-	if os.Geteuid() != 0 {
-		return
-	}
-	t.Run("another owner", func(t *testing.T) {
-		p := filepath.Join(t.TempDir(), AgentProgram)
-		if err := os.WriteFile(p, []byte("x"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chown(p, 65534, 65534); err != nil {
-			t.Fatal(err)
-		}
-		fi, err := os.Stat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := trustedBeside(self, fi); err == nil || !strings.Contains(err.Error(), "owned by uid 65534") {
-			t.Fatalf("trustedBeside = %v, want an error naming the other owner", err)
-		}
-	})
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -180,7 +181,8 @@ func Up(ctx context.Context, topo *topology.Topology, opts Options) (_ *Lab, err
 	}
 
 	var agentExe string
-	if l.ns != nil {
+	if l.ns != nil && slices.ContainsFunc(topo.Nodes, func(n *topology.Node) bool { return n.Kind == topology.KindGoBGP }) {
+		// Once per lab: it reads the build information of a binary.
 		agentExe = agentExecutable(l.log)
 		l.log.Debug("agent program", zap.String("path", agentExe))
 	}

@@ -2,6 +2,7 @@ package topology
 
 import (
 	"cmp"
+	"container/heap"
 	"fmt"
 	"slices"
 	"strconv"
@@ -111,46 +112,26 @@ type keptError struct {
 	seq int
 }
 
-// keptErrors is a max-heap of errors in report order.
+// keptErrors is a max-heap (container/heap) of errors in report order:
+// the last to report on top.
 type keptErrors []keptError
 
-// less reports whether a is reported before b: by line, then path, then
-// the order they came in.
-func (a keptError) less(b keptError) bool {
-	return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Path, b.Path), cmp.Compare(a.seq, b.seq)) < 0
+// compare orders a before b when a is reported first: by line, then path,
+// then the order they came in.
+func (a keptError) compare(b keptError) int {
+	return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Path, b.Path), cmp.Compare(a.seq, b.seq))
 }
 
-// push adds e to the heap.
-func (h *keptErrors) push(e keptError) {
-	*h = append(*h, e)
-	s := *h
-	for i := len(s) - 1; i > 0; {
-		parent := (i - 1) / 2
-		if !s[parent].less(s[i]) {
-			break
-		}
-		s[parent], s[i] = s[i], s[parent]
-		i = parent
-	}
-}
-
-// replaceTop puts e in place of the last error to report.
-func (h keptErrors) replaceTop(e keptError) {
-	h[0] = e
-	for i := 0; ; {
-		last, l, r := i, 2*i+1, 2*i+2
-		if l < len(h) && h[last].less(h[l]) {
-			last = l
-		}
-		if r < len(h) && h[last].less(h[r]) {
-			last = r
-		}
-		if last == i {
-			return
-		}
-		h[i], h[last] = h[last], h[i]
-		i = last
-	}
+// Len, Less, Swap, Push and Pop make keptErrors a heap.Interface.
+func (h keptErrors) Len() int           { return len(h) }
+func (h keptErrors) Less(i, j int) bool { return h[i].compare(h[j]) > 0 }
+func (h keptErrors) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *keptErrors) Push(x any)        { *h = append(*h, x.(keptError)) }
+func (h *keptErrors) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
 }
 
 func newCollector(file string, index *lineIndex) *collector {
@@ -185,9 +166,10 @@ func (c *collector) addExcerpt(line int, path, msg string) {
 	e := keptError{&Error{File: c.file, Line: line, Path: path, Msg: msg}, c.reports}
 	switch {
 	case len(c.kept) < maxErrors:
-		c.kept.push(e)
-	case e.less(c.kept[0]):
-		c.kept.replaceTop(e)
+		heap.Push(&c.kept, e)
+	case e.compare(c.kept[0]) < 0:
+		c.kept[0] = e
+		heap.Fix(&c.kept, 0)
 		c.more = true
 	default:
 		c.more = true
@@ -267,12 +249,7 @@ func (c *collector) err() error {
 		return c.kept[0].Error
 	}
 	kept := slices.Clone(c.kept)
-	slices.SortFunc(kept, func(a, b keptError) int {
-		if a.less(b) {
-			return -1
-		}
-		return 1
-	})
+	slices.SortFunc(kept, keptError.compare)
 	list := make(ErrorList, 0, len(kept)+1)
 	for _, e := range kept {
 		list = append(list, e.Error)
